@@ -1,0 +1,62 @@
+/*
+ * audit/audit.h - audit events as JSON Lines (SPEC 5).
+ *
+ * audit_json() is pure.  The sink hands lines to a writer thread through
+ * a bounded buffer: the data path only copies a line under a mutex and
+ * never waits for the disk; when the buffer is full the event is dropped
+ * and counted instead.
+ */
+#ifndef EGRESS_AUDIT_H
+#define EGRESS_AUDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+
+struct audit_event {
+	struct timespec		 ae_ts;		/* CLOCK_REALTIME */
+	const char		*ae_sandbox;	/* NULL = unknown */
+	const char		*ae_action;	/* allow, deny, end, error */
+	const char		*ae_reason;	/* NULL = none */
+	const char		*ae_policy;
+	const char		*ae_rule;
+	const char		*ae_proto;	/* tls, http, other, dns */
+	const char		*ae_host;
+	const char		*ae_method;
+	const char		*ae_path;	/* not NUL-terminated: */
+	size_t			 ae_path_len;	/* ... this many bytes */
+	bool			 ae_ech;
+	const struct sockaddr	*ae_src;
+	const struct sockaddr	*ae_dst;
+	uint64_t		 ae_conn;
+	bool			 ae_has_bytes;	/* end events */
+	uint64_t		 ae_bytes_up;
+	uint64_t		 ae_bytes_down;
+	uint64_t		 ae_duration_ms;
+};
+
+/* Longest line audit_json() writes: paths are cut to fit. */
+#define AUDIT_LINE_MAX	4096
+
+/*
+ * Formats <ev> as one JSON object and a newline into <buf> (at least
+ * AUDIT_LINE_MAX bytes).  Returns the length.  Strings from the wire are
+ * escaped; invalid UTF-8 becomes \ufffd so every line is valid JSON.
+ */
+size_t	audit_json(const struct audit_event *ev, char *buf, size_t len);
+
+struct audit_sink;
+
+/* <path>: a file (appended), "-" for stdout, NULL for none. */
+struct audit_sink *audit_open(const char *path, size_t bufmax, char **err);
+void	audit_emit(struct audit_sink *as, const struct audit_event *ev);
+/* Reopens the file at the writer's next turn (SIGUSR1, log rotation). */
+void	audit_reopen(struct audit_sink *as);
+/* Writes what is buffered, stops the writer, frees. */
+void	audit_close(struct audit_sink *as);
+uint64_t audit_dropped(const struct audit_sink *as);
+uint64_t audit_written(const struct audit_sink *as);
+
+#endif /* EGRESS_AUDIT_H */

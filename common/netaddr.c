@@ -1,0 +1,262 @@
+#include "common/netaddr.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int
+netaddr_parse_hostport(const char *s, struct sockaddr_storage *ss,
+    socklen_t *sslen)
+{
+	char		 host[INET6_ADDRSTRLEN + 1];
+	const char	*colon, *end;
+	char		*ep;
+	unsigned long	 port;
+	size_t		 hl;
+
+	memset(ss, 0, sizeof(*ss));
+	if (s[0] == '[') {
+		if ((end = strchr(s, ']')) == NULL || end[1] != ':')
+			return -1;
+		hl = (size_t)(end - s - 1);
+		s++;
+		colon = end + 1;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL)
+			return -1;
+		hl = (size_t)(colon - s);
+	}
+	if (hl == 0 || hl >= sizeof(host))
+		return -1;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	if (colon[1] < '0' || colon[1] > '9')
+		return -1;
+	port = strtoul(colon + 1, &ep, 10);
+	if (*ep != '\0' || port > 65535)
+		return -1;
+	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		*sslen = sizeof(*sin);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		*sslen = sizeof(*sin6);
+		return 0;
+	}
+	return -1;
+}
+
+int
+ipaddr_from_sockaddr(const struct sockaddr *sa, struct ipaddr *ia)
+{
+	memset(ia, 0, sizeof(*ia));
+	if (sa->sa_family == AF_INET) {
+		ia->ia_family = 4;
+		memcpy(ia->ia_bytes,
+		    &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		return 0;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a =
+		    &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a)) {
+			ia->ia_family = 4;
+			memcpy(ia->ia_bytes, &a->s6_addr[12], 4);
+		} else {
+			ia->ia_family = 6;
+			memcpy(ia->ia_bytes, a->s6_addr, 16);
+		}
+		return 0;
+	}
+	return -1;
+}
+
+int
+ipaddr_parse(const char *s, struct ipaddr *ia)
+{
+	struct in6_addr	a6;
+
+	memset(ia, 0, sizeof(*ia));
+	if (inet_pton(AF_INET, s, ia->ia_bytes) == 1) {
+		ia->ia_family = 4;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, &a6) == 1) {
+		if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+			ia->ia_family = 4;
+			memcpy(ia->ia_bytes, &a6.s6_addr[12], 4);
+		} else {
+			ia->ia_family = 6;
+			memcpy(ia->ia_bytes, a6.s6_addr, 16);
+		}
+		return 0;
+	}
+	return -1;
+}
+
+bool
+ipaddr_equal(const struct ipaddr *a, const struct ipaddr *b)
+{
+	return a->ia_family == b->ia_family &&
+	    memcmp(a->ia_bytes, b->ia_bytes, a->ia_family == 4 ? 4 : 16) == 0;
+}
+
+void
+netaddr_format_ip(const struct ipaddr *ia, char *buf, size_t len)
+{
+	if (inet_ntop(ia->ia_family == 4 ? AF_INET : AF_INET6, ia->ia_bytes,
+	    buf, (socklen_t)len) == NULL)
+		snprintf(buf, len, "?");
+}
+
+uint16_t
+netaddr_port(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	if (sa->sa_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	return 0;
+}
+
+void
+netaddr_format(const struct sockaddr *sa, char *buf, size_t len)
+{
+	struct ipaddr	ia;
+	char		ip[INET6_ADDRSTRLEN];
+
+	if (ipaddr_from_sockaddr(sa, &ia) == -1) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	netaddr_format_ip(&ia, ip, sizeof(ip));
+	snprintf(buf, len, ia.ia_family == 4 ? "%s:%u" : "[%s]:%u", ip,
+	    netaddr_port(sa));
+}
+
+static void
+cidr_mask(struct cidr *c)
+{
+	unsigned	bits = c->ci_addr.ia_family == 4 ? 32 : 128;
+	unsigned	i;
+
+	for (i = c->ci_prefix; i < bits; i++)
+		c->ci_addr.ia_bytes[i / 8] &= (uint8_t)~(0x80u >> (i % 8));
+}
+
+int
+cidr_parse(const char *s, struct cidr *c, const char **why)
+{
+	char		 buf[INET6_ADDRSTRLEN + 8];
+	char		*slash, *ep;
+	unsigned long	 len;
+	unsigned	 max;
+
+	memset(c, 0, sizeof(*c));
+	if (strlen(s) >= sizeof(buf)) {
+		*why = "too long for an address";
+		return -1;
+	}
+	strcpy(buf, s);
+	if ((slash = strchr(buf, '/')) != NULL)
+		*slash++ = '\0';
+	if (ipaddr_parse(buf, &c->ci_addr) == -1) {
+		*why = "not an IPv4 or IPv6 address";
+		return -1;
+	}
+	max = c->ci_addr.ia_family == 4 ? 32 : 128;
+	if (slash == NULL) {
+		c->ci_prefix = (uint8_t)max;
+		return 0;
+	}
+	if (*slash < '0' || *slash > '9') {
+		*why = "prefix length is not a number";
+		return -1;
+	}
+	len = strtoul(slash, &ep, 10);
+	if (*ep != '\0' || len > max) {
+		*why = "prefix length out of range";
+		return -1;
+	}
+	/* An IPv4-mapped IPv6 prefix was folded to IPv4: rescale it. */
+	if (c->ci_addr.ia_family == 4 && strchr(buf, ':') != NULL) {
+		if (len < 96) {
+			*why = "IPv4-mapped prefix shorter than /96";
+			return -1;
+		}
+		len -= 96;
+	}
+	c->ci_prefix = (uint8_t)len;
+	cidr_mask(c);
+	return 0;
+}
+
+static bool
+prefix_equal(const uint8_t *a, const uint8_t *b, unsigned bits)
+{
+	unsigned	full = bits / 8, rest = bits % 8;
+
+	if (memcmp(a, b, full) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	return ((a[full] ^ b[full]) & (uint8_t)(0xff00u >> rest)) == 0;
+}
+
+bool
+cidr_contains(const struct cidr *c, const struct ipaddr *ia)
+{
+	if (c->ci_addr.ia_family != ia->ia_family)
+		return false;
+	return prefix_equal(c->ci_addr.ia_bytes, ia->ia_bytes, c->ci_prefix);
+}
+
+bool
+cidr_overlap(const struct cidr *a, const struct cidr *b)
+{
+	unsigned	bits;
+
+	if (a->ci_addr.ia_family != b->ci_addr.ia_family)
+		return false;
+	bits = a->ci_prefix < b->ci_prefix ? a->ci_prefix : b->ci_prefix;
+	return prefix_equal(a->ci_addr.ia_bytes, b->ci_addr.ia_bytes, bits);
+}
+
+void
+cidr_format(const struct cidr *c, char *buf, size_t len)
+{
+	char	ip[INET6_ADDRSTRLEN];
+
+	netaddr_format_ip(&c->ci_addr, ip, sizeof(ip));
+	snprintf(buf, len, "%s/%u", ip, c->ci_prefix);
+}
+
+bool
+ipaddr_is_private(const struct ipaddr *ia)
+{
+	/* SPEC 4.4; mapped forms were already folded to IPv4. */
+	static const char *const ranges[] = {
+		"0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8",
+		"169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16",
+		"224.0.0.0/4", "240.0.0.0/4",
+		"::/128", "::1/128", "fc00::/7", "fe80::/10", "ff00::/8",
+	};
+	struct cidr	 c;
+	const char	*why;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+		if (cidr_parse(ranges[i], &c, &why) == 0 &&
+		    cidr_contains(&c, ia))
+			return true;
+	}
+	return false;
+}

@@ -1,0 +1,72 @@
+/*
+ * policy/config.h - egressd's YAML configuration (SPEC 3), validated.
+ *
+ * Pure code over a buffer: config_parse() reports every error it finds as
+ * "FILE:LINE:COLUMN: message" into an errlist and builds nothing unless
+ * the whole file is valid, so a reload can never half-apply.
+ */
+#ifndef EGRESS_CONFIG_H
+#define EGRESS_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "common/errlist.h"
+
+struct policy;
+
+enum deny_response { DENY_RESET, DENY_EXPLAIN };
+enum dest_check { DEST_VERIFY, DEST_REDIAL, DEST_TRUST };
+
+struct listen_addr {
+	struct sockaddr_storage	la_addr;
+	socklen_t		la_len;
+	char			la_text[64];
+};
+
+struct config {
+	char			*cf_file;	/* owns */
+	struct listen_addr	*cf_listen;	/* owns */
+	size_t			 cf_nlisten;
+	unsigned		 cf_workers;	/* 0 = one per core */
+	uint32_t		 cf_mark;	/* SO_MARK upstream, 0 = none */
+	unsigned		 cf_connect_timeout_ms;
+
+	bool			 cf_dns;	/* dns: section present */
+	struct listen_addr	*cf_dns_listen;	/* owns */
+	size_t			 cf_dns_nlisten;
+	char			**cf_dns_servers; /* owns */
+	size_t			 cf_dns_nservers;
+	enum dest_check		 cf_dns_destination;
+	bool			 cf_dns_strip_https;
+
+	char			*cf_admin_socket;	/* owns, or NULL */
+	struct listen_addr	*cf_admin_listen;	/* owns, or NULL */
+	char			*cf_admin_token_file;	/* owns, or NULL */
+
+	char			*cf_audit_file;	/* owns; NULL = none, "-" */
+	bool			 cf_audit_syslog;
+	bool			 cf_audit_log_allowed;
+	unsigned		 cf_audit_memory_events;
+
+	char			*cf_state_dir;	/* owns */
+
+	unsigned		 cf_peek_timeout_ms;
+	unsigned		 cf_peek_max_bytes;
+	unsigned		 cf_idle_timeout_s;
+	unsigned		 cf_drain_s;
+	unsigned		 cf_max_connections;
+	unsigned		 cf_max_conn_per_sandbox;
+
+	enum deny_response	 cf_deny_response;
+	struct policy		*cf_policy;	/* owns one reference */
+};
+
+struct config	*config_parse(const char *buf, size_t len, const char *file,
+		    struct errlist *el);
+/* Reads <path> and parses it; I/O errors are reported in <el> too. */
+struct config	*config_load(const char *path, struct errlist *el);
+void		 config_free(struct config *cf);
+
+#endif /* EGRESS_CONFIG_H */

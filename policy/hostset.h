@@ -1,0 +1,32 @@
+/*
+ * policy/hostset.h - a set of host patterns with flat lookup cost.
+ *
+ * Exact names live in a hash; wildcards in a hash of their suffixes,
+ * probed once per label of the queried name (so cost depends on the
+ * name's depth, not on the number of rules); regexes are tried last, in
+ * order.  Pure code: built once per policy snapshot, then read-only and
+ * safe to share between worker threads.
+ */
+#ifndef EGRESS_HOSTSET_H
+#define EGRESS_HOSTSET_H
+
+#include <stddef.h>
+
+#include "policy/hostname.h"
+
+struct hostset;
+
+struct hostset	*hostset_new(void);
+void		 hostset_free(struct hostset *hs);
+/*
+ * Adds an EXACT, WILDCARD or REGEX pattern; <text> is the rule text that a
+ * match reports (copied).  Returns 0, or -1 with <why> (a PCRE2 message
+ * with its offset is written to <whybuf>).
+ */
+int		 hostset_add(struct hostset *hs, const struct hostpat *hp,
+		    const char *text, char *whybuf, size_t whylen);
+/* The rule text of the first match of normalized <name>, or NULL. */
+const char	*hostset_match(const struct hostset *hs, const char *name);
+size_t		 hostset_count(const struct hostset *hs);
+
+#endif /* EGRESS_HOSTSET_H */

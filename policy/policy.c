@@ -1,0 +1,509 @@
+#include "policy/policy.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy/policy_int.h"
+
+const char *
+policy_reason_str(enum policy_reason r)
+{
+	switch (r) {
+	case REASON_NONE:
+		return NULL;
+	case REASON_RULE:
+		return "rule";
+	case REASON_INTERCEPT_OFF:
+		return "intercept-off";
+	case REASON_NO_MATCHING_ALLOW:
+		return "no-matching-allow";
+	case REASON_DENIED_BY_RULE:
+		return "denied-by-rule";
+	case REASON_PORT_NOT_ALLOWED:
+		return "port-not-allowed";
+	case REASON_PROTOCOL_NOT_ALLOWED:
+		return "protocol-not-allowed";
+	case REASON_DESTINATION_MISMATCH:
+		return "destination-mismatch";
+	case REASON_PRIVATE_DESTINATION:
+		return "private-destination";
+	case REASON_UNKNOWN_SANDBOX:
+		return "unknown-sandbox";
+	case REASON_BAD_TLS:
+		return "bad-tls";
+	case REASON_BAD_HTTP:
+		return "bad-http";
+	case REASON_TOO_LARGE:
+		return "too-large";
+	case REASON_PEEK_TIMEOUT:
+		return "peek-timeout";
+	case REASON_LIMIT:
+		return "limit";
+	case REASON_CONNECT_FAILED:
+		return "connect-failed";
+	case REASON_DNS_FAILED:
+		return "dns-failed";
+	case REASON_REVOKED:
+		return "revoked";
+	case REASON_LOOP:
+		return "loop";
+	case REASON_IDLE:
+		return "idle-timeout";
+	}
+	return "invalid";
+}
+
+const char *
+policy_proto_str(enum policy_proto p)
+{
+	switch (p) {
+	case POLICY_PROTO_TLS:
+		return "tls";
+	case POLICY_PROTO_HTTP:
+		return "http";
+	case POLICY_PROTO_OTHER:
+		return "other";
+	case POLICY_PROTO_DNS:
+		return "dns";
+	}
+	return "invalid";
+}
+
+const char *
+policy_action_str(enum policy_action a)
+{
+	switch (a) {
+	case POLICY_ALLOW:
+		return "allow";
+	case POLICY_DENY:
+		return "deny";
+	}
+	return "invalid";
+}
+
+struct policy *
+policy_new(void)
+{
+	struct policy	*p;
+
+	if ((p = calloc(1, sizeof(*p))) != NULL)
+		atomic_init(&p->p_refs, 1);
+	return p;
+}
+
+struct pol *
+pol_new(const char *name)
+{
+	struct pol	*po;
+
+	if ((po = calloc(1, sizeof(*po))) == NULL)
+		return NULL;
+	po->po_name = strdup(name);
+	po->po_mode = MODE_BLOCK_ALL;
+	po->po_protocols = POLICY_PROTO_ALL;
+	po->po_allow.rs_hosts = hostset_new();
+	po->po_deny.rs_hosts = hostset_new();
+	if (po->po_name == NULL || po->po_allow.rs_hosts == NULL ||
+	    po->po_deny.rs_hosts == NULL) {
+		pol_free(po);
+		return NULL;
+	}
+	return po;
+}
+
+static void
+rule_set_free(struct rule_set *rs)
+{
+	size_t	i;
+
+	hostset_free(rs->rs_hosts);
+	for (i = 0; i < rs->rs_ncidrs; i++)
+		free(rs->rs_cidrs[i].cr_text);
+	free(rs->rs_cidrs);
+	for (i = 0; i < rs->rs_nports; i++)
+		free(rs->rs_ports[i].pr_text);
+	free(rs->rs_ports);
+}
+
+void
+pol_free(struct pol *po)
+{
+	if (po == NULL)
+		return;
+	free(po->po_name);
+	free(po->po_profiles);
+	rule_set_free(&po->po_allow);
+	rule_set_free(&po->po_deny);
+	free(po);
+}
+
+void
+profile_free(struct profile *pf)
+{
+	size_t	i;
+
+	if (pf == NULL)
+		return;
+	free(pf->pf_name);
+	hostset_free(pf->pf_hosts);
+	for (i = 0; i < pf->pf_ncidrs; i++)
+		free(pf->pf_cidrs[i].cr_text);
+	free(pf->pf_cidrs);
+	free(pf);
+}
+
+void
+sandbox_free(struct sandbox *sb)
+{
+	if (sb == NULL)
+		return;
+	free(sb->sb_id);
+	free(sb->sb_sources);
+	free(sb->sb_pols);
+	pol_free(sb->sb_inline);
+	free(sb->sb_inline_name);
+	free(sb);
+}
+
+struct policy *
+policy_ref(struct policy *p)
+{
+	atomic_fetch_add(&p->p_refs, 1);
+	return p;
+}
+
+void
+policy_unref(struct policy *p)
+{
+	size_t	i;
+
+	if (p == NULL || atomic_fetch_sub(&p->p_refs, 1) != 1)
+		return;
+	for (i = 0; i < p->p_nsandboxes; i++)
+		sandbox_free(p->p_sandboxes[i]);
+	for (i = 0; i < p->p_npols; i++)
+		pol_free(p->p_pols[i]);
+	for (i = 0; i < p->p_nprofiles; i++)
+		profile_free(p->p_profiles[i]);
+	free(p->p_sandboxes);
+	free(p->p_pols);
+	free(p->p_profiles);
+	free(p);
+}
+
+const struct sandbox *
+policy_sandbox_find(const struct policy *p, const struct ipaddr *src)
+{
+	const struct sandbox	*best = NULL, *any = NULL;
+	int			 best_len = -1;
+	size_t			 i, j;
+
+	for (i = 0; i < p->p_nsandboxes; i++) {
+		const struct sandbox *sb = p->p_sandboxes[i];
+
+		if (sb->sb_sources == NULL) {
+			if (any == NULL)
+				any = sb;
+			continue;
+		}
+		for (j = 0; j < sb->sb_nsources; j++) {
+			if (cidr_contains(&sb->sb_sources[j], src) &&
+			    sb->sb_sources[j].ci_prefix > best_len) {
+				best = sb;
+				best_len = sb->sb_sources[j].ci_prefix;
+			}
+		}
+	}
+	return best != NULL ? best : any;
+}
+
+const struct sandbox *
+policy_sandbox_by_id(const struct policy *p, const char *id)
+{
+	size_t	i;
+
+	for (i = 0; i < p->p_nsandboxes; i++)
+		if (strcmp(p->p_sandboxes[i]->sb_id, id) == 0)
+			return p->p_sandboxes[i];
+	return NULL;
+}
+
+const char *
+sandbox_id(const struct sandbox *sb)
+{
+	return sb->sb_id;
+}
+
+static const char *
+cidrs_match(const struct cidr_rule *v, size_t n, const struct ipaddr *ia)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (cidr_contains(&v[i].cr_cidr, ia))
+			return v[i].cr_text;
+	return NULL;
+}
+
+static const char *
+ports_match(const struct rule_set *rs, uint16_t port)
+{
+	size_t	i;
+
+	for (i = 0; i < rs->rs_nports; i++)
+		if (port >= rs->rs_ports[i].pr_lo &&
+		    port <= rs->rs_ports[i].pr_hi)
+			return rs->rs_ports[i].pr_text;
+	return NULL;
+}
+
+/* A deny rule of <rs> that matches, or NULL. */
+static const char *
+deny_match(const struct rule_set *rs, const struct policy_query *q,
+    const struct ipaddr *host_ip)
+{
+	const char	*r;
+
+	if (q->pq_host != NULL && host_ip == NULL &&
+	    (r = hostset_match(rs->rs_hosts, q->pq_host)) != NULL)
+		return r;
+	if ((r = cidrs_match(rs->rs_cidrs, rs->rs_ncidrs, &q->pq_dst)) != NULL)
+		return r;
+	if (host_ip != NULL &&
+	    (r = cidrs_match(rs->rs_cidrs, rs->rs_ncidrs, host_ip)) != NULL)
+		return r;
+	return ports_match(rs, q->pq_port);
+}
+
+static const char *
+allow_host_match(const struct pol *po, const char *host)
+{
+	const char	*r;
+	size_t		 i;
+
+	if ((r = hostset_match(po->po_allow.rs_hosts, host)) != NULL)
+		return r;
+	for (i = 0; i < po->po_nprofiles; i++)
+		if ((r = hostset_match(po->po_profiles[i]->pf_hosts, host)) !=
+		    NULL)
+			return r;
+	return NULL;
+}
+
+static const char *
+allow_cidr_match(const struct pol *po, const struct ipaddr *ia)
+{
+	const char	*r;
+	size_t		 i;
+
+	if ((r = cidrs_match(po->po_allow.rs_cidrs, po->po_allow.rs_ncidrs,
+	    ia)) != NULL)
+		return r;
+	for (i = 0; i < po->po_nprofiles; i++)
+		if ((r = cidrs_match(po->po_profiles[i]->pf_cidrs,
+		    po->po_profiles[i]->pf_ncidrs, ia)) != NULL)
+			return r;
+	return NULL;
+}
+
+static void
+decide(struct policy_decision *d, enum policy_action a, enum policy_reason r,
+    const char *pname, const char *rule)
+{
+	d->pd_action = a;
+	d->pd_reason = r;
+	d->pd_policy = pname;
+	d->pd_rule = rule;
+}
+
+/*
+ * SPEC 4.3 steps 2-5 for one policy <po>, with the sandbox's inline rules
+ * <inl> (may be NULL or <po> itself) merged into it.
+ */
+static void
+pol_eval(const struct pol *po, const struct pol *inl,
+    const struct policy_query *q, struct policy_decision *d)
+{
+	const struct pol	*pv[2] = { po, inl != po ? inl : NULL };
+	struct ipaddr		 hip;
+	const struct ipaddr	*host_ip = NULL;
+	const char		*r = NULL, *by_host = NULL;
+	bool			 ports_listed = false, port_ok = false;
+	size_t			 i;
+
+	memset(d, 0, sizeof(*d));
+	if ((po->po_protocols & q->pq_proto) == 0) {
+		decide(d, POLICY_DENY, REASON_PROTOCOL_NOT_ALLOWED,
+		    po->po_name, "protocols");
+		return;
+	}
+	if (q->pq_host != NULL && ipaddr_parse(q->pq_host, &hip) == 0)
+		host_ip = &hip;
+	for (i = 0; i < 2; i++) {
+		if (pv[i] != NULL &&
+		    (r = deny_match(&pv[i]->po_deny, q, host_ip)) != NULL) {
+			decide(d, POLICY_DENY, REASON_DENIED_BY_RULE,
+			    pv[i]->po_name, r);
+			return;
+		}
+	}
+	/*
+	 * An IP literal as SNI/Host is only a claim about the destination:
+	 * one that names another address than the one dialled is a lie.
+	 */
+	if (host_ip != NULL && !ipaddr_equal(host_ip, &q->pq_dst)) {
+		decide(d, POLICY_DENY, REASON_DESTINATION_MISMATCH,
+		    po->po_name, NULL);
+		return;
+	}
+	if (po->po_mode == MODE_ALLOW_ALL) {
+		decide(d, POLICY_ALLOW, REASON_RULE, po->po_name,
+		    "mode allow-all");
+		return;
+	}
+	for (i = 0; i < 2 && r == NULL; i++) {
+		if (pv[i] == NULL)
+			continue;
+		if (q->pq_host != NULL && host_ip == NULL &&
+		    (r = allow_host_match(pv[i], q->pq_host)) != NULL)
+			by_host = r;
+		else
+			r = allow_cidr_match(pv[i], &q->pq_dst);
+		if (r != NULL)
+			d->pd_policy = pv[i]->po_name;
+	}
+	if (r == NULL) {
+		decide(d, POLICY_DENY, REASON_NO_MATCHING_ALLOW, po->po_name,
+		    NULL);
+		return;
+	}
+	for (i = 0; i < 2; i++) {
+		if (pv[i] == NULL || pv[i]->po_allow.rs_nports == 0)
+			continue;
+		ports_listed = true;
+		if (ports_match(&pv[i]->po_allow, q->pq_port) != NULL)
+			port_ok = true;
+	}
+	if (ports_listed && !port_ok) {
+		decide(d, POLICY_DENY, REASON_PORT_NOT_ALLOWED, po->po_name,
+		    "allow.ports");
+		return;
+	}
+	/*
+	 * A host rule vouches for a name, not for where it points: a name
+	 * resolving to loopback or the metadata service is DNS rebinding
+	 * unless the operator opted in.
+	 */
+	if (by_host != NULL && ipaddr_is_private(&q->pq_dst) &&
+	    !po->po_allow_private && (pv[1] == NULL ||
+	    !pv[1]->po_allow_private) &&
+	    allow_cidr_match(po, &q->pq_dst) == NULL &&
+	    (pv[1] == NULL || allow_cidr_match(pv[1], &q->pq_dst) == NULL)) {
+		decide(d, POLICY_DENY, REASON_PRIVATE_DESTINATION, po->po_name,
+		    by_host);
+		return;
+	}
+	decide(d, POLICY_ALLOW, REASON_RULE, d->pd_policy, r);
+	d->pd_by_host = by_host != NULL;
+}
+
+void
+policy_eval(const struct sandbox *sb, const struct policy_query *q,
+    struct policy_decision *d)
+{
+	struct policy_decision	 one, first;
+	size_t			 i;
+	bool			 by_host = false;
+
+	memset(d, 0, sizeof(*d));
+	if (!sb->sb_intercept) {
+		decide(d, POLICY_ALLOW, REASON_INTERCEPT_OFF, NULL, NULL);
+		return;
+	}
+	if (sb->sb_npols == 0) {
+		if (sb->sb_inline == NULL) {
+			decide(d, POLICY_DENY, REASON_NO_MATCHING_ALLOW, NULL,
+			    NULL);
+			return;
+		}
+		pol_eval(sb->sb_inline, NULL, q, d);
+		return;
+	}
+	/* Every policy must allow; the first one that denies decides. */
+	for (i = 0; i < sb->sb_npols; i++) {
+		pol_eval(sb->sb_pols[i], sb->sb_inline, q, &one);
+		if (one.pd_action == POLICY_DENY) {
+			*d = one;
+			return;
+		}
+		by_host |= one.pd_by_host;
+		if (i == 0)
+			first = one;
+	}
+	*d = first;
+	d->pd_by_host = by_host;
+}
+
+/* Whether <po> (with <inl>) allows <dst> by cidr whatever the host is. */
+static bool
+pol_allows_early(const struct pol *po, const struct pol *inl,
+    const struct ipaddr *dst, uint16_t port, const char **rule)
+{
+	const struct pol	*pv[2] = { po, inl != po ? inl : NULL };
+	struct policy_query	 q;
+	bool			 ports_listed = false, port_ok = false;
+	size_t			 i;
+
+	if (po->po_protocols != POLICY_PROTO_ALL || po->po_mode != MODE_BLOCK_ALL)
+		return false;
+	memset(&q, 0, sizeof(q));
+	q.pq_dst = *dst;
+	q.pq_port = port;
+	*rule = NULL;
+	for (i = 0; i < 2; i++) {
+		if (pv[i] == NULL)
+			continue;
+		if (hostset_count(pv[i]->po_deny.rs_hosts) > 0 ||
+		    deny_match(&pv[i]->po_deny, &q, NULL) != NULL)
+			return false;
+		if (*rule == NULL)
+			*rule = allow_cidr_match(pv[i], dst);
+		if (pv[i]->po_allow.rs_nports > 0) {
+			ports_listed = true;
+			if (ports_match(&pv[i]->po_allow, port) != NULL)
+				port_ok = true;
+		}
+	}
+	return *rule != NULL && (!ports_listed || port_ok);
+}
+
+bool
+policy_eval_early(const struct sandbox *sb, const struct ipaddr *dst,
+    uint16_t port, struct policy_decision *d)
+{
+	const char	*rule;
+	size_t		 i;
+
+	memset(d, 0, sizeof(*d));
+	if (!sb->sb_intercept) {
+		decide(d, POLICY_ALLOW, REASON_INTERCEPT_OFF, NULL, NULL);
+		return true;
+	}
+	if (sb->sb_npols == 0) {
+		if (sb->sb_inline == NULL ||
+		    !pol_allows_early(sb->sb_inline, NULL, dst, port, &rule))
+			return false;
+		decide(d, POLICY_ALLOW, REASON_RULE, sb->sb_inline->po_name,
+		    rule);
+		return true;
+	}
+	for (i = 0; i < sb->sb_npols; i++) {
+		if (!pol_allows_early(sb->sb_pols[i], sb->sb_inline, dst, port,
+		    &rule))
+			return false;
+		if (i == 0)
+			decide(d, POLICY_ALLOW, REASON_RULE,
+			    sb->sb_pols[0]->po_name, rule);
+	}
+	return true;
+}

@@ -1,0 +1,98 @@
+/*
+ * policy/policy.h - the policy model and its decisions (SPEC 4.2-4.4).
+ *
+ * Pure code.  A struct policy is an immutable snapshot of profiles,
+ * policies and sandboxes built by config_load(); it is reference-counted
+ * so a reload can swap it while connections still hold the old one.
+ */
+#ifndef EGRESS_POLICY_H
+#define EGRESS_POLICY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/netaddr.h"
+
+enum policy_proto {
+	POLICY_PROTO_TLS = 1,
+	POLICY_PROTO_HTTP = 2,
+	POLICY_PROTO_OTHER = 4,
+	POLICY_PROTO_DNS = 8
+};
+#define POLICY_PROTO_ALL \
+	(POLICY_PROTO_TLS | POLICY_PROTO_HTTP | POLICY_PROTO_OTHER)
+
+enum policy_action {
+	POLICY_ALLOW,
+	POLICY_DENY
+};
+
+/* SPEC 5's reasons; the strings are the audit's vocabulary. */
+enum policy_reason {
+	REASON_NONE,
+	REASON_RULE,			/* allow: a rule allowed it */
+	REASON_INTERCEPT_OFF,		/* allow: sandbox not intercepted */
+	REASON_NO_MATCHING_ALLOW,
+	REASON_DENIED_BY_RULE,
+	REASON_PORT_NOT_ALLOWED,
+	REASON_PROTOCOL_NOT_ALLOWED,
+	REASON_DESTINATION_MISMATCH,
+	REASON_PRIVATE_DESTINATION,
+	REASON_UNKNOWN_SANDBOX,
+	REASON_BAD_TLS,
+	REASON_BAD_HTTP,
+	REASON_TOO_LARGE,
+	REASON_PEEK_TIMEOUT,
+	REASON_LIMIT,
+	REASON_CONNECT_FAILED,
+	REASON_DNS_FAILED,
+	REASON_REVOKED,			/* end: a policy change closed it */
+	REASON_LOOP,			/* deny: destination is egressd itself */
+	REASON_IDLE			/* end: idle_timeout_s passed */
+};
+
+struct policy_query {
+	enum policy_proto	 pq_proto;
+	const char		*pq_host;	/* normalized; NULL = none */
+	struct ipaddr		 pq_dst;	/* original destination; family
+						   0 = unknown (--explain) */
+	uint16_t		 pq_port;
+};
+
+struct policy_decision {
+	enum policy_action	 pd_action;
+	enum policy_reason	 pd_reason;
+	const char		*pd_policy;	/* borrowed from the snapshot */
+	const char		*pd_rule;	/* borrowed, e.g. "deny.hosts x" */
+	bool			 pd_by_host;	/* allowed by a host rule */
+};
+
+struct policy;
+struct sandbox;
+
+struct policy	*policy_ref(struct policy *p);
+void		 policy_unref(struct policy *p);
+/* Longest-prefix match on sources; a sandbox without sources matches any. */
+const struct sandbox *policy_sandbox_find(const struct policy *p,
+		    const struct ipaddr *src);
+const struct sandbox *policy_sandbox_by_id(const struct policy *p,
+		    const char *id);
+const char	*sandbox_id(const struct sandbox *sb);
+
+/* The full decision of SPEC 4.3 for one connection or request. */
+void		 policy_eval(const struct sandbox *sb,
+		    const struct policy_query *q, struct policy_decision *d);
+/*
+ * Decides before any byte is read when the host cannot matter: every
+ * policy allows the destination by a cidr rule and names no host to deny.
+ * Returns true with <d> filled, false when the host must be peeked.
+ */
+bool		 policy_eval_early(const struct sandbox *sb,
+		    const struct ipaddr *dst, uint16_t port,
+		    struct policy_decision *d);
+
+const char	*policy_reason_str(enum policy_reason r);
+const char	*policy_proto_str(enum policy_proto p);
+const char	*policy_action_str(enum policy_action a);
+
+#endif /* EGRESS_POLICY_H */

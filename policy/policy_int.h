@@ -1,0 +1,82 @@
+/*
+ * policy/policy_int.h - the snapshot's layout, shared by policy.c (which
+ * reads it) and config.c (which builds it).  Not for other modules.
+ */
+#ifndef EGRESS_POLICY_INT_H
+#define EGRESS_POLICY_INT_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include "policy/hostset.h"
+#include "policy/policy.h"
+
+struct port_range {
+	uint16_t	pr_lo, pr_hi;
+	char		*pr_text;	/* owns: rule text for the audit */
+};
+
+struct cidr_rule {
+	struct cidr	 cr_cidr;
+	char		*cr_text;	/* owns */
+};
+
+/* One side (allow or deny) of a policy. */
+struct rule_set {
+	struct hostset		*rs_hosts;	/* owns; never NULL */
+	struct cidr_rule	*rs_cidrs;	/* owns; IP-literal hosts too */
+	size_t			 rs_ncidrs;
+	struct port_range	*rs_ports;	/* owns */
+	size_t			 rs_nports;
+};
+
+struct profile {
+	char		*pf_name;	/* owns */
+	struct hostset	*pf_hosts;	/* owns */
+	struct cidr_rule *pf_cidrs;	/* owns: IP literals in the profile */
+	size_t		 pf_ncidrs;
+};
+
+enum policy_mode { MODE_BLOCK_ALL, MODE_ALLOW_ALL };
+
+struct pol {
+	char		 *po_name;	/* owns */
+	enum policy_mode  po_mode;
+	unsigned	  po_protocols;	/* POLICY_PROTO_* bits */
+	struct profile	**po_profiles;	/* owns the array; borrows entries */
+	size_t		  po_nprofiles;
+	struct rule_set	  po_allow;
+	struct rule_set	  po_deny;
+	bool		  po_allow_private;
+};
+
+struct sandbox {
+	char		 *sb_id;	/* owns */
+	struct cidr	 *sb_sources;	/* owns; NULL = any source */
+	size_t		  sb_nsources;
+	struct pol	**sb_pols;	/* owns the array; borrows entries */
+	size_t		  sb_npols;
+	struct pol	 *sb_inline;	/* owns; NULL when no inline rules */
+	char		 *sb_inline_name; /* owns: "sandbox:<id>" */
+	bool		  sb_intercept;
+};
+
+struct policy {
+	atomic_int	  p_refs;
+	struct profile	**p_profiles;	/* owns */
+	size_t		  p_nprofiles;
+	struct pol	**p_pols;	/* owns */
+	size_t		  p_npols;
+	struct sandbox	**p_sandboxes;	/* owns */
+	size_t		  p_nsandboxes;
+};
+
+struct policy	*policy_new(void);
+struct pol	*pol_new(const char *name);
+void		 pol_free(struct pol *po);
+void		 profile_free(struct profile *pf);
+void		 sandbox_free(struct sandbox *sb);
+/* Built-in profiles (SPEC 4.3): name -> NULL-terminated host list. */
+const char *const *profile_builtin(const char *name);
+
+#endif /* EGRESS_POLICY_INT_H */

@@ -1,0 +1,1020 @@
+#include "proxy/conn.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/event_struct.h>
+#include <linux/netfilter_ipv4.h>
+#include <linux/netfilter_ipv6/ip6_tables.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "audit/audit.h"
+#include "common/log.h"
+#include "common/netaddr.h"
+#include "policy/config.h"
+#include "policy/hostname.h"
+#include "policy/policy.h"
+#include "proxy/proxy.h"
+#include "proxy/relay.h"
+#include "sniff/http.h"
+#include "sniff/tls.h"
+
+enum conn_state {
+	CONN_PEEKING,		/* reading the client's first bytes */
+	CONN_CONNECTING,	/* allowed; upstream connect in progress */
+	CONN_RELAYING,		/* both halves moving bytes */
+	CONN_CLOSED		/* audited and closed; freed when unreferenced */
+};
+
+/* Where the client->upstream half is in an HTTP connection. */
+enum http_phase {
+	HP_HEAD,		/* the next bytes are a request head */
+	HP_BODY,		/* inside a request body */
+	HP_UPGRADE_WAIT,	/* Upgrade sent: held until the status is seen */
+	HP_TUNNEL		/* after 101: opaque bytes, spliced */
+};
+
+enum close_kind {
+	CLOSE_END,		/* an allowed connection finished */
+	CLOSE_DENY,		/* refused by policy or bad input */
+	CLOSE_ERROR		/* egressd could not carry it (upstream) */
+};
+
+struct conn {
+	TAILQ_ENTRY(conn)	 c_entry;
+	struct worker		*c_w;		/* borrowed */
+	struct proxy		*c_px;		/* borrowed */
+	uint64_t		 c_id;
+	enum conn_state		 c_state;
+	unsigned		 c_refs;	/* callbacks on the stack */
+	int			 c_cfd;		/* owns */
+	int			 c_ufd;		/* owns; -1 until dialled */
+	struct sockaddr_storage	 c_src;
+	struct sockaddr_storage	 c_dst;		/* original destination */
+	socklen_t		 c_dstlen;
+	struct ipaddr		 c_dst_ip;
+	uint16_t		 c_dst_port;
+	struct policy		*c_policy;	/* owns one ref */
+	const struct sandbox	*c_sb;		/* borrowed from c_policy */
+	enum policy_proto	 c_proto;
+	char			 c_host[HOSTNAME_MAX];
+	bool			 c_has_host;
+	bool			 c_ech;
+	bool			 c_peek_timed_out;
+	struct policy_decision	 c_dec;		/* strings borrow c_policy */
+
+	uint8_t			*c_peek;	/* owns; freed once relaying */
+	size_t			 c_peek_len;
+	size_t			 c_peek_cap;
+	struct tls_sniff	 c_tls;
+	struct http_sniff	 c_hs;
+	bool			 c_not_tls;
+	bool			 c_not_http;
+
+	struct http_request	 c_req;		/* request being judged */
+	const uint8_t		*c_req_buf;	/* c_req's path points here */
+	struct http_body	 c_body;
+	enum http_phase		 c_hphase;
+	unsigned		 c_nreq;	/* requests judged so far */
+	bool			 c_first_judged;/* request 1 judged at peek */
+
+	struct half		 c_up;		/* client -> upstream */
+	struct half		 c_down;	/* upstream -> client */
+	struct event		 c_timer;	/* peek and connect deadline */
+	struct timespec		 c_start;	/* CLOCK_MONOTONIC */
+	time_t			 c_active;	/* last I/O, monotonic s */
+};
+
+static void	conn_io_cb(evutil_socket_t, short, void *);
+static void	conn_timer_cb(evutil_socket_t, short, void *);
+static void	conn_close(struct conn *, enum close_kind, enum policy_reason,
+		    bool);
+static void	conn_decide(struct conn *);
+static void	conn_connect(struct conn *);
+static void	conn_relay_start(struct conn *);
+static void	conn_relay_step(struct conn *, struct half *);
+static int	conn_http_filter(struct half *);
+static int	conn_resp_filter(struct half *);
+
+static const char *
+conn_state_str(enum conn_state s)
+{
+	switch (s) {
+	case CONN_PEEKING:
+		return "peeking";
+	case CONN_CONNECTING:
+		return "connecting";
+	case CONN_RELAYING:
+		return "relaying";
+	case CONN_CLOSED:
+		return "closed";
+	}
+	return "invalid";
+}
+
+static void
+conn_set_state(struct conn *c, enum conn_state s)
+{
+	log_debug("conn %llu: %s -> %s", (unsigned long long)c->c_id,
+	    conn_state_str(c->c_state), conn_state_str(s));
+	c->c_state = s;
+}
+
+time_t
+conn_now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return ts.tv_sec;
+}
+
+static const struct config *
+conn_cf(const struct conn *c)
+{
+	return c->c_px->p_cf;
+}
+
+/* Fills the fields every event of this connection shares. */
+static void
+conn_event(const struct conn *c, struct audit_event *ev, const char *action,
+    enum policy_reason reason)
+{
+	memset(ev, 0, sizeof(*ev));
+	clock_gettime(CLOCK_REALTIME, &ev->ae_ts);
+	ev->ae_sandbox = c->c_sb != NULL ? sandbox_id(c->c_sb) : NULL;
+	ev->ae_action = action;
+	ev->ae_reason = policy_reason_str(reason);
+	ev->ae_policy = c->c_dec.pd_policy;
+	ev->ae_rule = c->c_dec.pd_rule;
+	ev->ae_proto = policy_proto_str(c->c_proto);
+	ev->ae_host = c->c_has_host ? c->c_host : NULL;
+	ev->ae_ech = c->c_ech;
+	ev->ae_src = (const struct sockaddr *)&c->c_src;
+	ev->ae_dst = c->c_dstlen > 0 ? (const struct sockaddr *)&c->c_dst :
+	    NULL;
+	ev->ae_conn = c->c_id;
+}
+
+/* Method and path of the request being judged, for HTTP events. */
+static void
+conn_event_http(const struct conn *c, struct audit_event *ev)
+{
+	static const char root[] = "/";
+
+	if (c->c_proto != POLICY_PROTO_HTTP || c->c_req.method[0] == '\0')
+		return;
+	ev->ae_method = c->c_req.method;
+	if (c->c_req.path_len == 0 || c->c_req_buf == NULL) {
+		ev->ae_path = root;
+		ev->ae_path_len = 1;
+	} else {
+		ev->ae_path = (const char *)c->c_req_buf + c->c_req.path_off;
+		ev->ae_path_len = c->c_req.path_len;
+	}
+}
+
+static void
+conn_audit_allow(struct conn *c)
+{
+	struct audit_event	ev;
+
+	if (!conn_cf(c)->cf_audit_log_allowed)
+		return;
+	conn_event(c, &ev, "allow", c->c_dec.pd_reason);
+	conn_event_http(c, &ev);
+	audit_emit(c->c_px->p_audit, &ev);
+}
+
+static void
+conn_free(struct conn *c)
+{
+	free(c->c_peek);
+	free(c);
+}
+
+static void
+conn_reset_fd(int fd)
+{
+	struct linger	l = { 1, 0 };
+
+	/* SO_LINGER 0: close() sends RST instead of FIN. */
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+}
+
+/*
+ * The one way out: writes the final event, closes both sockets (with RST
+ * to the client when <rst>), and frees the connection unless a callback
+ * further up the stack still uses it.
+ */
+static void
+conn_close(struct conn *c, enum close_kind kind, enum policy_reason reason,
+    bool rst)
+{
+	struct audit_event	 ev;
+	struct timespec		 now;
+	const char		*action;
+
+	if (c->c_state == CONN_CLOSED)
+		return;
+	switch (kind) {
+	case CLOSE_END:
+		action = "end";
+		break;
+	case CLOSE_DENY:
+		action = "deny";
+		break;
+	case CLOSE_ERROR:
+		action = "error";
+		break;
+	default:
+		fatalx("%s: bad close kind", __func__);
+	}
+	if (kind != CLOSE_END || conn_cf(c)->cf_audit_log_allowed) {
+		conn_event(c, &ev, action, reason);
+		if (kind == CLOSE_DENY)
+			conn_event_http(c, &ev);
+		if (kind == CLOSE_END) {
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			ev.ae_has_bytes = true;
+			ev.ae_bytes_up = c->c_up.h_bytes;
+			ev.ae_bytes_down = c->c_down.h_bytes;
+			ev.ae_duration_ms = (uint64_t)((now.tv_sec -
+			    c->c_start.tv_sec) * 1000 + (now.tv_nsec -
+			    c->c_start.tv_nsec) / 1000000);
+		}
+		audit_emit(c->c_px->p_audit, &ev);
+	}
+	conn_set_state(c, CONN_CLOSED);
+	half_release(&c->c_up);
+	half_release(&c->c_down);
+	if (event_initialized(&c->c_timer))
+		event_del(&c->c_timer);
+	if (rst)
+		conn_reset_fd(c->c_cfd);
+	close(c->c_cfd);
+	c->c_cfd = -1;
+	if (c->c_ufd != -1) {
+		if (rst)
+			conn_reset_fd(c->c_ufd);
+		close(c->c_ufd);
+		c->c_ufd = -1;
+	}
+	policy_unref(c->c_policy);
+	c->c_policy = NULL;
+	c->c_sb = NULL;
+	TAILQ_REMOVE(&c->c_w->w_conns, c, c_entry);
+	c->c_w->w_nconns--;
+	atomic_fetch_sub(&c->c_px->p_active, 1);
+	if (c->c_refs == 0)
+		conn_free(c);
+}
+
+/* deny_response: explain, for the protocols that can carry a reason. */
+static void
+conn_explain(struct conn *c, enum policy_reason reason)
+{
+	/* TLS fatal alert, access_denied(49), in a TLS 1.2 record. */
+	static const uint8_t	alert[] = { 0x15, 0x03, 0x03, 0x00, 0x02,
+				    0x02, 0x31 };
+	char			body[512], msg[768];
+	int			n;
+
+	if (c->c_proto == POLICY_PROTO_TLS) {
+		(void)send(c->c_cfd, alert, sizeof(alert),
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+		return;
+	}
+	if (c->c_proto != POLICY_PROTO_HTTP)
+		return;
+	snprintf(body, sizeof(body), "egressd: %s denied (%s)\n",
+	    c->c_has_host ? c->c_host : "request",
+	    policy_reason_str(reason));
+	n = snprintf(msg, sizeof(msg), "HTTP/1.1 403 Forbidden\r\n"
+	    "Content-Type: text/plain\r\nContent-Length: %zu\r\n"
+	    "Connection: close\r\nX-Egressd-Reason: %s\r\n\r\n%s",
+	    strlen(body), policy_reason_str(reason), body);
+	if (n > 0)
+		(void)send(c->c_cfd, msg, (size_t)n, MSG_NOSIGNAL |
+		    MSG_DONTWAIT);
+}
+
+static void
+conn_deny(struct conn *c, enum policy_reason reason)
+{
+	bool	idle_down;
+
+	/*
+	 * A 403 can only follow a complete response: mid-stream, with
+	 * response bytes in flight, the client gets a reset instead.
+	 */
+	idle_down = c->c_state != CONN_RELAYING || (c->c_down.h_inpipe == 0 &&
+	    (c->c_down.h_out == NULL ||
+	    evbuffer_get_length(c->c_down.h_out) == 0));
+	if (conn_cf(c)->cf_deny_response == DENY_EXPLAIN && idle_down) {
+		conn_explain(c, reason);
+		conn_close(c, CLOSE_DENY, reason, false);
+		return;
+	}
+	conn_close(c, CLOSE_DENY, reason, true);
+}
+
+/* A deny decided by the policy keeps its policy and rule for the event. */
+static void
+conn_deny_decision(struct conn *c, const struct policy_decision *d)
+{
+	c->c_dec = *d;
+	conn_deny(c, d->pd_reason);
+}
+
+static int
+conn_original_dst(struct conn *c, int fd)
+{
+	struct sockaddr_storage	local;
+	socklen_t		len = sizeof(c->c_dst), llen = sizeof(local);
+	int			rc;
+
+	if (c->c_src.ss_family == AF_INET6 && !IN6_IS_ADDR_V4MAPPED(
+	    &((struct sockaddr_in6 *)&c->c_src)->sin6_addr))
+		rc = getsockopt(fd, SOL_IPV6, IP6T_SO_ORIGINAL_DST, &c->c_dst,
+		    &len);
+	else
+		rc = getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, &c->c_dst, &len);
+	if (getsockname(fd, (struct sockaddr *)&local, &llen) == -1)
+		return -1;
+	if (rc == -1) {
+		/* No NAT entry: TPROXY, or a direct connection to us. */
+		memcpy(&c->c_dst, &local, llen);
+		len = llen;
+	}
+	c->c_dstlen = len;
+	if (ipaddr_from_sockaddr((struct sockaddr *)&c->c_dst,
+	    &c->c_dst_ip) == -1)
+		return -1;
+	c->c_dst_port = netaddr_port((struct sockaddr *)&c->c_dst);
+	/* Dialling our own listener would loop back into egressd. */
+	{
+		struct ipaddr	lip;
+
+		if (ipaddr_from_sockaddr((struct sockaddr *)&local, &lip) == 0 &&
+		    ipaddr_equal(&lip, &c->c_dst_ip) && c->c_dst_port ==
+		    netaddr_port((struct sockaddr *)&local))
+			return 1;
+	}
+	return 0;
+}
+
+void
+conn_accept(struct worker *w, int fd, const struct sockaddr *peer,
+    socklen_t peerlen)
+{
+	struct proxy		*px = w->w_proxy;
+	const struct config	*cf = px->p_cf;
+	struct conn		*c;
+	struct ipaddr		 src;
+	struct policy_decision	 d;
+	struct timeval		 tv;
+	int			 one = 1, loop = 0;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		log_warn("%s: calloc", __func__);
+		conn_reset_fd(fd);
+		close(fd);
+		return;
+	}
+	c->c_w = w;
+	c->c_px = px;
+	c->c_id = w->w_next_id;
+	w->w_next_id += px->p_nworkers;
+	c->c_cfd = fd;
+	c->c_ufd = -1;
+	c->c_proto = POLICY_PROTO_OTHER;
+	memcpy(&c->c_src, peer, peerlen);
+	clock_gettime(CLOCK_MONOTONIC, &c->c_start);
+	c->c_active = c->c_start.tv_sec;
+	half_init(&c->c_up, c);
+	half_init(&c->c_down, c);
+	c->c_up.h_from = c->c_down.h_to = fd;
+	c->c_policy = policy_ref(px->p_policy);
+	TAILQ_INSERT_TAIL(&w->w_conns, c, c_entry);
+	w->w_nconns++;
+	atomic_fetch_add(&px->p_active, 1);
+	c->c_state = CONN_PEEKING;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+
+	if (ipaddr_from_sockaddr(peer, &src) == -1 ||
+	    (loop = conn_original_dst(c, fd)) == -1) {
+		conn_close(c, CLOSE_ERROR, REASON_CONNECT_FAILED, true);
+		return;
+	}
+	c->c_sb = policy_sandbox_find(c->c_policy, &src);
+	if (c->c_sb == NULL) {
+		conn_deny(c, REASON_UNKNOWN_SANDBOX);
+		return;
+	}
+	if (loop) {
+		conn_deny(c, REASON_LOOP);
+		return;
+	}
+	if (atomic_load(&px->p_active) > cf->cf_max_connections) {
+		conn_deny(c, REASON_LIMIT);
+		return;
+	}
+	event_assign(&c->c_up.h_rd, w->w_base, fd, EV_READ, conn_io_cb,
+	    &c->c_up);
+	event_assign(&c->c_down.h_wr, w->w_base, fd, EV_WRITE, conn_io_cb,
+	    &c->c_down);
+	evtimer_assign(&c->c_timer, w->w_base, conn_timer_cb, c);
+	if (policy_eval_early(c->c_sb, &c->c_dst_ip, c->c_dst_port, &d)) {
+		/* Server-speaks-first protocols must not wait for a peek. */
+		c->c_dec = d;
+		conn_audit_allow(c);
+		conn_connect(c);
+		return;
+	}
+	tls_sniff_init(&c->c_tls);
+	http_sniff_init(&c->c_hs);
+	tv.tv_sec = cf->cf_peek_timeout_ms / 1000;
+	tv.tv_usec = (cf->cf_peek_timeout_ms % 1000) * 1000;
+	evtimer_add(&c->c_timer, &tv);
+	event_add(&c->c_up.h_rd, NULL);
+}
+
+/* Sets c_host from a SNI or Host; 0, or -1 when it is not a name. */
+static int
+conn_set_host(struct conn *c, const char *raw)
+{
+	struct ipaddr	 ia;
+	const char	*why;
+
+	if (ipaddr_parse(raw, &ia) == 0) {
+		/* IP literals keep one canonical spelling. */
+		netaddr_format_ip(&ia, c->c_host, sizeof(c->c_host));
+		c->c_has_host = true;
+		return 0;
+	}
+	if (hostname_normalize(raw, c->c_host, sizeof(c->c_host), &why) == -1) {
+		snprintf(c->c_host, sizeof(c->c_host), "%s", raw);
+		c->c_has_host = true;
+		return -1;
+	}
+	c->c_has_host = true;
+	return 0;
+}
+
+static void
+conn_query(const struct conn *c, struct policy_query *q)
+{
+	memset(q, 0, sizeof(*q));
+	q->pq_proto = c->c_proto;
+	q->pq_host = c->c_has_host ? c->c_host : NULL;
+	q->pq_dst = c->c_dst_ip;
+	q->pq_port = c->c_dst_port;
+}
+
+/* The policy's verdict on what was peeked; allow dials upstream. */
+static void
+conn_decide(struct conn *c)
+{
+	struct policy_query	q;
+	struct policy_decision	d;
+
+	evtimer_del(&c->c_timer);
+	event_del(&c->c_up.h_rd);
+	conn_query(c, &q);
+	policy_eval(c->c_sb, &q, &d);
+	if (d.pd_action == POLICY_DENY) {
+		/* Nothing arrived and nothing allows "other": say so. */
+		if (c->c_peek_timed_out && c->c_peek_len == 0 &&
+		    d.pd_reason == REASON_NO_MATCHING_ALLOW)
+			d.pd_reason = REASON_PEEK_TIMEOUT;
+		conn_deny_decision(c, &d);
+		return;
+	}
+	c->c_dec = d;
+	if (c->c_proto == POLICY_PROTO_HTTP) {
+		c->c_nreq = 1;
+		c->c_first_judged = true;
+		c->c_req_buf = c->c_peek;
+	}
+	conn_audit_allow(c);
+	conn_connect(c);
+}
+
+/*
+ * Runs the sniffers over what was peeked.  Returns true when the
+ * connection was decided (or closed), false when more bytes are needed.
+ */
+static bool
+conn_sniff(struct conn *c, bool final)
+{
+	const struct config	*cf = conn_cf(c);
+	struct tls_hello	 th;
+	enum tls_result		 tr;
+	enum http_result	 hr;
+	size_t			 max = cf->cf_peek_max_bytes;
+
+	if (c->c_peek_len == 0) {
+		/* Silence (or an immediate EOF) is "other", with no host. */
+		if (!final)
+			return false;
+		c->c_proto = POLICY_PROTO_OTHER;
+		conn_decide(c);
+		return true;
+	}
+	if (!c->c_not_tls) {
+		tr = tls_sniff(&c->c_tls, c->c_peek, c->c_peek_len, max, &th);
+		switch (tr) {
+		case TLS_NEED_MORE:
+			c->c_proto = POLICY_PROTO_TLS;
+			if (c->c_peek_len >= max) {
+				conn_deny(c, REASON_TOO_LARGE);
+				return true;
+			}
+			if (final) {
+				conn_deny(c, c->c_peek_timed_out ?
+				    REASON_PEEK_TIMEOUT : REASON_BAD_TLS);
+				return true;
+			}
+			return false;
+		case TLS_OK:
+			c->c_proto = POLICY_PROTO_TLS;
+			c->c_ech = th.ech;
+			if (th.has_sni && conn_set_host(c, th.sni) == -1) {
+				conn_deny(c, REASON_BAD_TLS);
+				return true;
+			}
+			conn_decide(c);
+			return true;
+		case TLS_MALFORMED:
+			c->c_proto = POLICY_PROTO_TLS;
+			conn_deny(c, REASON_BAD_TLS);
+			return true;
+		case TLS_TOO_LARGE:
+			c->c_proto = POLICY_PROTO_TLS;
+			conn_deny(c, REASON_TOO_LARGE);
+			return true;
+		case TLS_NOT_TLS:
+			c->c_not_tls = true;
+			c->c_proto = POLICY_PROTO_OTHER;
+			break;
+		}
+	}
+	if (!c->c_not_http) {
+		hr = http_parse_request(&c->c_hs, c->c_peek, c->c_peek_len, max,
+		    &c->c_req);
+		switch (hr) {
+		case HTTP_NEED_MORE:
+			c->c_proto = POLICY_PROTO_HTTP;
+			if (c->c_peek_len >= max) {
+				conn_deny(c, REASON_TOO_LARGE);
+				return true;
+			}
+			if (final) {
+				conn_deny(c, c->c_peek_timed_out ?
+				    REASON_PEEK_TIMEOUT : REASON_BAD_HTTP);
+				return true;
+			}
+			return false;
+		case HTTP_OK:
+			c->c_proto = POLICY_PROTO_HTTP;
+			c->c_req_buf = c->c_peek;
+			if (conn_set_host(c, c->c_req.host) == -1) {
+				conn_deny(c, REASON_BAD_HTTP);
+				return true;
+			}
+			conn_decide(c);
+			return true;
+		case HTTP_MALFORMED:
+			c->c_proto = POLICY_PROTO_HTTP;
+			c->c_req.method[0] = '\0';
+			conn_deny(c, REASON_BAD_HTTP);
+			return true;
+		case HTTP_TOO_LARGE:
+			c->c_proto = POLICY_PROTO_HTTP;
+			c->c_req.method[0] = '\0';
+			conn_deny(c, REASON_TOO_LARGE);
+			return true;
+		case HTTP_NOT_HTTP:
+			c->c_not_http = true;
+			c->c_proto = POLICY_PROTO_OTHER;
+			break;
+		}
+	}
+	conn_decide(c);
+	return true;
+}
+
+/* PEEKING: the client sent something (or closed). */
+static void
+conn_peek_step(struct conn *c)
+{
+	size_t	max = conn_cf(c)->cf_peek_max_bytes;
+	ssize_t	n;
+
+	if (c->c_peek_len == c->c_peek_cap) {
+		size_t	 cap = c->c_peek_cap ? c->c_peek_cap * 2 : 2048;
+		uint8_t	*nb;
+
+		if (cap > max)
+			cap = max;
+		if ((nb = realloc(c->c_peek, cap)) == NULL) {
+			conn_close(c, CLOSE_ERROR, REASON_LIMIT, true);
+			return;
+		}
+		c->c_peek = nb;
+		c->c_peek_cap = cap;
+	}
+	n = recv(c->c_cfd, c->c_peek + c->c_peek_len, c->c_peek_cap -
+	    c->c_peek_len, 0);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+			event_add(&c->c_up.h_rd, NULL);
+			return;
+		}
+		/* The client reset before saying anything we could judge. */
+		conn_sniff(c, true);
+		return;
+	}
+	c->c_peek_len += (size_t)n;
+	if (!conn_sniff(c, n == 0))
+		event_add(&c->c_up.h_rd, NULL);
+}
+
+static void
+conn_connect(struct conn *c)
+{
+	const struct config	*cf = conn_cf(c);
+	struct timeval		 tv;
+	int			 fd, one = 1;
+
+	fd = socket(c->c_dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		log_warn("conn %llu: socket", (unsigned long long)c->c_id);
+		conn_close(c, CLOSE_ERROR, REASON_CONNECT_FAILED, true);
+		return;
+	}
+	c->c_ufd = fd;
+	/* The mark keeps our own upstream traffic out of the REDIRECT. */
+	if (cf->cf_mark != 0 && setsockopt(fd, SOL_SOCKET, SO_MARK,
+	    &cf->cf_mark, sizeof(cf->cf_mark)) == -1) {
+		log_warn("conn %llu: SO_MARK", (unsigned long long)c->c_id);
+		conn_close(c, CLOSE_ERROR, REASON_CONNECT_FAILED, true);
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->c_up.h_to = c->c_down.h_from = fd;
+	event_assign(&c->c_up.h_wr, c->c_w->w_base, fd, EV_WRITE, conn_io_cb,
+	    &c->c_up);
+	event_assign(&c->c_down.h_rd, c->c_w->w_base, fd, EV_READ, conn_io_cb,
+	    &c->c_down);
+	conn_set_state(c, CONN_CONNECTING);
+	if (connect(fd, (struct sockaddr *)&c->c_dst, c->c_dstlen) == 0) {
+		conn_relay_start(c);
+		return;
+	}
+	if (errno != EINPROGRESS) {
+		conn_close(c, CLOSE_ERROR, REASON_CONNECT_FAILED, true);
+		return;
+	}
+	tv.tv_sec = cf->cf_connect_timeout_ms / 1000;
+	tv.tv_usec = (cf->cf_connect_timeout_ms % 1000) * 1000;
+	evtimer_add(&c->c_timer, &tv);
+	event_add(&c->c_up.h_wr, NULL);
+}
+
+/* CONNECTING: the upstream socket became writable. */
+static void
+conn_connect_step(struct conn *c)
+{
+	int		err = 0;
+	socklen_t	len = sizeof(err);
+
+	if (getsockopt(c->c_ufd, SOL_SOCKET, SO_ERROR, &err, &len) == -1 ||
+	    err != 0) {
+		log_debug("conn %llu: connect: %s", (unsigned long long)c->c_id,
+		    strerror(err ? err : errno));
+		conn_close(c, CLOSE_ERROR, REASON_CONNECT_FAILED, true);
+		return;
+	}
+	evtimer_del(&c->c_timer);
+	conn_relay_start(c);
+}
+
+static void
+conn_relay_start(struct conn *c)
+{
+	bool	http = c->c_proto == POLICY_PROTO_HTTP;
+
+	conn_set_state(c, CONN_RELAYING);
+	if ((c->c_up.h_out = evbuffer_new()) == NULL) {
+		conn_close(c, CLOSE_ERROR, REASON_CONNECT_FAILED, true);
+		return;
+	}
+	if (http) {
+		/* Every request is judged: the client side goes through us. */
+		c->c_up.h_copy = true;
+		if ((c->c_up.h_in = evbuffer_new()) == NULL ||
+		    evbuffer_add(c->c_up.h_in, c->c_peek, c->c_peek_len) ==
+		    -1) {
+			conn_close(c, CLOSE_ERROR, REASON_CONNECT_FAILED, true);
+			return;
+		}
+		c->c_hphase = HP_HEAD;
+		http_sniff_init(&c->c_hs);
+		c->c_req_buf = NULL;
+	} else if (c->c_peek_len > 0 &&
+	    evbuffer_add(c->c_up.h_out, c->c_peek, c->c_peek_len) == -1) {
+		conn_close(c, CLOSE_ERROR, REASON_CONNECT_FAILED, true);
+		return;
+	}
+	free(c->c_peek);
+	c->c_peek = NULL;
+	c->c_peek_len = c->c_peek_cap = 0;
+	c->c_refs++;
+	if (http && conn_http_filter(&c->c_up) == -1) {
+		c->c_refs--;
+		if (c->c_state == CONN_CLOSED && c->c_refs == 0)
+			conn_free(c);
+		return;
+	}
+	c->c_refs--;
+	conn_relay_step(c, &c->c_up);
+	if (c->c_state == CONN_RELAYING)
+		conn_relay_step(c, &c->c_down);
+}
+
+/* RELAYING: pump one half and see whether the connection is done. */
+static void
+conn_relay_step(struct conn *c, struct half *h)
+{
+	enum half_status	 st;
+	half_filter_fn		*f;
+
+	f = h == &c->c_up ? conn_http_filter : conn_resp_filter;
+	st = half_pump(h, f);
+	c->c_active = conn_now();
+	if (c->c_state != CONN_RELAYING)
+		return;
+	if (st == HALF_FAILED) {
+		/*
+		 * A reset on one side is passed on as a reset to the other,
+		 * so neither peer mistakes a broken transfer for a complete
+		 * one.  A peer that closed early while we wrote (EPIPE) is
+		 * an ordinary end.
+		 */
+		conn_close(c, CLOSE_END, REASON_NONE, h->h_err != EPIPE);
+		return;
+	}
+	if (c->c_up.h_shut && c->c_down.h_shut)
+		conn_close(c, CLOSE_END, REASON_NONE, false);
+}
+
+/* Judges one request head that sits at the start of h_in. */
+static int
+conn_http_head(struct conn *c, struct half *h)
+{
+	const struct config	*cf = conn_cf(c);
+	size_t			 len = evbuffer_get_length(h->h_in);
+	size_t			 n = len < cf->cf_peek_max_bytes ? len :
+	    cf->cf_peek_max_bytes;
+	const uint8_t		*p;
+	enum http_result	 hr;
+	struct policy_query	 q;
+	struct policy_decision	 d;
+	bool			 judged;
+
+	if ((p = evbuffer_pullup(h->h_in, (ssize_t)n)) == NULL)
+		return -1;
+	hr = http_parse_request(&c->c_hs, p, n, cf->cf_peek_max_bytes,
+	    &c->c_req);
+	c->c_req_buf = p;
+	switch (hr) {
+	case HTTP_NEED_MORE:
+		if (len >= cf->cf_peek_max_bytes) {
+			c->c_req.method[0] = '\0';
+			conn_deny(c, REASON_TOO_LARGE);
+			return -1;
+		}
+		return 1;
+	case HTTP_OK:
+		break;
+	case HTTP_TOO_LARGE:
+		c->c_req.method[0] = '\0';
+		conn_deny(c, REASON_TOO_LARGE);
+		return -1;
+	case HTTP_MALFORMED:
+	case HTTP_NOT_HTTP:
+		c->c_req.method[0] = '\0';
+		conn_deny(c, REASON_BAD_HTTP);
+		return -1;
+	}
+	judged = c->c_first_judged;
+	c->c_first_judged = false;
+	if (!judged) {
+		c->c_nreq++;
+		c->c_has_host = false;
+		if (conn_set_host(c, c->c_req.host) == -1) {
+			conn_deny(c, REASON_BAD_HTTP);
+			return -1;
+		}
+		conn_query(c, &q);
+		policy_eval(c->c_sb, &q, &d);
+		if (d.pd_action == POLICY_DENY) {
+			conn_deny_decision(c, &d);
+			return -1;
+		}
+		c->c_dec = d;
+		conn_audit_allow(c);
+	}
+	if (evbuffer_remove_buffer(h->h_in, h->h_out, c->c_req.head_len) !=
+	    (int)c->c_req.head_len)
+		return -1;
+	c->c_req_buf = NULL;
+	http_sniff_init(&c->c_hs);
+	http_body_init(&c->c_body, &c->c_req);
+	c->c_hphase = HP_BODY;
+	return 0;
+}
+
+/* Feeds h_in's bytes to the body framer; moves the body's to h_out. */
+static int
+conn_http_body(struct conn *c, struct half *h)
+{
+	struct evbuffer_iovec	 v[8];
+	size_t			 used = 0, took;
+	int			 nv, i;
+
+	if (c->c_body.hb_state != HTTP_BS_DONE) {
+		nv = evbuffer_peek(h->h_in, -1, NULL, v, 8);
+		if (nv > 8)
+			nv = 8;
+		for (i = 0; i < nv && c->c_body.hb_state != HTTP_BS_DONE &&
+		    c->c_body.hb_state != HTTP_BS_ERROR; i++) {
+			took = http_body_feed(&c->c_body, v[i].iov_base,
+			    v[i].iov_len);
+			used += took;
+			if (took < v[i].iov_len)
+				break;
+		}
+		if (c->c_body.hb_state == HTTP_BS_ERROR) {
+			conn_deny(c, REASON_BAD_HTTP);
+			return -1;
+		}
+		if (used > 0 && evbuffer_remove_buffer(h->h_in, h->h_out,
+		    used) != (int)used)
+			return -1;
+	}
+	if (c->c_body.hb_state != HTTP_BS_DONE)
+		return evbuffer_get_length(h->h_in) > 0 ? 0 : 1;
+	if (c->c_req.upgrade && c->c_nreq == 1) {
+		/* Only the first request's response starts the stream. */
+		c->c_hphase = HP_UPGRADE_WAIT;
+		h->h_hold = true;
+		c->c_down.h_copy = true;
+		return 1;
+	}
+	c->c_hphase = HP_HEAD;
+	return 0;
+}
+
+/* half_filter_fn for client -> upstream in an HTTP connection. */
+static int
+conn_http_filter(struct half *h)
+{
+	struct conn	*c = h->h_conn;
+	int		 rc;
+
+	while (c->c_state == CONN_RELAYING && evbuffer_get_length(h->h_in) > 0) {
+		switch (c->c_hphase) {
+		case HP_HEAD:
+			rc = conn_http_head(c, h);
+			break;
+		case HP_BODY:
+			rc = conn_http_body(c, h);
+			break;
+		case HP_UPGRADE_WAIT:
+			return 0;
+		case HP_TUNNEL:
+			evbuffer_add_buffer(h->h_out, h->h_in);
+			h->h_copy = false;
+			return 0;
+		default:
+			fatalx("%s: bad phase", __func__);
+		}
+		if (rc == -1) {
+			if (c->c_state != CONN_CLOSED)
+				conn_close(c, CLOSE_ERROR, REASON_BAD_HTTP,
+				    true);
+			return -1;
+		}
+		if (rc == 1)
+			break;
+	}
+	return 0;
+}
+
+/*
+ * half_filter_fn for upstream -> client, used only while an Upgrade
+ * request waits for its status line: 101 turns both halves into a plain
+ * tunnel, anything else lets request parsing go on.
+ */
+static int
+conn_resp_filter(struct half *h)
+{
+	struct conn	*c = h->h_conn;
+	size_t		 len = evbuffer_get_length(h->h_in);
+	size_t		 n = len < 1024 ? len : 1024;
+	const uint8_t	*p = evbuffer_pullup(h->h_in, (ssize_t)n);
+	int		 status;
+
+	status = p != NULL ? http_response_status(p, n) : -1;
+	if (status == 0 && len < 1024)
+		return 0;
+	evbuffer_add_buffer(h->h_out, h->h_in);
+	h->h_copy = false;
+	if (c->c_hphase == HP_UPGRADE_WAIT) {
+		c->c_hphase = status == 101 ? HP_TUNNEL : HP_HEAD;
+		c->c_up.h_hold = false;
+		if (status == 101 && evbuffer_get_length(c->c_up.h_in) == 0)
+			c->c_up.h_copy = false;
+		event_active(&c->c_up.h_rd, EV_READ, 0);
+	}
+	return 0;
+}
+
+static void
+conn_io_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct half	*h = arg;
+	struct conn	*c = h->h_conn;
+
+	c->c_refs++;
+	switch (c->c_state) {
+	case CONN_PEEKING:
+		conn_peek_step(c);
+		break;
+	case CONN_CONNECTING:
+		conn_connect_step(c);
+		break;
+	case CONN_RELAYING:
+		conn_relay_step(c, h);
+		break;
+	case CONN_CLOSED:
+		break;
+	}
+	if (--c->c_refs == 0 && c->c_state == CONN_CLOSED)
+		conn_free(c);
+}
+
+static void
+conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	c->c_refs++;
+	switch (c->c_state) {
+	case CONN_PEEKING:
+		c->c_peek_timed_out = true;
+		event_del(&c->c_up.h_rd);
+		conn_sniff(c, true);
+		break;
+	case CONN_CONNECTING:
+		conn_close(c, CLOSE_ERROR, REASON_CONNECT_FAILED, true);
+		break;
+	case CONN_RELAYING:
+	case CONN_CLOSED:
+		break;
+	}
+	if (--c->c_refs == 0 && c->c_state == CONN_CLOSED)
+		conn_free(c);
+}
+
+void
+conn_sweep(struct worker *w, time_t idle_before)
+{
+	struct conn	*c, *next;
+
+	for (c = TAILQ_FIRST(&w->w_conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, c_entry);
+		if (c->c_state == CONN_RELAYING && c->c_active < idle_before)
+			conn_close(c, CLOSE_END, REASON_IDLE, true);
+	}
+}
+
+void
+conn_close_all(struct worker *w)
+{
+	struct conn	*c;
+
+	while ((c = TAILQ_FIRST(&w->w_conns)) != NULL)
+		conn_close(c, CLOSE_END, REASON_NONE, true);
+}

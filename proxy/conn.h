@@ -1,0 +1,30 @@
+/*
+ * proxy/conn.h - one redirected client connection, as a state machine.
+ *
+ *   PEEKING --decided allow--> CONNECTING --connected--> RELAYING
+ *      |                           |                        |
+ *      +--deny-------------------> CLOSED <--failed---------+--both done
+ *
+ * Every path ends in conn_close(), which writes the connection's final
+ * audit event (deny, error or end) exactly once.
+ */
+#ifndef EGRESS_CONN_H
+#define EGRESS_CONN_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+
+struct worker;
+
+/* Takes <fd>, a freshly accepted client socket. */
+void	conn_accept(struct worker *w, int fd, const struct sockaddr *peer,
+	    socklen_t peerlen);
+/* Closes connections idle since before <idle_before> (monotonic s). */
+void	conn_sweep(struct worker *w, time_t idle_before);
+/* Closes every connection of <w> (end of a drain). */
+void	conn_close_all(struct worker *w);
+/* Monotonic seconds, the clock of conn_sweep(). */
+time_t	conn_now(void);
+
+#endif /* EGRESS_CONN_H */

@@ -1,0 +1,61 @@
+/*
+ * proxy/proxy.h - the daemon's process-wide object and its workers.
+ *
+ * Each worker owns an event loop, its own listening sockets
+ * (SO_REUSEPORT) and every connection accepted on them: nothing on the
+ * data path is shared between workers except the read-only policy
+ * snapshot, the audit sink's bounded queue and a few atomic counters.
+ */
+#ifndef EGRESS_PROXY_H
+#define EGRESS_PROXY_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+struct event;
+struct event_base;
+struct config;
+struct policy;
+struct audit_sink;
+struct conn;
+
+TAILQ_HEAD(conn_list, conn);
+
+struct worker {
+	unsigned		 w_index;
+	struct proxy		*w_proxy;	/* borrowed */
+	struct event_base	*w_base;	/* owns */
+	int			*w_lfds;	/* owns: listening sockets */
+	struct event		**w_lev;	/* owns: their accept events */
+	size_t			 w_nlisten;
+	struct event		*w_ctl;		/* owns: wake-up from main */
+	struct event		*w_tick;	/* owns: idle sweep, drain */
+	struct event		*w_accept_pause; /* owns: EMFILE back-off */
+	struct conn_list	 w_conns;
+	unsigned		 w_nconns;
+	uint64_t		 w_next_id;	/* conn ids: stride nworkers */
+	bool			 w_draining;
+	pthread_t		 w_thread;
+};
+
+struct proxy {
+	struct event_base	*p_base;	/* main thread: signals */
+	struct config		*p_cf;		/* owns */
+	struct policy		*p_policy;	/* owns one ref (cf's) */
+	struct audit_sink	*p_audit;	/* owns */
+	struct worker		*p_workers;	/* owns */
+	unsigned		 p_nworkers;
+	atomic_uint		 p_active;	/* connections, all workers */
+	atomic_bool		 p_stopping;
+	time_t			 p_drain_deadline; /* monotonic seconds */
+};
+
+/* Accept callback and worker plumbing (worker.c). */
+int	worker_start(struct proxy *px, struct worker *w, unsigned index);
+void	worker_wake(struct worker *w);
+void	worker_free(struct worker *w);
+
+#endif /* EGRESS_PROXY_H */

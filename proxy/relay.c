@@ -1,0 +1,158 @@
+#include "proxy/relay.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* One splice moves at most a pipe's worth (the default pipe is 64 KiB). */
+#define RELAY_CHUNK		65536
+/* Reads per pump before yielding, so one fast flow cannot starve others. */
+#define RELAY_BURST		8
+#define RELAY_COPY_READ		16384
+
+void
+half_init(struct half *h, struct conn *c)
+{
+	h->h_conn = c;
+	h->h_from = h->h_to = -1;
+	h->h_pipe[0] = h->h_pipe[1] = -1;
+}
+
+static enum half_status
+half_fail(struct half *h)
+{
+	h->h_err = errno;
+	return HALF_FAILED;
+}
+
+static enum half_status
+half_wait(struct event *ev)
+{
+	event_add(ev, NULL);
+	return HALF_WAITING;
+}
+
+static bool
+would_block(void)
+{
+	return errno == EAGAIN || errno == EWOULDBLOCK;
+}
+
+enum half_status
+half_pump(struct half *h, half_filter_fn *filter)
+{
+	ssize_t	n;
+	int	reads = 0;
+
+	for (;;) {
+		/* Approved bytes leave first and in order. */
+		if (h->h_out != NULL && evbuffer_get_length(h->h_out) > 0) {
+			n = evbuffer_write(h->h_out, h->h_to);
+			if (n < 0 && would_block())
+				return half_wait(&h->h_wr);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				return half_fail(h);
+			h->h_bytes += (uint64_t)n;
+			continue;
+		}
+		if (h->h_inpipe > 0) {
+			n = splice(h->h_pipe[0], NULL, h->h_to, NULL,
+			    h->h_inpipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			if (n < 0 && would_block())
+				return half_wait(&h->h_wr);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				return half_fail(h);
+			h->h_inpipe -= (size_t)n;
+			h->h_bytes += (uint64_t)n;
+			continue;
+		}
+		if (h->h_eof) {
+			if (!h->h_shut) {
+				/* Half-close: the peer may still answer. */
+				shutdown(h->h_to, SHUT_WR);
+				h->h_shut = true;
+			}
+			return HALF_DONE;
+		}
+		if (h->h_hold)
+			return HALF_HELD;
+		if (++reads > RELAY_BURST) {
+			/* Level-triggered: fires again at once if data waits. */
+			return half_wait(&h->h_rd);
+		}
+		if (h->h_copy) {
+			if (h->h_in == NULL && (h->h_in = evbuffer_new()) == NULL)
+				return half_fail(h);
+			if (h->h_out == NULL &&
+			    (h->h_out = evbuffer_new()) == NULL)
+				return half_fail(h);
+			n = evbuffer_read(h->h_in, h->h_from, RELAY_COPY_READ);
+			if (n < 0 && would_block())
+				return half_wait(&h->h_rd);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return half_fail(h);
+			if (n == 0) {
+				/* Unjudged bytes never pass, not even at EOF. */
+				h->h_eof = true;
+				evbuffer_drain(h->h_in,
+				    evbuffer_get_length(h->h_in));
+				continue;
+			}
+			if (filter(h) == -1)
+				return HALF_FAILED;
+			continue;
+		}
+		if (h->h_pipe[0] == -1 &&
+		    pipe2(h->h_pipe, O_NONBLOCK | O_CLOEXEC) == -1)
+			return half_fail(h);
+		n = splice(h->h_from, NULL, h->h_pipe[1], NULL, RELAY_CHUNK,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n < 0 && would_block())
+			return half_wait(&h->h_rd);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return half_fail(h);
+		if (n == 0)
+			h->h_eof = true;
+		h->h_inpipe += (size_t)n;
+	}
+}
+
+void
+half_disarm(struct half *h)
+{
+	if (event_initialized(&h->h_rd))
+		event_del(&h->h_rd);
+	if (event_initialized(&h->h_wr))
+		event_del(&h->h_wr);
+}
+
+void
+half_release(struct half *h)
+{
+	half_disarm(h);
+	if (h->h_pipe[0] != -1) {
+		close(h->h_pipe[0]);
+		close(h->h_pipe[1]);
+		h->h_pipe[0] = h->h_pipe[1] = -1;
+	}
+	if (h->h_in != NULL) {
+		evbuffer_free(h->h_in);
+		h->h_in = NULL;
+	}
+	if (h->h_out != NULL) {
+		evbuffer_free(h->h_out);
+		h->h_out = NULL;
+	}
+	h->h_inpipe = 0;
+}

@@ -1,0 +1,60 @@
+/*
+ * proxy/relay.h - one direction of an allowed connection.
+ *
+ * A half moves bytes from one socket to the other.  In splice mode they
+ * go socket -> pipe -> socket inside the kernel and are never copied to
+ * user space; in copy mode they are read into h_in so the connection can
+ * look at them (each HTTP request head is checked) and approved bytes are
+ * moved to h_out.  Bytes already in h_out (the peeked ClientHello, an
+ * approved head) always leave before anything read later.
+ */
+#ifndef EGRESS_RELAY_H
+#define EGRESS_RELAY_H
+
+#include <event2/event_struct.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct conn;
+struct evbuffer;
+
+enum half_status {
+	HALF_WAITING,		/* armed for the next readable/writable */
+	HALF_HELD,		/* waiting for the connection to release it */
+	HALF_DONE,		/* EOF passed on: the write side is shut */
+	HALF_FAILED		/* read or write error: h_err says which */
+};
+
+struct half {
+	struct conn	*h_conn;	/* borrowed: owner */
+	int		 h_from;	/* borrowed fds, owned by the conn */
+	int		 h_to;
+	bool		 h_copy;	/* copy mode (see above) */
+	bool		 h_hold;	/* stop reading until released */
+	bool		 h_eof;		/* h_from said EOF */
+	bool		 h_shut;	/* shutdown(h_to, SHUT_WR) done */
+	int		 h_pipe[2];	/* splice mode; -1 until first use */
+	size_t		 h_inpipe;	/* bytes sitting in the pipe */
+	struct evbuffer	*h_in;		/* copy mode: read, not yet judged */
+	struct evbuffer	*h_out;		/* approved, not yet written */
+	uint64_t	 h_bytes;	/* written to h_to */
+	int		 h_err;	/* on HALF_FAILED */
+	struct event	 h_rd;		/* h_from readable */
+	struct event	 h_wr;		/* h_to writable */
+};
+
+/*
+ * Called in copy mode after bytes were added to h_in: moves what may pass
+ * to h_out.  Returns 0 to go on, -1 when the connection was closed.
+ */
+typedef int half_filter_fn(struct half *h);
+
+void		 half_init(struct half *h, struct conn *c);
+/* Moves as much as the sockets take now; arms events for the rest. */
+enum half_status half_pump(struct half *h, half_filter_fn *filter);
+void		 half_disarm(struct half *h);
+/* Closes pipes, frees buffers; fds are the connection's to close. */
+void		 half_release(struct half *h);
+
+#endif /* EGRESS_RELAY_H */

@@ -1,0 +1,218 @@
+#include "proxy/proxy.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "policy/config.h"
+#include "proxy/conn.h"
+
+/* Accepts per readable event: bounded so one listener cannot starve. */
+#define ACCEPT_BURST	64
+/* Back-off when out of descriptors, instead of spinning on EMFILE. */
+#define ACCEPT_PAUSE_MS	100
+
+static void
+worker_pause_accept(struct worker *w)
+{
+	struct timeval	tv = { 0, ACCEPT_PAUSE_MS * 1000 };
+	size_t		i;
+
+	for (i = 0; i < w->w_nlisten; i++)
+		event_del(w->w_lev[i]);
+	evtimer_add(w->w_accept_pause, &tv);
+}
+
+static void
+worker_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker	*w = arg;
+	size_t		 i;
+
+	if (w->w_draining)
+		return;
+	for (i = 0; i < w->w_nlisten; i++)
+		event_add(w->w_lev[i], NULL);
+}
+
+static void
+worker_accept_cb(evutil_socket_t lfd, short what, void *arg)
+{
+	struct worker		*w = arg;
+	struct sockaddr_storage	 peer;
+	socklen_t		 len;
+	int			 fd, i;
+
+	for (i = 0; i < ACCEPT_BURST; i++) {
+		len = sizeof(peer);
+		fd = accept4(lfd, (struct sockaddr *)&peer, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				log_warn("accept: pausing %d ms",
+				    ACCEPT_PAUSE_MS);
+				worker_pause_accept(w);
+			} else if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR && errno != ECONNABORTED)
+				log_warn("accept");
+			return;
+		}
+		conn_accept(w, fd, (struct sockaddr *)&peer, len);
+	}
+}
+
+static void
+worker_stop_listening(struct worker *w)
+{
+	size_t	i;
+
+	for (i = 0; i < w->w_nlisten; i++) {
+		if (w->w_lev[i] != NULL) {
+			event_free(w->w_lev[i]);
+			w->w_lev[i] = NULL;
+		}
+		if (w->w_lfds[i] != -1) {
+			close(w->w_lfds[i]);
+			w->w_lfds[i] = -1;
+		}
+	}
+}
+
+/* Runs in the worker's thread when main asks it to stop. */
+static void
+worker_ctl_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker	*w = arg;
+
+	if (!atomic_load(&w->w_proxy->p_stopping) || w->w_draining)
+		return;
+	w->w_draining = true;
+	worker_stop_listening(w);
+	if (w->w_nconns == 0)
+		event_base_loopexit(w->w_base, NULL);
+}
+
+static void
+worker_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker	*w = arg;
+	struct proxy	*px = w->w_proxy;
+	time_t		 now = conn_now();
+
+	conn_sweep(w, now - (time_t)px->p_cf->cf_idle_timeout_s);
+	if (!w->w_draining)
+		return;
+	if (w->w_nconns > 0 && now >= px->p_drain_deadline) {
+		log_info("worker %u: drain time over, closing %u connections",
+		    w->w_index, w->w_nconns);
+		conn_close_all(w);
+	}
+	if (w->w_nconns == 0)
+		event_base_loopexit(w->w_base, NULL);
+}
+
+static int
+worker_listen(const struct listen_addr *la)
+{
+	int	fd, one = 1;
+
+	fd = socket(la->la_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	/* One socket per worker on the same port; the kernel balances. */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1 ||
+	    (la->la_addr.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, &one, sizeof(one)) == -1) ||
+	    bind(fd, (const struct sockaddr *)&la->la_addr, la->la_len) == -1 ||
+	    listen(fd, 4096) == -1) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker	*w = arg;
+
+	event_base_dispatch(w->w_base);
+	return NULL;
+}
+
+int
+worker_start(struct proxy *px, struct worker *w, unsigned index)
+{
+	const struct config	*cf = px->p_cf;
+	struct timeval		 tick = { 1, 0 };
+	size_t			 i;
+
+	memset(w, 0, sizeof(*w));
+	w->w_index = index;
+	w->w_proxy = px;
+	w->w_next_id = index + 1;
+	TAILQ_INIT(&w->w_conns);
+	if ((w->w_base = event_base_new()) == NULL)
+		return -1;
+	w->w_nlisten = cf->cf_nlisten;
+	w->w_lfds = calloc(w->w_nlisten, sizeof(*w->w_lfds));
+	w->w_lev = calloc(w->w_nlisten, sizeof(*w->w_lev));
+	if (w->w_lfds == NULL || w->w_lev == NULL)
+		return -1;
+	for (i = 0; i < w->w_nlisten; i++)
+		w->w_lfds[i] = -1;
+	for (i = 0; i < w->w_nlisten; i++) {
+		if ((w->w_lfds[i] = worker_listen(&cf->cf_listen[i])) == -1) {
+			log_warn("listen %s", cf->cf_listen[i].la_text);
+			return -1;
+		}
+		w->w_lev[i] = event_new(w->w_base, w->w_lfds[i],
+		    EV_READ | EV_PERSIST, worker_accept_cb, w);
+		if (w->w_lev[i] == NULL || event_add(w->w_lev[i], NULL) == -1)
+			return -1;
+	}
+	w->w_ctl = event_new(w->w_base, -1, 0, worker_ctl_cb, w);
+	w->w_tick = event_new(w->w_base, -1, EV_PERSIST, worker_tick_cb, w);
+	w->w_accept_pause = evtimer_new(w->w_base, worker_resume_cb, w);
+	if (w->w_ctl == NULL || w->w_tick == NULL ||
+	    w->w_accept_pause == NULL || event_add(w->w_tick, &tick) == -1)
+		return -1;
+	if (pthread_create(&w->w_thread, NULL, worker_main, w) != 0)
+		return -1;
+	return 0;
+}
+
+void
+worker_wake(struct worker *w)
+{
+	/* Safe across threads: evthread_use_pthreads() was called. */
+	event_active(w->w_ctl, EV_READ, 0);
+}
+
+void
+worker_free(struct worker *w)
+{
+	worker_stop_listening(w);
+	free(w->w_lfds);
+	free(w->w_lev);
+	if (w->w_ctl != NULL)
+		event_free(w->w_ctl);
+	if (w->w_tick != NULL)
+		event_free(w->w_tick);
+	if (w->w_accept_pause != NULL)
+		event_free(w->w_accept_pause);
+	if (w->w_base != NULL)
+		event_base_free(w->w_base);
+}

@@ -1,0 +1,286 @@
+/*
+ * Policy evaluation as a table: (config, sandbox, connection) ->
+ * (action, reason, rule), over every step of SPEC 4.3.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/errlist.h"
+#include "common/netaddr.h"
+#include "policy/config.h"
+#include "policy/hostname.h"
+#include "policy/policy.h"
+
+static const char conf[] =
+    "profiles:\n"
+    "  internal:\n"
+    "    hosts: [registry.corp.example]\n"
+    "policies:\n"
+    "  agent:\n"
+    "    mode: block-all\n"
+    "    protocols: [tls, http]\n"
+    "    profiles: [package-managers, internal]\n"
+    "    allow:\n"
+    "      hosts: [\"api.openai.com\", \"*.pythonhosted.org\", "
+    "\"~^cdn[0-9]+\\\\.example\\\\.net$\", \"203.0.113.7\", "
+    "\"Straße.example\"]\n"
+    "      cidrs: [\"198.51.100.0/24\", \"2001:db8:100::/48\"]\n"
+    "      ports: [80, 443, \"8000-8100\"]\n"
+    "    deny:\n"
+    "      hosts: [\"*.evil.example\", \"bad.pythonhosted.org\"]\n"
+    "      cidrs: [\"198.51.100.66/32\"]\n"
+    "      ports: [25]\n"
+    "  open:\n"
+    "    mode: allow-all\n"
+    "    deny: { hosts: [\"blocked.example\"] }\n"
+    "  raw:\n"
+    "    allow: { cidrs: [\"203.0.113.0/24\"] }\n"
+    "  priv:\n"
+    "    allow_private: true\n"
+    "    allow: { hosts: [\"internal.example\"] }\n"
+    "sandboxes:\n"
+    "  - id: a1\n"
+    "    sources: [\"198.18.0.2/32\"]\n"
+    "    policies: [agent]\n"
+    "  - id: both\n"
+    "    sources: [\"198.18.1.0/24\"]\n"
+    "    policies: [agent, open]\n"
+    "  - id: off\n"
+    "    sources: [\"198.18.2.0/24\"]\n"
+    "    policies: [agent]\n"
+    "    intercept: false\n"
+    "  - id: raw\n"
+    "    sources: [\"198.18.3.0/24\"]\n"
+    "    policies: [raw]\n"
+    "  - id: inl\n"
+    "    sources: [\"198.18.4.0/24\"]\n"
+    "    allow: { hosts: [\"only.example\"] }\n"
+    "  - id: merged\n"
+    "    sources: [\"198.18.5.0/24\"]\n"
+    "    policies: [agent]\n"
+    "    allow: { hosts: [\"extra.example\"] }\n"
+    "    deny: { hosts: [\"api.openai.com\"] }\n"
+    "  - id: priv\n"
+    "    sources: [\"198.18.6.0/24\"]\n"
+    "    policies: [priv]\n"
+    "  - id: nopriv\n"
+    "    sources: [\"198.18.7.0/24\"]\n"
+    "    allow: { hosts: [\"internal.example\"] }\n";
+
+struct eval_case {
+	const char	*sandbox;
+	int		 proto;
+	const char	*host;		/* NULL = no host */
+	const char	*dst;
+	unsigned	 port;
+	const char	*action;
+	const char	*reason;
+	const char	*rule;		/* NULL = don't care */
+};
+
+static const struct eval_case cases[] = {
+	{ "a1", POLICY_PROTO_TLS, "api.openai.com", "203.0.113.1", 443,
+	    "allow", "rule", "allow.hosts api.openai.com" },
+	{ "a1", POLICY_PROTO_TLS, "API.OpenAI.com", "203.0.113.1", 443,
+	    "allow", "rule", NULL },
+	{ "a1", POLICY_PROTO_TLS, "files.pythonhosted.org", "203.0.113.1", 443,
+	    "allow", "rule", NULL },
+	{ "a1", POLICY_PROTO_TLS, "a.b.pythonhosted.org", "203.0.113.1", 443,
+	    "allow", "rule", "allow.hosts *.pythonhosted.org" },
+	/* A wildcard never matches its apex. */
+	{ "a1", POLICY_PROTO_TLS, "pythonhosted.org", "203.0.113.1", 443,
+	    "deny", "no-matching-allow", NULL },
+	{ "a1", POLICY_PROTO_TLS, "bad.pythonhosted.org", "203.0.113.1", 443,
+	    "deny", "denied-by-rule", "deny.hosts bad.pythonhosted.org" },
+	{ "a1", POLICY_PROTO_TLS, "x.evil.example", "203.0.113.1", 443,
+	    "deny", "denied-by-rule", "deny.hosts *.evil.example" },
+	{ "a1", POLICY_PROTO_TLS, "evil.example", "203.0.113.1", 443,
+	    "deny", "no-matching-allow", NULL },
+	{ "a1", POLICY_PROTO_TLS, "cdn42.example.net", "203.0.113.1", 443,
+	    "allow", "rule", NULL },
+	{ "a1", POLICY_PROTO_TLS, "cdn.example.net", "203.0.113.1", 443,
+	    "deny", "no-matching-allow", NULL },
+	{ "a1", POLICY_PROTO_TLS, "xcdn1.example.net", "203.0.113.1", 443,
+	    "deny", "no-matching-allow", NULL },
+	{ "a1", POLICY_PROTO_TLS, "pypi.org", "203.0.113.1", 443,
+	    "allow", "rule", "profiles.package-managers pypi.org" },
+	{ "a1", POLICY_PROTO_TLS, "registry.corp.example", "203.0.113.1", 443,
+	    "allow", "rule", "profiles.internal registry.corp.example" },
+	{ "a1", POLICY_PROTO_TLS, "xn--strae-oqa.example", "203.0.113.1", 443,
+	    "allow", "rule", NULL },
+	{ "a1", POLICY_PROTO_OTHER, NULL, "198.51.100.9", 443,
+	    "deny", "protocol-not-allowed", "protocols" },
+	{ "a1", POLICY_PROTO_TLS, NULL, "198.51.100.9", 443,
+	    "allow", "rule", "allow.cidrs 198.51.100.0/24" },
+	{ "a1", POLICY_PROTO_TLS, NULL, "198.51.100.66", 443,
+	    "deny", "denied-by-rule", "deny.cidrs 198.51.100.66/32" },
+	{ "a1", POLICY_PROTO_TLS, NULL, "2001:db8:100::5", 443,
+	    "allow", "rule", NULL },
+	{ "a1", POLICY_PROTO_TLS, NULL, "::ffff:198.51.100.9", 443,
+	    "allow", "rule", NULL },
+	{ "a1", POLICY_PROTO_TLS, "api.openai.com", "203.0.113.1", 25,
+	    "deny", "denied-by-rule", "deny.ports 25" },
+	{ "a1", POLICY_PROTO_TLS, "api.openai.com", "203.0.113.1", 22,
+	    "deny", "port-not-allowed", "allow.ports" },
+	{ "a1", POLICY_PROTO_HTTP, "api.openai.com", "203.0.113.1", 8050,
+	    "allow", "rule", NULL },
+	/* IP-literal SNI: cidrs only, and it must be the destination. */
+	{ "a1", POLICY_PROTO_TLS, "203.0.113.7", "203.0.113.7", 443,
+	    "allow", "rule", "allow.hosts 203.0.113.7" },
+	{ "a1", POLICY_PROTO_TLS, "203.0.113.7", "203.0.113.8", 443,
+	    "deny", "destination-mismatch", NULL },
+	/* Host rules never reach private space without an opt-in. */
+	{ "a1", POLICY_PROTO_TLS, "api.openai.com", "169.254.169.254", 443,
+	    "deny", "private-destination", NULL },
+	{ "a1", POLICY_PROTO_TLS, "api.openai.com", "::ffff:127.0.0.1", 443,
+	    "deny", "private-destination", NULL },
+	{ "a1", POLICY_PROTO_TLS, "api.openai.com", "fd00::1", 443,
+	    "deny", "private-destination", NULL },
+	{ "priv", POLICY_PROTO_TLS, "internal.example", "10.1.2.3", 443,
+	    "allow", "rule", NULL },
+	{ "nopriv", POLICY_PROTO_TLS, "internal.example", "10.1.2.3", 443,
+	    "deny", "private-destination", NULL },
+	/* Several policies: every one must allow. */
+	{ "both", POLICY_PROTO_TLS, "pypi.org", "203.0.113.1", 443,
+	    "allow", "rule", NULL },
+	{ "both", POLICY_PROTO_TLS, "example.org", "203.0.113.1", 443,
+	    "deny", "no-matching-allow", NULL },
+	{ "off", POLICY_PROTO_OTHER, NULL, "203.0.113.1", 25,
+	    "allow", "intercept-off", NULL },
+	{ "raw", POLICY_PROTO_OTHER, NULL, "203.0.113.9", 22,
+	    "allow", "rule", "allow.cidrs 203.0.113.0/24" },
+	{ "raw", POLICY_PROTO_OTHER, NULL, "198.51.100.1", 22,
+	    "deny", "no-matching-allow", NULL },
+	{ "inl", POLICY_PROTO_TLS, "only.example", "203.0.113.1", 443,
+	    "allow", "rule", "allow.hosts only.example" },
+	{ "inl", POLICY_PROTO_TLS, "pypi.org", "203.0.113.1", 443,
+	    "deny", "no-matching-allow", NULL },
+	{ "merged", POLICY_PROTO_TLS, "extra.example", "203.0.113.1", 443,
+	    "allow", "rule", "allow.hosts extra.example" },
+	{ "merged", POLICY_PROTO_TLS, "api.openai.com", "203.0.113.1", 443,
+	    "deny", "denied-by-rule", "deny.hosts api.openai.com" },
+	{ "merged", POLICY_PROTO_TLS, "pypi.org", "203.0.113.1", 443,
+	    "allow", "rule", NULL },
+};
+
+static struct config *
+load(void)
+{
+	struct errlist	 el;
+	struct config	*cf;
+	size_t		 i;
+
+	errlist_init(&el);
+	cf = config_parse(conf, strlen(conf), "t.yaml", &el);
+	for (i = 0; i < el.el_count; i++)
+		fprintf(stderr, "%s\n", el.el_msgs[i]);
+	errlist_free(&el);
+	return cf;
+}
+
+START_TEST(test_eval_table)
+{
+	const struct eval_case	*tc = &cases[_i];
+	struct config		*cf = load();
+	const struct sandbox	*sb;
+	struct policy_query	 q;
+	struct policy_decision	 d;
+
+	ck_assert_ptr_nonnull(cf);
+	sb = policy_sandbox_by_id(cf->cf_policy, tc->sandbox);
+	ck_assert_ptr_nonnull(sb);
+	memset(&q, 0, sizeof(q));
+	q.pq_proto = tc->proto;
+	q.pq_host = NULL;
+	if (tc->host != NULL) {
+		static char	host[256];
+		const char	*why;
+		struct ipaddr	ia;
+
+		if (ipaddr_parse(tc->host, &ia) == 0)
+			snprintf(host, sizeof(host), "%s", tc->host);
+		else
+			ck_assert_int_eq(hostname_normalize(tc->host, host,
+			    sizeof(host), &why), 0);
+		q.pq_host = host;
+	}
+	ck_assert_int_eq(ipaddr_parse(tc->dst, &q.pq_dst), 0);
+	q.pq_port = (uint16_t)tc->port;
+	policy_eval(sb, &q, &d);
+	ck_assert_msg(strcmp(policy_action_str(d.pd_action), tc->action) == 0
+	    && strcmp(policy_reason_str(d.pd_reason), tc->reason) == 0,
+	    "case %d (%s %s %s:%u): got %s/%s rule %s", _i, tc->sandbox,
+	    tc->host ? tc->host : "-", tc->dst, tc->port,
+	    policy_action_str(d.pd_action), policy_reason_str(d.pd_reason),
+	    d.pd_rule ? d.pd_rule : "-");
+	if (tc->rule != NULL)
+		ck_assert_str_eq(d.pd_rule ? d.pd_rule : "-", tc->rule);
+	config_free(cf);
+}
+END_TEST
+
+START_TEST(test_sandbox_lookup)
+{
+	struct config		*cf = load();
+	struct ipaddr		 ia;
+
+	ck_assert_ptr_nonnull(cf);
+	ipaddr_parse("198.18.1.77", &ia);
+	ck_assert_str_eq(sandbox_id(policy_sandbox_find(cf->cf_policy, &ia)),
+	    "both");
+	ipaddr_parse("198.18.0.2", &ia);
+	ck_assert_str_eq(sandbox_id(policy_sandbox_find(cf->cf_policy, &ia)),
+	    "a1");
+	ipaddr_parse("192.0.2.1", &ia);
+	ck_assert_ptr_null(policy_sandbox_find(cf->cf_policy, &ia));
+	config_free(cf);
+}
+END_TEST
+
+START_TEST(test_early)
+{
+	struct config		*cf = load();
+	struct policy_decision	 d;
+	struct ipaddr		 ia;
+
+	ck_assert_ptr_nonnull(cf);
+	ipaddr_parse("203.0.113.9", &ia);
+	/* raw allows by cidr and names no deny host: decided at accept. */
+	ck_assert(policy_eval_early(policy_sandbox_by_id(cf->cf_policy,
+	    "raw"), &ia, 22, &d));
+	ck_assert_str_eq(d.pd_rule, "allow.cidrs 203.0.113.0/24");
+	/* agent has deny hosts and a protocol list: must peek. */
+	ipaddr_parse("198.51.100.9", &ia);
+	ck_assert(!policy_eval_early(policy_sandbox_by_id(cf->cf_policy,
+	    "a1"), &ia, 443, &d));
+	config_free(cf);
+}
+END_TEST
+
+static Suite *
+policy_suite(void)
+{
+	Suite	*s = suite_create("policy");
+	TCase	*tc = tcase_create("eval");
+
+	tcase_add_loop_test(tc, test_eval_table, 0,
+	    (int)(sizeof(cases) / sizeof(cases[0])));
+	tcase_add_test(tc, test_sandbox_lookup);
+	tcase_add_test(tc, test_early);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(policy_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
