@@ -1,0 +1,43 @@
+# egressd container image: multi-stage, non-root at run time.
+#
+#   docker build -t egressd .
+#   # init container (needs NET_ADMIN, runs as root, exits):
+#   docker run --rm --cap-add NET_ADMIN --network container:SANDBOX \
+#       --user 0 egressd init
+#   # sidecar (shares the sandbox's network namespace):
+#   docker run -d --cap-add NET_ADMIN --network container:SANDBOX \
+#       -v ./egressd.yaml:/etc/egressd/egressd.yaml:ro egressd
+#
+# NET_ADMIN lets the unprivileged egressd user set SO_MARK on upstream
+# sockets (file capability below); without it, use `mark: 0` and
+# `egress-redirect install --uid 15001` in the init step.
+
+FROM debian:12-slim AS build
+RUN apt-get update && apt-get install -y --no-install-recommends \
+        build-essential cmake pkg-config libevent-dev libssl-dev \
+        libc-ares-dev libyaml-dev libpcre2-dev libjansson-dev libpsl-dev \
+        libidn2-dev check \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY . .
+RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DEGRESS_TESTS=OFF \
+    && cmake --build build -j"$(nproc)" \
+    && cmake --install build --prefix /opt/egressd
+
+FROM debian:12-slim
+RUN apt-get update && apt-get install -y --no-install-recommends \
+        libevent-2.1-7 libevent-pthreads-2.1-7 libssl3 libc-ares2 \
+        libyaml-0-2 libpcre2-8-0 libjansson4 libpsl5 publicsuffix \
+        libidn2-0 iptables libcap2-bin ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && groupadd -g 15001 egressd \
+    && useradd -u 15001 -g egressd -d /var/lib/egressd -s /usr/sbin/nologin egressd \
+    && mkdir -p /etc/egressd /var/lib/egressd /var/log/egressd /run/egressd \
+    && chown egressd:egressd /var/lib/egressd /var/log/egressd /run/egressd
+COPY --from=build /opt/egressd/ /usr/local/
+COPY deploy/entrypoint.sh /usr/local/bin/egressd-entrypoint
+RUN cp /usr/local/etc/egressd/egressd.yaml /etc/egressd/egressd.yaml \
+    && setcap cap_net_admin+ep /usr/local/bin/egressd
+USER egressd
+ENTRYPOINT ["/usr/local/bin/egressd-entrypoint"]
+CMD ["run"]
