@@ -139,7 +139,7 @@ conn_now(void)
 static const struct config *
 conn_cf(const struct conn *c)
 {
-	return c->c_px->p_cf;
+	return atomic_load(&c->c_px->p_cf);
 }
 
 /* Fills the fields every event of this connection shares. */
@@ -376,7 +376,7 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *peer,
     socklen_t peerlen)
 {
 	struct proxy		*px = w->w_proxy;
-	const struct config	*cf = px->p_cf;
+	const struct config	*cf = atomic_load(&px->p_cf);
 	struct conn		*c;
 	struct ipaddr		 src;
 	struct policy_decision	 d;
@@ -402,7 +402,7 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *peer,
 	half_init(&c->c_up, c);
 	half_init(&c->c_down, c);
 	c->c_up.h_from = c->c_down.h_to = fd;
-	c->c_policy = policy_ref(px->p_policy);
+	c->c_policy = proxy_policy(px);
 	TAILQ_INSERT_TAIL(&w->w_conns, c, c_entry);
 	w->w_nconns++;
 	atomic_fetch_add(&px->p_active, 1);
@@ -1008,6 +1008,63 @@ conn_sweep(struct worker *w, time_t idle_before)
 		if (c->c_state == CONN_RELAYING && c->c_active < idle_before)
 			conn_close(c, CLOSE_END, REASON_IDLE, true);
 	}
+}
+
+/* Re-judges <c> under the current snapshot <np> (a borrowed reference). */
+static void
+conn_revalidate(struct conn *c, struct policy *np)
+{
+	const struct sandbox	*sb;
+	struct ipaddr		 src;
+	struct policy_query	 q;
+	struct policy_decision	 d;
+
+	if (c->c_policy == np || c->c_state == CONN_CLOSED)
+		return;
+	if (ipaddr_from_sockaddr((struct sockaddr *)&c->c_src, &src) == -1)
+		sb = NULL;
+	else
+		sb = policy_sandbox_find(np, &src);
+	if (c->c_state == CONN_PEEKING) {
+		/* Not judged yet: it will be, under the new rules. */
+		policy_unref(c->c_policy);
+		c->c_policy = policy_ref(np);
+		c->c_sb = sb;
+		if (sb == NULL)
+			conn_deny(c, REASON_UNKNOWN_SANDBOX);
+		return;
+	}
+	if (sb == NULL || strcmp(sandbox_id(sb), sandbox_id(c->c_sb)) != 0) {
+		conn_close(c, CLOSE_END, REASON_REVOKED, true);
+		return;
+	}
+	conn_query(c, &q);
+	policy_eval(sb, &q, &d);
+	if (d.pd_action == POLICY_DENY) {
+		/* A revoked rule must not live on in a long-lived flow. */
+		conn_close(c, CLOSE_END, REASON_REVOKED, true);
+		return;
+	}
+	policy_unref(c->c_policy);
+	c->c_policy = policy_ref(np);
+	c->c_sb = sb;
+	c->c_dec = d;
+}
+
+void
+conn_revalidate_all(struct worker *w)
+{
+	struct policy	*np = proxy_policy(w->w_proxy);
+	struct conn	*c, *next;
+
+	for (c = TAILQ_FIRST(&w->w_conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, c_entry);
+		c->c_refs++;
+		conn_revalidate(c, np);
+		if (--c->c_refs == 0 && c->c_state == CONN_CLOSED)
+			conn_free(c);
+	}
+	policy_unref(np);
 }
 
 void

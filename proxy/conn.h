@@ -22,6 +22,11 @@ void	conn_accept(struct worker *w, int fd, const struct sockaddr *peer,
 	    socklen_t peerlen);
 /* Closes connections idle since before <idle_before> (monotonic s). */
 void	conn_sweep(struct worker *w, time_t idle_before);
+/*
+ * Moves every connection of <w> to the current policy snapshot; those it
+ * no longer allows end with reason "revoked".
+ */
+void	conn_revalidate_all(struct worker *w);
 /* Closes every connection of <w> (end of a drain). */
 void	conn_close_all(struct worker *w);
 /* Monotonic seconds, the clock of conn_sweep(). */

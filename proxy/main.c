@@ -146,33 +146,96 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 	if (atomic_exchange(&px->p_stopping, true))
 		return;
 	log_info("signal %d: no new connections; draining for up to %u s",
-	    (int)sig, px->p_cf->cf_drain_s);
-	px->p_drain_deadline = conn_now() + (time_t)px->p_cf->cf_drain_s;
+	    (int)sig, atomic_load(&px->p_cf)->cf_drain_s);
+	px->p_drain_deadline = conn_now() +
+	    (time_t)atomic_load(&px->p_cf)->cf_drain_s;
 	for (i = 0; i < px->p_nworkers; i++)
 		worker_wake(&px->p_workers[i]);
 	/* main() now joins the workers, which exit once drained. */
 	event_base_loopexit(px->p_base, NULL);
 }
 
+/* Settings that belong to sockets and threads made at start-up. */
+static void
+warn_restart_needed(const struct config *o, const struct config *n)
+{
+	bool	same_listen = o->cf_nlisten == n->cf_nlisten;
+	size_t	i;
+
+	for (i = 0; same_listen && i < o->cf_nlisten; i++)
+		same_listen = strcmp(o->cf_listen[i].la_text,
+		    n->cf_listen[i].la_text) == 0;
+	if (!same_listen)
+		log_warnx("reload: listen changed; it applies after a restart");
+	if (o->cf_workers != n->cf_workers)
+		log_warnx("reload: workers changed; it applies after a restart");
+	if ((o->cf_audit_file == NULL) != (n->cf_audit_file == NULL) ||
+	    (o->cf_audit_file != NULL &&
+	    strcmp(o->cf_audit_file, n->cf_audit_file) != 0))
+		log_warnx("reload: audit.file changed; it applies after a "
+		    "restart");
+}
+
+/*
+ * Swaps in a validated config: new connections see it at once, and every
+ * worker re-judges its live connections (revocation) when woken.
+ */
+static void
+proxy_install(struct proxy *px, struct config *cf)
+{
+	struct config	*old = atomic_load(&px->p_cf);
+	struct policy	*op;
+	struct config	**v;
+	unsigned	 i;
+
+	if (cf->cf_nlisten == 0) {
+		/* Listeners are not reloadable: keep the running set. */
+		cf->cf_listen = calloc(old->cf_nlisten, sizeof(*cf->cf_listen));
+		if (cf->cf_listen != NULL) {
+			memcpy(cf->cf_listen, old->cf_listen, old->cf_nlisten *
+			    sizeof(*cf->cf_listen));
+			cf->cf_nlisten = old->cf_nlisten;
+		}
+	}
+	warn_restart_needed(old, cf);
+	pthread_mutex_lock(&px->p_pmtx);
+	op = px->p_policy;
+	px->p_policy = policy_ref(cf->cf_policy);
+	pthread_mutex_unlock(&px->p_pmtx);
+	policy_unref(op);
+	atomic_store(&px->p_cf, cf);
+	/* The retired shell keeps no policy: connections hold their own. */
+	policy_unref(old->cf_policy);
+	old->cf_policy = NULL;
+	if ((v = realloc(px->p_retired, (px->p_nretired + 1) * sizeof(*v))) !=
+	    NULL) {
+		px->p_retired = v;
+		v[px->p_nretired++] = old;
+	}
+	atomic_fetch_add(&px->p_generation, 1);
+	for (i = 0; i < px->p_nworkers; i++)
+		worker_wake(&px->p_workers[i]);
+}
+
 static void
 on_hup(evutil_socket_t sig, short what, void *arg)
 {
 	struct proxy	*px = arg;
+	const char	*file = atomic_load(&px->p_cf)->cf_file;
 	struct errlist	 el;
 	struct config	*cf;
+	size_t		 i;
 
 	errlist_init(&el);
-	if ((cf = config_load(px->p_cf->cf_file, &el)) == NULL) {
-		size_t i;
-
-		log_warnx("reload: %s rejected, old policy stays in force",
-		    px->p_cf->cf_file);
+	if ((cf = config_load(file, &el)) == NULL) {
+		log_warnx("reload: %s rejected, the running policy stays in "
+		    "force", file);
 		for (i = 0; i < el.el_count; i++)
 			log_warnx("reload: %s", el.el_msgs[i]);
 	} else {
-		log_warnx("reload: %s is valid, but live reload is not "
-		    "implemented yet; restart to apply it", px->p_cf->cf_file);
-		config_free(cf);
+		proxy_install(px, cf);
+		log_info("reload: %s applied (generation %u)", file,
+		    atomic_load(&px->p_generation));
 	}
 	errlist_free(&el);
 }
@@ -197,9 +260,11 @@ worker_count(const struct config *cf)
 	return n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
 }
 
+/* Runs until stopped; <*cfp> is replaced by the config in force at exit. */
 static int
-run(struct config *cf)
+run(struct config **cfp)
 {
+	struct config		*cf = *cfp;
 	struct proxy		 px;
 	struct event_base	*base;
 	struct event		*sigs[4];
@@ -208,8 +273,9 @@ run(struct config *cf)
 	int			 rc = 1;
 
 	memset(&px, 0, sizeof(px));
-	px.p_cf = cf;
-	px.p_policy = cf->cf_policy;
+	atomic_init(&px.p_cf, cf);
+	px.p_policy = policy_ref(cf->cf_policy);
+	pthread_mutex_init(&px.p_pmtx, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile();
 	if (evthread_use_pthreads() == -1)
@@ -269,6 +335,12 @@ join:
 	    (unsigned long long)audit_written(px.p_audit),
 	    (unsigned long long)audit_dropped(px.p_audit));
 	audit_close(px.p_audit);
+	policy_unref(px.p_policy);
+	pthread_mutex_destroy(&px.p_pmtx);
+	for (i = 0; i < px.p_nretired; i++)
+		config_free(px.p_retired[i]);
+	free(px.p_retired);
+	*cfp = atomic_load(&px.p_cf);
 	return rc;
 }
 
@@ -360,7 +432,7 @@ main(int argc, char **argv)
 			cf->cf_nlisten++;
 		}
 	}
-	rc = run(cf);
+	rc = run(&cf);
 	config_free(cf);
 	return rc;
 }

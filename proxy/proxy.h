@@ -38,13 +38,23 @@ struct worker {
 	unsigned		 w_nconns;
 	uint64_t		 w_next_id;	/* conn ids: stride nworkers */
 	bool			 w_draining;
+	unsigned		 w_generation;	/* policy generation seen */
 	pthread_t		 w_thread;
 };
 
 struct proxy {
 	struct event_base	*p_base;	/* main thread: signals */
-	struct config		*p_cf;		/* owns */
-	struct policy		*p_policy;	/* owns one ref (cf's) */
+	/*
+	 * The current config.  A reload replaces it; the old one is kept
+	 * (without its policy) until exit, because workers read its limits
+	 * without a lock and a config is a few hundred bytes.
+	 */
+	struct config *_Atomic	 p_cf;		/* owns */
+	struct config		**p_retired;	/* owns; main thread only */
+	size_t			 p_nretired;
+	pthread_mutex_t		 p_pmtx;	/* p_policy swap vs. ref */
+	struct policy		*p_policy;	/* owns one ref */
+	atomic_uint		 p_generation;	/* bumped by each reload */
 	struct audit_sink	*p_audit;	/* owns */
 	struct worker		*p_workers;	/* owns */
 	unsigned		 p_nworkers;
@@ -52,6 +62,9 @@ struct proxy {
 	atomic_bool		 p_stopping;
 	time_t			 p_drain_deadline; /* monotonic seconds */
 };
+
+/* A new reference to the current policy snapshot (any thread). */
+struct policy	*proxy_policy(struct proxy *px);
 
 /* Accept callback and worker plumbing (worker.c). */
 int	worker_start(struct proxy *px, struct worker *w, unsigned index);

@@ -11,6 +11,7 @@
 
 #include "common/log.h"
 #include "policy/config.h"
+#include "policy/policy.h"
 #include "proxy/conn.h"
 
 /* Accepts per readable event: bounded so one listener cannot starve. */
@@ -90,7 +91,12 @@ static void
 worker_ctl_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker	*w = arg;
+	unsigned	 gen = atomic_load(&w->w_proxy->p_generation);
 
+	if (gen != w->w_generation) {
+		w->w_generation = gen;
+		conn_revalidate_all(w);
+	}
 	if (!atomic_load(&w->w_proxy->p_stopping) || w->w_draining)
 		return;
 	w->w_draining = true;
@@ -106,7 +112,7 @@ worker_tick_cb(evutil_socket_t fd, short what, void *arg)
 	struct proxy	*px = w->w_proxy;
 	time_t		 now = conn_now();
 
-	conn_sweep(w, now - (time_t)px->p_cf->cf_idle_timeout_s);
+	conn_sweep(w, now - (time_t)atomic_load(&px->p_cf)->cf_idle_timeout_s);
 	if (!w->w_draining)
 		return;
 	if (w->w_nconns > 0 && now >= px->p_drain_deadline) {
@@ -155,7 +161,7 @@ worker_main(void *arg)
 int
 worker_start(struct proxy *px, struct worker *w, unsigned index)
 {
-	const struct config	*cf = px->p_cf;
+	const struct config	*cf = atomic_load(&px->p_cf);
 	struct timeval		 tick = { 1, 0 };
 	size_t			 i;
 
@@ -163,6 +169,7 @@ worker_start(struct proxy *px, struct worker *w, unsigned index)
 	w->w_index = index;
 	w->w_proxy = px;
 	w->w_next_id = index + 1;
+	w->w_generation = atomic_load(&px->p_generation);
 	TAILQ_INIT(&w->w_conns);
 	if ((w->w_base = event_base_new()) == NULL)
 		return -1;
@@ -192,6 +199,17 @@ worker_start(struct proxy *px, struct worker *w, unsigned index)
 	if (pthread_create(&w->w_thread, NULL, worker_main, w) != 0)
 		return -1;
 	return 0;
+}
+
+struct policy *
+proxy_policy(struct proxy *px)
+{
+	struct policy	*p;
+
+	pthread_mutex_lock(&px->p_pmtx);
+	p = policy_ref(px->p_policy);
+	pthread_mutex_unlock(&px->p_pmtx);
+	return p;
 }
 
 void
