@@ -400,7 +400,7 @@ parse_rule_set(struct cfctx *cx, const struct ynode *n, const char *side,
 {
 	static const char *const keys[] = { "hosts", "cidrs", "ports", NULL };
 	const struct ynode	*v;
-	char			 what[160], pfx[32];
+	char			 what[224], pfx[32];
 
 	snprintf(what, sizeof(what), "%s %s", owner, side);
 	if (is_null(n) || !check_keys(cx, n, what, keys))
@@ -569,7 +569,7 @@ parse_endpoints(struct cfctx *cx, const struct ynode *n, const char *owner)
 	const struct ynode	*it, *h;
 	struct hostpat		 hp;
 	const char		*why;
-	char			 what[160];
+	char			 what[192];
 	size_t			 i;
 
 	snprintf(what, sizeof(what), "%s endpoints", owner);
