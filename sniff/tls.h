@@ -45,8 +45,15 @@ void		 tls_sniff_init(struct tls_sniff *st);
 /*
  * Sniffs <buf>[0..<len>), the client's bytes from the start of the
  * connection.  <max> caps the ClientHello's total size on the wire: larger
- * gives TLS_TOO_LARGE as soon as the length fields say so.  <out> is
- * written only on TLS_OK.
+ * gives TLS_TOO_LARGE as soon as the length fields say so, and on TLS_OK
+ * out->consumed <= <max>.  <out> is written only on TLS_OK.
+ *
+ * <st> keeps offsets, not pointers, so the buffer may move between calls,
+ * but <len> must never shrink (that gives TLS_MALFORMED).  Every result
+ * but TLS_NEED_MORE is final: calling again gives the same one.  The
+ * verdict does not depend on how the bytes were split into calls.  The
+ * ClientHello must end where its record ends; bytes after that record
+ * (early data, say) are not looked at.
  */
 enum tls_result	 tls_sniff(struct tls_sniff *st, const uint8_t *buf, size_t len,
 		    size_t max, struct tls_hello *out);
