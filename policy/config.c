@@ -260,28 +260,21 @@ xasprintf(const char *fmt, ...)
 	return rc < 0 ? NULL : s;
 }
 
+/* Takes <text>. */
 static int
-cidr_rule_push(struct cidr_rule **v, size_t *n, const struct cidr *c,
-    char *text)
+cidr_rule_push(struct cidrset *cs, const struct cidr *c, char *text)
 {
-	struct cidr_rule	*nv;
+	int	rc;
 
-	if (text == NULL || (nv = realloc(*v, (*n + 1) * sizeof(*nv))) ==
-	    NULL) {
-		free(text);
-		return -1;
-	}
-	*v = nv;
-	nv[*n].cr_cidr = *c;
-	nv[(*n)++].cr_text = text;
-	return 0;
+	rc = text == NULL ? -1 : cidrset_add(cs, c, text);
+	free(text);
+	return rc;
 }
 
 /* Host entries into a hostset, IP literals into a cidr list. */
 static void
 parse_hosts(struct cfctx *cx, const struct ynode *n, const char *what,
-    const char *textpfx, struct hostset *hs, struct cidr_rule **cidrs,
-    size_t *ncidrs)
+    const char *textpfx, struct hostset *hs, struct cidrset *cidrs)
 {
 	const struct ynode	*it;
 	struct hostpat		 hp;
@@ -304,7 +297,7 @@ parse_hosts(struct cfctx *cx, const struct ynode *n, const char *what,
 		if (hp.hp_kind == HOSTPAT_IP) {
 			c.ci_addr = hp.hp_ip;
 			c.ci_prefix = hp.hp_ip.ia_family == 4 ? 32 : 128;
-			if (cidr_rule_push(cidrs, ncidrs, &c, text) == -1)
+			if (cidr_rule_push(cidrs, &c, text) == -1)
 				cx_err(cx, it, "out of memory");
 			continue;
 		}
@@ -318,7 +311,7 @@ parse_hosts(struct cfctx *cx, const struct ynode *n, const char *what,
 
 static void
 parse_cidrs(struct cfctx *cx, const struct ynode *n, const char *what,
-    const char *textpfx, struct cidr_rule **cidrs, size_t *ncidrs)
+    const char *textpfx, struct cidrset *cidrs)
 {
 	const struct ynode	*it;
 	struct cidr		 c;
@@ -336,7 +329,7 @@ parse_cidrs(struct cfctx *cx, const struct ynode *n, const char *what,
 			    it->yn_str, why);
 			continue;
 		}
-		if (cidr_rule_push(cidrs, ncidrs, &c, xasprintf("%s %s",
+		if (cidr_rule_push(cidrs, &c, xasprintf("%s %s",
 		    textpfx, it->yn_str)) == -1)
 			cx_err(cx, it, "out of memory");
 	}
@@ -408,13 +401,12 @@ parse_rule_set(struct cfctx *cx, const struct ynode *n, const char *side,
 	if ((v = map_get(n, "hosts")) != NULL) {
 		snprintf(what, sizeof(what), "%s %s.hosts", owner, side);
 		snprintf(pfx, sizeof(pfx), "%s.hosts", side);
-		parse_hosts(cx, v, what, pfx, rs->rs_hosts, &rs->rs_cidrs,
-		    &rs->rs_ncidrs);
+		parse_hosts(cx, v, what, pfx, rs->rs_hosts, rs->rs_cidrs);
 	}
 	if ((v = map_get(n, "cidrs")) != NULL) {
 		snprintf(what, sizeof(what), "%s %s.cidrs", owner, side);
 		snprintf(pfx, sizeof(pfx), "%s.cidrs", side);
-		parse_cidrs(cx, v, what, pfx, &rs->rs_cidrs, &rs->rs_ncidrs);
+		parse_cidrs(cx, v, what, pfx, rs->rs_cidrs);
 	}
 	if ((v = map_get(n, "ports")) != NULL) {
 		snprintf(what, sizeof(what), "%s %s.ports", owner, side);
@@ -443,7 +435,9 @@ profile_new(const char *name)
 		return NULL;
 	pf->pf_name = strdup(name);
 	pf->pf_hosts = hostset_new();
-	if (pf->pf_name == NULL || pf->pf_hosts == NULL) {
+	pf->pf_cidrs = cidrset_new();
+	if (pf->pf_name == NULL || pf->pf_hosts == NULL ||
+	    pf->pf_cidrs == NULL) {
 		profile_free(pf);
 		return NULL;
 	}
@@ -531,7 +525,7 @@ parse_profiles(struct cfctx *cx, const struct ynode *n)
 			snprintf(what, sizeof(what), "profile \"%s\" hosts",
 			    name->yn_str);
 			parse_hosts(cx, hosts, what, pfx, pf->pf_hosts,
-			    &pf->pf_cidrs, &pf->pf_ncidrs);
+			    pf->pf_cidrs);
 		}
 	}
 }

@@ -103,8 +103,11 @@ pol_new(const char *name)
 	po->po_protocols = POLICY_PROTO_ALL;
 	po->po_allow.rs_hosts = hostset_new();
 	po->po_deny.rs_hosts = hostset_new();
+	po->po_allow.rs_cidrs = cidrset_new();
+	po->po_deny.rs_cidrs = cidrset_new();
 	if (po->po_name == NULL || po->po_allow.rs_hosts == NULL ||
-	    po->po_deny.rs_hosts == NULL) {
+	    po->po_deny.rs_hosts == NULL || po->po_allow.rs_cidrs == NULL ||
+	    po->po_deny.rs_cidrs == NULL) {
 		pol_free(po);
 		return NULL;
 	}
@@ -117,9 +120,7 @@ rule_set_free(struct rule_set *rs)
 	size_t	i;
 
 	hostset_free(rs->rs_hosts);
-	for (i = 0; i < rs->rs_ncidrs; i++)
-		free(rs->rs_cidrs[i].cr_text);
-	free(rs->rs_cidrs);
+	cidrset_free(rs->rs_cidrs);
 	for (i = 0; i < rs->rs_nports; i++)
 		free(rs->rs_ports[i].pr_text);
 	free(rs->rs_ports);
@@ -140,15 +141,11 @@ pol_free(struct pol *po)
 void
 profile_free(struct profile *pf)
 {
-	size_t	i;
-
 	if (pf == NULL)
 		return;
 	free(pf->pf_name);
 	hostset_free(pf->pf_hosts);
-	for (i = 0; i < pf->pf_ncidrs; i++)
-		free(pf->pf_cidrs[i].cr_text);
-	free(pf->pf_cidrs);
+	cidrset_free(pf->pf_cidrs);
 	free(pf);
 }
 
@@ -235,17 +232,6 @@ sandbox_id(const struct sandbox *sb)
 }
 
 static const char *
-cidrs_match(const struct cidr_rule *v, size_t n, const struct ipaddr *ia)
-{
-	size_t	i;
-
-	for (i = 0; i < n; i++)
-		if (cidr_contains(&v[i].cr_cidr, ia))
-			return v[i].cr_text;
-	return NULL;
-}
-
-static const char *
 ports_match(const struct rule_set *rs, uint16_t port)
 {
 	size_t	i;
@@ -267,10 +253,10 @@ deny_match(const struct rule_set *rs, const struct policy_query *q,
 	if (q->pq_host != NULL && host_ip == NULL &&
 	    (r = hostset_match(rs->rs_hosts, q->pq_host)) != NULL)
 		return r;
-	if ((r = cidrs_match(rs->rs_cidrs, rs->rs_ncidrs, &q->pq_dst)) != NULL)
+	if ((r = cidrset_match(rs->rs_cidrs, &q->pq_dst)) != NULL)
 		return r;
-	if (host_ip != NULL &&
-	    (r = cidrs_match(rs->rs_cidrs, rs->rs_ncidrs, host_ip)) != NULL)
+	if (host_ip != NULL && (r = cidrset_match(rs->rs_cidrs, host_ip)) !=
+	    NULL)
 		return r;
 	return ports_match(rs, q->pq_port);
 }
@@ -296,12 +282,11 @@ allow_cidr_match(const struct pol *po, const struct ipaddr *ia)
 	const char	*r;
 	size_t		 i;
 
-	if ((r = cidrs_match(po->po_allow.rs_cidrs, po->po_allow.rs_ncidrs,
-	    ia)) != NULL)
+	if ((r = cidrset_match(po->po_allow.rs_cidrs, ia)) != NULL)
 		return r;
 	for (i = 0; i < po->po_nprofiles; i++)
-		if ((r = cidrs_match(po->po_profiles[i]->pf_cidrs,
-		    po->po_profiles[i]->pf_ncidrs, ia)) != NULL)
+		if ((r = cidrset_match(po->po_profiles[i]->pf_cidrs, ia)) !=
+		    NULL)
 			return r;
 	return NULL;
 }

@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
+#include "policy/cidrset.h"
 #include "policy/hostset.h"
 #include "policy/policy.h"
 
@@ -16,16 +17,10 @@ struct port_range {
 	char		*pr_text;	/* owns: rule text for the audit */
 };
 
-struct cidr_rule {
-	struct cidr	 cr_cidr;
-	char		*cr_text;	/* owns */
-};
-
 /* One side (allow or deny) of a policy. */
 struct rule_set {
 	struct hostset		*rs_hosts;	/* owns; never NULL */
-	struct cidr_rule	*rs_cidrs;	/* owns; IP-literal hosts too */
-	size_t			 rs_ncidrs;
+	struct cidrset		*rs_cidrs;	/* owns; IP-literal hosts too */
 	struct port_range	*rs_ports;	/* owns */
 	size_t			 rs_nports;
 };
@@ -33,8 +28,7 @@ struct rule_set {
 struct profile {
 	char		*pf_name;	/* owns */
 	struct hostset	*pf_hosts;	/* owns */
-	struct cidr_rule *pf_cidrs;	/* owns: IP literals in the profile */
-	size_t		 pf_ncidrs;
+	struct cidrset	*pf_cidrs;	/* owns: IP literals in the profile */
 };
 
 enum policy_mode { MODE_BLOCK_ALL, MODE_ALLOW_ALL };

@@ -9,6 +9,7 @@
 
 #include "common/errlist.h"
 #include "common/netaddr.h"
+#include "policy/cidrset.h"
 #include "policy/config.h"
 #include "policy/hostname.h"
 #include "policy/policy.h"
@@ -259,6 +260,47 @@ START_TEST(test_early)
 }
 END_TEST
 
+START_TEST(test_cidrset)
+{
+	static const struct {
+		const char *cidr, *text;
+	} rules[] = {
+		{ "10.0.0.0/8", "a" }, { "10.1.0.0/16", "b" },
+		{ "10.1.2.3", "c" }, { "0.0.0.0/0", "any4" },
+		{ "2001:db8::/32", "d" }, { "2001:db8:1::/48", "e" },
+		{ "10.0.0.0/8", "dup" },
+	};
+	static const struct {
+		const char *ip, *want;
+	} probes[] = {
+		{ "10.9.9.9", "a" }, { "10.1.9.9", "b" }, { "10.1.2.3", "c" },
+		{ "192.0.2.1", "any4" }, { "::ffff:10.1.2.3", "c" },
+		{ "2001:db8:1::9", "e" }, { "2001:db8:2::9", "d" },
+		{ "2001:db9::1", NULL },
+	};
+	struct cidrset	*cs = cidrset_new();
+	struct cidr	 c;
+	struct ipaddr	 ia;
+	const char	*why, *got;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		ck_assert_int_eq(cidr_parse(rules[i].cidr, &c, &why), 0);
+		ck_assert_int_eq(cidrset_add(cs, &c, rules[i].text), 0);
+	}
+	ck_assert_uint_eq(cidrset_count(cs), 6);
+	for (i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
+		ck_assert_int_eq(ipaddr_parse(probes[i].ip, &ia), 0);
+		got = cidrset_match(cs, &ia);
+		if (probes[i].want == NULL)
+			ck_assert_ptr_null(got);
+		else
+			ck_assert_str_eq(got ? got : "-", probes[i].want);
+	}
+	cidrset_free(cs);
+}
+END_TEST
+
 static Suite *
 policy_suite(void)
 {
@@ -269,6 +311,7 @@ policy_suite(void)
 	    (int)(sizeof(cases) / sizeof(cases[0])));
 	tcase_add_test(tc, test_sandbox_lookup);
 	tcase_add_test(tc, test_early);
+	tcase_add_test(tc, test_cidrset);
 	suite_add_tcase(s, tc);
 	return s;
 }

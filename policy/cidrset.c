@@ -1,0 +1,96 @@
+#include "policy/cidrset.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct cnode {
+	struct cnode	*cn_child[2];
+	char		*cn_text;	/* owns; non-NULL where a prefix ends */
+};
+
+struct cidrset {
+	struct cnode	*cs_root[2];	/* [0] IPv4, [1] IPv6 */
+	size_t		 cs_count;
+};
+
+struct cidrset *
+cidrset_new(void)
+{
+	return calloc(1, sizeof(struct cidrset));
+}
+
+static void
+cnode_free(struct cnode *n)
+{
+	/* Depth is bounded by 128, so recursion is fine. */
+	if (n == NULL)
+		return;
+	cnode_free(n->cn_child[0]);
+	cnode_free(n->cn_child[1]);
+	free(n->cn_text);
+	free(n);
+}
+
+void
+cidrset_free(struct cidrset *cs)
+{
+	if (cs == NULL)
+		return;
+	cnode_free(cs->cs_root[0]);
+	cnode_free(cs->cs_root[1]);
+	free(cs);
+}
+
+static unsigned
+bit_at(const uint8_t *b, unsigned i)
+{
+	return (b[i / 8] >> (7 - i % 8)) & 1;
+}
+
+int
+cidrset_add(struct cidrset *cs, const struct cidr *c, const char *text)
+{
+	struct cnode	**np = &cs->cs_root[c->ci_addr.ia_family == 6];
+	unsigned	  i;
+
+	for (i = 0;; i++) {
+		if (*np == NULL && (*np = calloc(1, sizeof(**np))) == NULL)
+			return -1;
+		if (i == c->ci_prefix)
+			break;
+		np = &(*np)->cn_child[bit_at(c->ci_addr.ia_bytes, i)];
+	}
+	if ((*np)->cn_text == NULL) {
+		if (((*np)->cn_text = strdup(text)) == NULL)
+			return -1;
+		cs->cs_count++;
+	}
+	return 0;
+}
+
+const char *
+cidrset_match(const struct cidrset *cs, const struct ipaddr *ia)
+{
+	const struct cnode	*n;
+	const char		*best = NULL;
+	unsigned		 i, bits;
+
+	if (ia->ia_family != 4 && ia->ia_family != 6)
+		return NULL;
+	bits = ia->ia_family == 4 ? 32 : 128;
+	n = cs->cs_root[ia->ia_family == 6];
+	for (i = 0; n != NULL; i++) {
+		if (n->cn_text != NULL)
+			best = n->cn_text;
+		if (i == bits)
+			break;
+		n = n->cn_child[bit_at(ia->ia_bytes, i)];
+	}
+	return best;
+}
+
+size_t
+cidrset_count(const struct cidrset *cs)
+{
+	return cs->cs_count;
+}

@@ -1,0 +1,24 @@
+/*
+ * policy/cidrset.h - a set of CIDR rules as binary prefix tries (one per
+ * family), so a lookup costs at most 32 or 128 steps whatever the number
+ * of rules.  Pure code; read-only (and thread-safe) once built.
+ */
+#ifndef EGRESS_CIDRSET_H
+#define EGRESS_CIDRSET_H
+
+#include <stddef.h>
+
+#include "common/netaddr.h"
+
+struct cidrset;
+
+struct cidrset	*cidrset_new(void);
+void		 cidrset_free(struct cidrset *cs);
+/* <text> (copied) is what a match reports; the first text of a prefix wins. */
+int		 cidrset_add(struct cidrset *cs, const struct cidr *c,
+		    const char *text);
+/* The rule text of the longest prefix containing <ia>, or NULL. */
+const char	*cidrset_match(const struct cidrset *cs, const struct ipaddr *ia);
+size_t		 cidrset_count(const struct cidrset *cs);
+
+#endif /* EGRESS_CIDRSET_H */
