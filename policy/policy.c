@@ -231,6 +231,18 @@ sandbox_id(const struct sandbox *sb)
 	return sb->sb_id;
 }
 
+unsigned
+sandbox_conn_add(const struct sandbox *sb)
+{
+	return atomic_fetch_add(&((struct sandbox *)sb)->sb_active, 1) + 1;
+}
+
+void
+sandbox_conn_del(const struct sandbox *sb)
+{
+	atomic_fetch_sub(&((struct sandbox *)sb)->sb_active, 1);
+}
+
 static const char *
 ports_match(const struct rule_set *rs, uint16_t port)
 {

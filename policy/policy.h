@@ -78,6 +78,9 @@ const struct sandbox *policy_sandbox_find(const struct policy *p,
 const struct sandbox *policy_sandbox_by_id(const struct policy *p,
 		    const char *id);
 const char	*sandbox_id(const struct sandbox *sb);
+/* Counts a live connection of <sb>; returns the count including it. */
+unsigned	 sandbox_conn_add(const struct sandbox *sb);
+void		 sandbox_conn_del(const struct sandbox *sb);
 
 /* The full decision of SPEC 4.3 for one connection or request. */
 void		 policy_eval(const struct sandbox *sb,

@@ -53,6 +53,12 @@ struct sandbox {
 	struct pol	 *sb_inline;	/* owns; NULL when no inline rules */
 	char		 *sb_inline_name; /* owns: "sandbox:<id>" */
 	bool		  sb_intercept;
+	/*
+	 * Live connections of this sandbox, across workers.  The one
+	 * mutable field of a snapshot: a counter the proxy keeps, moved to
+	 * the new snapshot's sandbox when a reload re-judges a connection.
+	 */
+	atomic_uint	  sb_active;
 };
 
 struct policy {

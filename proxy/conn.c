@@ -68,6 +68,7 @@ struct conn {
 	bool			 c_has_host;
 	bool			 c_ech;
 	bool			 c_peek_timed_out;
+	bool			 c_counted;	/* in c_sb's sb_active */
 	struct policy_decision	 c_dec;		/* strings borrow c_policy */
 
 	uint8_t			*c_peek;	/* owns; freed once relaying */
@@ -267,6 +268,9 @@ conn_close(struct conn *c, enum close_kind kind, enum policy_reason reason,
 		close(c->c_ufd);
 		c->c_ufd = -1;
 	}
+	if (c->c_counted)
+		sandbox_conn_del(c->c_sb);
+	c->c_counted = false;
 	policy_unref(c->c_policy);
 	c->c_policy = NULL;
 	c->c_sb = NULL;
@@ -423,7 +427,9 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *peer,
 		conn_deny(c, REASON_LOOP);
 		return;
 	}
-	if (atomic_load(&px->p_active) > cf->cf_max_connections) {
+	c->c_counted = true;
+	if (atomic_load(&px->p_active) > cf->cf_max_connections ||
+	    sandbox_conn_add(c->c_sb) > cf->cf_max_conn_per_sandbox) {
 		conn_deny(c, REASON_LIMIT);
 		return;
 	}
@@ -1010,6 +1016,20 @@ conn_sweep(struct worker *w, time_t idle_before)
 	}
 }
 
+/* Moves <c> (and its place in the per-sandbox count) to snapshot <np>. */
+static void
+conn_move(struct conn *c, struct policy *np, const struct sandbox *sb)
+{
+	if (c->c_counted)
+		sandbox_conn_del(c->c_sb);
+	c->c_counted = sb != NULL;
+	if (sb != NULL)
+		sandbox_conn_add(sb);
+	policy_unref(c->c_policy);
+	c->c_policy = policy_ref(np);
+	c->c_sb = sb;
+}
+
 /* Re-judges <c> under the current snapshot <np> (a borrowed reference). */
 static void
 conn_revalidate(struct conn *c, struct policy *np)
@@ -1027,9 +1047,7 @@ conn_revalidate(struct conn *c, struct policy *np)
 		sb = policy_sandbox_find(np, &src);
 	if (c->c_state == CONN_PEEKING) {
 		/* Not judged yet: it will be, under the new rules. */
-		policy_unref(c->c_policy);
-		c->c_policy = policy_ref(np);
-		c->c_sb = sb;
+		conn_move(c, np, sb);
 		if (sb == NULL)
 			conn_deny(c, REASON_UNKNOWN_SANDBOX);
 		return;
@@ -1045,9 +1063,7 @@ conn_revalidate(struct conn *c, struct policy *np)
 		conn_close(c, CLOSE_END, REASON_REVOKED, true);
 		return;
 	}
-	policy_unref(c->c_policy);
-	c->c_policy = policy_ref(np);
-	c->c_sb = sb;
+	conn_move(c, np, sb);
 	c->c_dec = d;
 }
 
