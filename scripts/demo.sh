@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# egressd in two minutes (needs root: it builds network namespaces).
+#
+#   sudo scripts/demo.sh [CONFIG]        (default CONFIG: conf/egressd.yaml)
+#
+# Installs the dependencies and builds first (EGRESSD_NO_BUILD=1 skips it).
+#
+# Builds a throw-away sandbox namespace wired to a fake internet namespace
+# (the same topology as tests/e2e), starts build/egressd inside the sandbox
+# with a copy of CONFIG whose audit file is moved to a temp dir, redirects the
+# sandbox's TCP to it, and shows an allowed request (https://pypi.org/, in the
+# built-in package-managers profile) and a denied one (https://evil.example.com/,
+# reset), then the audit events. Everything is removed on exit.
+set -u
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+EGRESSD=${EGRESSD:-$ROOT/build/egressd}
+CONF=${1:-$ROOT/conf/egressd.yaml}
+
+# The README's first command: dependencies and the build come first.
+if [ -z "${EGRESSD_NO_BUILD:-}" ]; then
+  "$ROOT/scripts/install-deps.sh" || exit 1
+  "$ROOT/scripts/build.sh" || exit 1
+fi
+if [ ! -x "$EGRESSD" ]; then
+  echo "demo: $EGRESSD not found; build first: cmake -S . -B build && cmake --build build" >&2
+  exit 1
+fi
+[ -r "$CONF" ] || { echo "demo: cannot read $CONF" >&2; exit 1; }
+
+# shellcheck source=../tests/e2e/lib.sh
+. "$ROOT/tests/e2e/lib.sh"
+
+e2e_preflight || exit 1
+e2e_init
+trap 'e2e_cleanup' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+bold() { if [ -t 1 ]; then printf '\033[1m%s\033[0m\n' "$*"; else printf '%s\n' "$*"; fi; }
+
+bold "== building the demo sandbox ($E2E_SBX) and a fake internet ($E2E_NET)"
+e2e_setup "$EGRESSD" || exit 1
+
+# The config: CONFIG as is, except audit.file (-> the temp dir) and listen
+# (-> where the redirect rules point). upstream.mark is read so the redirect
+# rules exempt egressd's own sockets with the same mark.
+CFG=$E2E_TMP/egressd.yaml
+if ! "$E2E_PY" - "$CONF" "$CFG" "$E2E_AUDIT" "$E2E_PROXY_PORT" >"$E2E_TMP/mark" <<'PYEOF'
+import sys
+src, dst, audit, port = sys.argv[1:5]
+try:
+    import yaml
+except ImportError:
+    yaml = None
+text = open(src).read()
+if yaml is not None:
+    cfg = yaml.safe_load(text) or {}
+    cfg.setdefault("audit", {})
+    if not isinstance(cfg["audit"], dict):
+        cfg["audit"] = {}
+    cfg["audit"]["file"] = audit
+    cfg["listen"] = ["127.0.0.1:%s" % port, "[::1]:%s" % port]
+    mark = (cfg.get("upstream") or {}).get("mark", 0x1E9D)
+    out = "# demo copy of %s (audit.file and listen adjusted)\n" % src + yaml.safe_dump(cfg, sort_keys=False)
+    # yaml dumps 0x1e9d as 7837: same value
+else:
+    import re
+    mark = 0x1E9D
+    m = re.search(r"^\s+mark:\s*(\S+)", text, re.M)
+    if m:
+        mark = int(m.group(1), 0)
+    out, n = re.subn(r"^(\s+file:\s*).*$", r"\g<1>" + audit, text, count=1, flags=re.M)
+    if n == 0:
+        out += "\naudit: { file: %s }\n" % audit
+    out = re.sub(r"^listen:.*$", 'listen: ["127.0.0.1:%s", "[::1]:%s"]' % (port, port), out, count=1, flags=re.M)
+open(dst, "w").write(out)
+print(hex(int(mark)) if not isinstance(mark, str) else hex(int(mark, 0)))
+PYEOF
+then
+  echo "demo: could not write the demo config from $CONF" >&2
+  exit 1
+fi
+mark=$(cat "$E2E_TMP/mark")
+if [ "$mark" != "$E2E_MARK" ] && [ "$mark" != 0x0 ]; then
+  E2E_MARK=$mark
+  redirect_remove
+  redirect_install || exit 1
+fi
+
+bold "== starting egressd in the sandbox: $(basename "$EGRESSD") -c (a copy of) $CONF, audit -> $E2E_AUDIT"
+if ! egressd_start "$CFG"; then
+  echo "demo: egressd did not start" >&2
+  exit 1
+fi
+sed 's/^/   /' "$E2E_ELOG" | grep -v '^   ===' | head -n 5
+
+status=0
+echo
+bold "\$ curl https://pypi.org/        (pypi.org: in the package-managers profile)"
+out=$(sbx_curl https://pypi.org/ 2>&1); rc=$?
+printf '%s\n' "$out" | sed 's/^/   /'
+if [ $rc = 0 ]; then
+  echo "   -> allowed (curl exit 0)"
+else
+  echo "   -> UNEXPECTED: curl exit $rc"; status=1
+fi
+
+echo
+bold "\$ curl https://evil.example.com/   (not allowed by any rule)"
+out=$(sbx_curl https://evil.example.com/ 2>&1); rc=$?
+printf '%s\n' "$out" | sed 's/^/   /'
+if [ $rc = 35 ] || [ $rc = 56 ]; then
+  echo "   -> reset by egressd (curl exit $rc)"
+else
+  echo "   -> UNEXPECTED: curl exit $rc"; status=1
+fi
+
+echo
+bold "== audit events ($E2E_AUDIT)"
+# the audit is flushed at least once a second: wait (<= 3 s) for allow, end and deny
+for _ in $(seq 1 30); do
+  n=$(grep -c . "$E2E_AUDIT" 2>/dev/null)
+  [ "${n:-0}" -ge 3 ] && break
+  sleep 0.1
+done
+if [ -s "$E2E_AUDIT" ]; then
+  "$E2E_PY" -c '
+import json, sys
+for line in open(sys.argv[1]):
+    line = line.strip()
+    if not line:
+        continue
+    try:
+        e = json.loads(line)
+    except ValueError:
+        print("   (not JSON) " + line)
+        continue
+    print("   " + json.dumps(e, indent=2).replace("\n", "\n   "))' "$E2E_AUDIT"
+else
+  echo "   (no events written)"; status=1
+fi
+
+echo
+if [ $status = 0 ]; then
+  bold "== done: the allowed request went through, the other was reset, both are audited"
+else
+  bold "== something did not go as expected; egressd's log:"
+  tail -n 20 "$E2E_ELOG" | sed 's/^/   /'
+fi
+exit $status
