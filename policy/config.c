@@ -601,7 +601,7 @@ parse_mode(struct cfctx *cx, const struct ynode *n, const char *what,
 
 static void
 parse_destination(struct cfctx *cx, const struct ynode *n, const char *what,
-    enum dest_check *dst)
+    enum policy_dest *dst)
 {
 	if (!want(cx, n, YN_SCALAR, what))
 		return;
@@ -625,7 +625,6 @@ parse_policies(struct cfctx *cx, const struct ynode *n)
 	const struct ynode	*name, *def, *v, *it;
 	struct pol		*po;
 	struct profile		*pf;
-	enum dest_check		 dc;
 	char			 what[160];
 	size_t			 i, j;
 
@@ -681,7 +680,8 @@ parse_policies(struct cfctx *cx, const struct ynode *n)
 		if ((v = map_get(def, "endpoints")) != NULL)
 			parse_endpoints(cx, v, what);
 		if ((v = map_get(def, "destination")) != NULL)
-			parse_destination(cx, v, "destination", &dc);
+			parse_destination(cx, v, "destination",
+			    &po->po_destination);
 		set_bool(cx, def, "allow_private", "allow_private",
 		    &po->po_allow_private);
 	}

@@ -13,11 +13,11 @@
 #include <sys/socket.h>
 
 #include "common/errlist.h"
+#include "policy/policy.h"
 
 struct policy;
 
 enum deny_response { DENY_RESET, DENY_EXPLAIN };
-enum dest_check { DEST_VERIFY, DEST_REDIAL, DEST_TRUST };
 
 struct listen_addr {
 	struct sockaddr_storage	la_addr;
@@ -38,7 +38,7 @@ struct config {
 	size_t			 cf_dns_nlisten;
 	char			**cf_dns_servers; /* owns */
 	size_t			 cf_dns_nservers;
-	enum dest_check		 cf_dns_destination;
+	enum policy_dest	 cf_dns_destination; /* never DEFAULT */
 	bool			 cf_dns_strip_https;
 
 	char			*cf_admin_socket;	/* owns, or NULL */

@@ -81,6 +81,22 @@ policy_action_str(enum policy_action a)
 	return "invalid";
 }
 
+const char *
+policy_dest_str(enum policy_dest d)
+{
+	switch (d) {
+	case DEST_DEFAULT:
+		return "default";
+	case DEST_VERIFY:
+		return "verify";
+	case DEST_REDIAL:
+		return "redial";
+	case DEST_TRUST:
+		return "trust";
+	}
+	return "invalid";
+}
+
 struct policy *
 policy_new(void)
 {
@@ -402,6 +418,25 @@ pol_eval(const struct pol *po, const struct pol *inl,
 	}
 	decide(d, POLICY_ALLOW, REASON_RULE, d->pd_policy, r);
 	d->pd_by_host = by_host != NULL;
+	d->pd_dest = po->po_destination;
+}
+
+/*
+ * Several policies allowed by host: trust only if every one trusts,
+ * otherwise the most careful check any of them asks for.
+ */
+static enum policy_dest
+dest_merge(enum policy_dest a, enum policy_dest b, bool first)
+{
+	if (first)
+		return b;
+	if (a == DEST_REDIAL || b == DEST_REDIAL)
+		return DEST_REDIAL;
+	if (a == DEST_VERIFY || b == DEST_VERIFY)
+		return DEST_VERIFY;
+	if (a == DEST_DEFAULT || b == DEST_DEFAULT)
+		return DEST_DEFAULT;
+	return DEST_TRUST;
 }
 
 void
@@ -409,6 +444,7 @@ policy_eval(const struct sandbox *sb, const struct policy_query *q,
     struct policy_decision *d)
 {
 	struct policy_decision	 one, first;
+	enum policy_dest	 dest = DEST_DEFAULT;
 	size_t			 i;
 	bool			 by_host = false;
 
@@ -433,12 +469,50 @@ policy_eval(const struct sandbox *sb, const struct policy_query *q,
 			*d = one;
 			return;
 		}
-		by_host |= one.pd_by_host;
+		if (one.pd_by_host) {
+			dest = dest_merge(dest, one.pd_dest, !by_host);
+			by_host = true;
+		}
 		if (i == 0)
 			first = one;
 	}
 	*d = first;
 	d->pd_by_host = by_host;
+	d->pd_dest = dest;
+}
+
+static bool
+pol_name_allowed(const struct pol *po, const struct pol *inl, const char *name)
+{
+	const struct pol	*pv[2] = { po, inl != po ? inl : NULL };
+	size_t			 i;
+
+	for (i = 0; i < 2; i++)
+		if (pv[i] != NULL &&
+		    hostset_match(pv[i]->po_deny.rs_hosts, name) != NULL)
+			return false;
+	if (po->po_mode == MODE_ALLOW_ALL)
+		return true;
+	for (i = 0; i < 2; i++)
+		if (pv[i] != NULL && allow_host_match(pv[i], name) != NULL)
+			return true;
+	return false;
+}
+
+bool
+policy_name_allowed(const struct sandbox *sb, const char *name)
+{
+	size_t	i;
+
+	if (!sb->sb_intercept)
+		return true;
+	if (sb->sb_npols == 0)
+		return sb->sb_inline != NULL &&
+		    pol_name_allowed(sb->sb_inline, NULL, name);
+	for (i = 0; i < sb->sb_npols; i++)
+		if (!pol_name_allowed(sb->sb_pols[i], sb->sb_inline, name))
+			return false;
+	return true;
 }
 
 /* Whether <po> (with <inl>) allows <dst> by cidr whatever the host is. */

@@ -22,6 +22,14 @@ enum policy_proto {
 #define POLICY_PROTO_ALL \
 	(POLICY_PROTO_TLS | POLICY_PROTO_HTTP | POLICY_PROTO_OTHER)
 
+/* SPEC 4.4: what a host-rule allow does about the name's honesty. */
+enum policy_dest {
+	DEST_DEFAULT,		/* the policy did not say: dns.destination */
+	DEST_VERIFY,		/* the destination must be among its addresses */
+	DEST_REDIAL,		/* dial egressd's own resolution instead */
+	DEST_TRUST		/* believe the name (closed networks only) */
+};
+
 enum policy_action {
 	POLICY_ALLOW,
 	POLICY_DENY
@@ -65,6 +73,7 @@ struct policy_decision {
 	const char		*pd_policy;	/* borrowed from the snapshot */
 	const char		*pd_rule;	/* borrowed, e.g. "deny.hosts x" */
 	bool			 pd_by_host;	/* allowed by a host rule */
+	enum policy_dest	 pd_dest;	/* set when pd_by_host */
 };
 
 struct policy;
@@ -97,5 +106,12 @@ bool		 policy_eval_early(const struct sandbox *sb,
 const char	*policy_reason_str(enum policy_reason r);
 const char	*policy_proto_str(enum policy_proto p);
 const char	*policy_action_str(enum policy_action a);
+const char	*policy_dest_str(enum policy_dest d);
+/*
+ * Whether some connection to <name> could be allowed by its host: every
+ * policy allows it by a host rule (or allows all) and none denies it.
+ * The DNS filter answers only such names.
+ */
+bool		 policy_name_allowed(const struct sandbox *sb, const char *name);
 
 #endif /* EGRESS_POLICY_H */

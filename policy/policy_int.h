@@ -42,6 +42,7 @@ struct pol {
 	struct rule_set	  po_allow;
 	struct rule_set	  po_deny;
 	bool		  po_allow_private;
+	enum policy_dest  po_destination;
 };
 
 struct sandbox {

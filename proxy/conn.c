@@ -18,6 +18,7 @@
 #include "audit/audit.h"
 #include "common/log.h"
 #include "common/netaddr.h"
+#include "dns/resolver.h"
 #include "policy/config.h"
 #include "policy/hostname.h"
 #include "policy/policy.h"
@@ -28,6 +29,7 @@
 
 enum conn_state {
 	CONN_PEEKING,		/* reading the client's first bytes */
+	CONN_RESOLVING,		/* allowed by host; checking where it points */
 	CONN_CONNECTING,	/* allowed; upstream connect in progress */
 	CONN_RELAYING,		/* both halves moving bytes */
 	CONN_CLOSED		/* audited and closed; freed when unreferenced */
@@ -70,6 +72,9 @@ struct conn {
 	bool			 c_peek_timed_out;
 	bool			 c_counted;	/* in c_sb's sb_active */
 	struct policy_decision	 c_dec;		/* strings borrow c_policy */
+	struct resolver_req	*c_rq;		/* look-up under way, or NULL */
+	enum resolver_status	 c_lookup_st;	/* of the last look-up ... */
+	char			 c_lookup_host[HOSTNAME_MAX]; /* ... of this */
 
 	uint8_t			*c_peek;	/* owns; freed once relaying */
 	size_t			 c_peek_len;
@@ -98,6 +103,7 @@ static void	conn_timer_cb(evutil_socket_t, short, void *);
 static void	conn_close(struct conn *, enum close_kind, enum policy_reason,
 		    bool);
 static void	conn_decide(struct conn *);
+static void	conn_proceed(struct conn *);
 static void	conn_connect(struct conn *);
 static void	conn_relay_start(struct conn *);
 static void	conn_relay_step(struct conn *, struct half *);
@@ -110,6 +116,8 @@ conn_state_str(enum conn_state s)
 	switch (s) {
 	case CONN_PEEKING:
 		return "peeking";
+	case CONN_RESOLVING:
+		return "resolving";
 	case CONN_CONNECTING:
 		return "connecting";
 	case CONN_RELAYING:
@@ -254,6 +262,10 @@ conn_close(struct conn *c, enum close_kind kind, enum policy_reason reason,
 		audit_emit(c->c_px->p_audit, &ev);
 	}
 	conn_set_state(c, CONN_CLOSED);
+	if (c->c_rq != NULL) {
+		resolver_cancel(c->c_rq);
+		c->c_rq = NULL;
+	}
 	half_release(&c->c_up);
 	half_release(&c->c_down);
 	if (event_initialized(&c->c_timer))
@@ -509,6 +521,163 @@ conn_decide(struct conn *c)
 		c->c_nreq = 1;
 		c->c_first_judged = true;
 		c->c_req_buf = c->c_peek;
+	}
+	conn_proceed(c);
+}
+
+static enum policy_dest
+conn_dest_mode(const struct conn *c)
+{
+	if (c->c_dec.pd_dest != DEST_DEFAULT)
+		return c->c_dec.pd_dest;
+	return conn_cf(c)->cf_dns_destination;
+}
+
+static void
+conn_resolved_cb(void *arg, enum resolver_status st, const struct ipaddr *addrs,
+    size_t n)
+{
+	struct conn	*c = arg;
+
+	c->c_rq = NULL;
+	c->c_lookup_st = st;
+	snprintf(c->c_lookup_host, sizeof(c->c_lookup_host), "%s", c->c_host);
+	c->c_refs++;
+	if (c->c_state == CONN_RESOLVING)
+		conn_proceed(c);
+	else if (c->c_state == CONN_RELAYING) {
+		/* A held request head is judged again, now with an answer. */
+		c->c_up.h_hold = false;
+		http_sniff_init(&c->c_hs);
+		if (conn_http_filter(&c->c_up) == 0 &&
+		    c->c_state == CONN_RELAYING)
+			conn_relay_step(c, &c->c_up);
+	}
+	if (--c->c_refs == 0 && c->c_state == CONN_CLOSED)
+		conn_free(c);
+}
+
+enum dest_verdict {
+	DV_OK,			/* the name may be believed */
+	DV_WAIT,		/* a look-up was started */
+	DV_MISMATCH,		/* the name does not point there */
+	DV_FAILED		/* the name could not be resolved */
+};
+
+/* Whether a fresh look-up of c_host already answered this connection. */
+static bool
+conn_looked_up(const struct conn *c)
+{
+	return strcmp(c->c_lookup_host, c->c_host) == 0;
+}
+
+static enum dest_verdict
+conn_lookup(struct conn *c)
+{
+	c->c_rq = resolver_lookup(c->c_w->w_resolver, c->c_host,
+	    conn_resolved_cb, c);
+	return c->c_rq != NULL ? DV_WAIT : DV_FAILED;
+}
+
+/* redial: dial what egressd resolved, the client's pick if among it. */
+static enum dest_verdict
+conn_redial(struct conn *c)
+{
+	struct ipaddr	addrs[RESOLVER_ADDRS_MAX];
+	const struct ipaddr *pick = NULL;
+	size_t		n, i;
+	uint16_t	port = c->c_dst_port;
+
+	n = dns_shared_get(c->c_px->p_dns, c->c_host, addrs,
+	    RESOLVER_ADDRS_MAX);
+	if (n == 0)
+		return conn_looked_up(c) ? DV_FAILED : conn_lookup(c);
+	for (i = 0; i < n; i++)
+		if (ipaddr_equal(&addrs[i], &c->c_dst_ip))
+			return DV_OK;
+	/* Same family first: the client's stack chose it. */
+	for (i = 0; i < n && pick == NULL; i++)
+		if (addrs[i].ia_family == c->c_dst_ip.ia_family)
+			pick = &addrs[i];
+	if (pick == NULL)
+		pick = &addrs[0];
+	memset(&c->c_dst, 0, sizeof(c->c_dst));
+	if (pick->ia_family == 4) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&c->c_dst;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		memcpy(&sin->sin_addr, pick->ia_bytes, 4);
+		c->c_dstlen = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&c->c_dst;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		memcpy(&sin6->sin6_addr, pick->ia_bytes, 16);
+		c->c_dstlen = sizeof(*sin6);
+	}
+	c->c_dst_ip = *pick;
+	return DV_OK;
+}
+
+/*
+ * SPEC 4.4: a host rule vouches for a name, so the name must really lead
+ * to the destination.  Cheap answers first (what the DNS filter told this
+ * sandbox, what egressd has cached), then one fresh look-up, so that a
+ * CDN that rotated its addresses is not mistaken for a lie.
+ */
+static enum dest_verdict
+conn_dest_check(struct conn *c, bool mid_stream)
+{
+	struct dns_shared	*ds = c->c_px->p_dns;
+	enum policy_dest	 mode;
+
+	if (!c->c_dec.pd_by_host || !c->c_has_host)
+		return DV_OK;
+	mode = conn_dest_mode(c);
+	if (mode == DEST_TRUST)
+		return DV_OK;
+	/* Mid-stream the upstream is fixed: redial can only verify. */
+	if (mode == DEST_REDIAL && !mid_stream)
+		return conn_redial(c);
+	if (dns_shared_answered(ds, sandbox_id(c->c_sb), c->c_host,
+	    &c->c_dst_ip) || dns_shared_cached(ds, c->c_host, &c->c_dst_ip))
+		return DV_OK;
+	if (!conn_looked_up(c))
+		return conn_lookup(c);
+	return c->c_lookup_st == RESOLVER_OK ? DV_MISMATCH : DV_FAILED;
+}
+
+/* After an allow decision: check the name, then dial. */
+static void
+conn_proceed(struct conn *c)
+{
+	struct ipaddr		orig = c->c_dst_ip;
+	struct policy_query	q;
+	struct policy_decision	d;
+
+	switch (conn_dest_check(c, false)) {
+	case DV_OK:
+		break;
+	case DV_WAIT:
+		conn_set_state(c, CONN_RESOLVING);
+		return;
+	case DV_MISMATCH:
+		conn_deny(c, REASON_DESTINATION_MISMATCH);
+		return;
+	case DV_FAILED:
+		conn_deny(c, REASON_DNS_FAILED);
+		return;
+	}
+	if (!ipaddr_equal(&orig, &c->c_dst_ip)) {
+		/* Redialled: the new address is judged too (rebinding). */
+		conn_query(c, &q);
+		policy_eval(c->c_sb, &q, &d);
+		if (d.pd_action == POLICY_DENY) {
+			conn_deny_decision(c, &d);
+			return;
+		}
 	}
 	conn_audit_allow(c);
 	conn_connect(c);
@@ -839,6 +1008,21 @@ conn_http_head(struct conn *c, struct half *h)
 			return -1;
 		}
 		c->c_dec = d;
+		switch (conn_dest_check(c, true)) {
+		case DV_OK:
+			break;
+		case DV_WAIT:
+			/* Hold the head (and everything after) for the answer. */
+			c->c_nreq--;
+			h->h_hold = true;
+			return 1;
+		case DV_MISMATCH:
+			conn_deny(c, REASON_DESTINATION_MISMATCH);
+			return -1;
+		case DV_FAILED:
+			conn_deny(c, REASON_DNS_FAILED);
+			return -1;
+		}
 		conn_audit_allow(c);
 	}
 	if (evbuffer_remove_buffer(h->h_in, h->h_out, c->c_req.head_len) !=
@@ -974,6 +1158,7 @@ conn_io_cb(evutil_socket_t fd, short what, void *arg)
 	case CONN_RELAYING:
 		conn_relay_step(c, h);
 		break;
+	case CONN_RESOLVING:
 	case CONN_CLOSED:
 		break;
 	}
@@ -996,6 +1181,7 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	case CONN_CONNECTING:
 		conn_close(c, CLOSE_ERROR, REASON_CONNECT_FAILED, true);
 		break;
+	case CONN_RESOLVING:
 	case CONN_RELAYING:
 	case CONN_CLOSED:
 		break;

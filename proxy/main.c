@@ -21,12 +21,15 @@
 #include "common/errlist.h"
 #include "common/log.h"
 #include "common/netaddr.h"
+#include "dns/resolver.h"
 #include "policy/config.h"
 #include "policy/hostname.h"
 #include "policy/policy.h"
 #include "proxy/conn.h"
 #include "proxy/proxy.h"
 
+/* Names the shared DNS cache keeps (least recently used go first). */
+#define DNS_CACHE_NAMES		65536
 /* Audit lines waiting for the writer thread before events are dropped. */
 #define AUDIT_QUEUE_BYTES	(4u << 20)
 
@@ -282,6 +285,11 @@ run(struct config **cfp)
 		fatalx("libevent without pthreads support");
 	if (check_mark(cf->cf_mark) == -1)
 		return 1;
+	if (resolver_library_init() == -1 ||
+	    (px.p_dns = dns_shared_new(DNS_CACHE_NAMES)) == NULL) {
+		log_warnx("cannot initialise c-ares");
+		return 1;
+	}
 	px.p_audit = audit_open(cf->cf_audit_file, AUDIT_QUEUE_BYTES, &err);
 	if (px.p_audit == NULL) {
 		log_warnx("audit: %s", err ? err : "cannot start");
@@ -335,6 +343,7 @@ join:
 	    (unsigned long long)audit_written(px.p_audit),
 	    (unsigned long long)audit_dropped(px.p_audit));
 	audit_close(px.p_audit);
+	dns_shared_free(px.p_dns);
 	policy_unref(px.p_policy);
 	pthread_mutex_destroy(&px.p_pmtx);
 	for (i = 0; i < px.p_nretired; i++)

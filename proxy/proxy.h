@@ -21,6 +21,8 @@ struct config;
 struct policy;
 struct audit_sink;
 struct conn;
+struct dns_shared;
+struct resolver;
 
 TAILQ_HEAD(conn_list, conn);
 
@@ -34,6 +36,7 @@ struct worker {
 	struct event		*w_ctl;		/* owns: wake-up from main */
 	struct event		*w_tick;	/* owns: idle sweep, drain */
 	struct event		*w_accept_pause; /* owns: EMFILE back-off */
+	struct resolver		*w_resolver;	/* owns: this loop's c-ares */
 	struct conn_list	 w_conns;
 	unsigned		 w_nconns;
 	uint64_t		 w_next_id;	/* conn ids: stride nworkers */
@@ -56,6 +59,7 @@ struct proxy {
 	struct policy		*p_policy;	/* owns one ref */
 	atomic_uint		 p_generation;	/* bumped by each reload */
 	struct audit_sink	*p_audit;	/* owns */
+	struct dns_shared	*p_dns;		/* owns: shared DNS knowledge */
 	struct worker		*p_workers;	/* owns */
 	unsigned		 p_nworkers;
 	atomic_uint		 p_active;	/* connections, all workers */

@@ -10,12 +10,15 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "dns/resolver.h"
 #include "policy/config.h"
 #include "policy/policy.h"
 #include "proxy/conn.h"
 
 /* Accepts per readable event: bounded so one listener cannot starve. */
 #define ACCEPT_BURST	64
+/* Per try; c-ares tries each server twice. */
+#define WORKER_DNS_TIMEOUT_MS	2000
 /* Back-off when out of descriptors, instead of spinning on EMFILE. */
 #define ACCEPT_PAUSE_MS	100
 
@@ -163,6 +166,7 @@ worker_start(struct proxy *px, struct worker *w, unsigned index)
 {
 	const struct config	*cf = atomic_load(&px->p_cf);
 	struct timeval		 tick = { 1, 0 };
+	char			*err = NULL;
 	size_t			 i;
 
 	memset(w, 0, sizeof(*w));
@@ -189,6 +193,14 @@ worker_start(struct proxy *px, struct worker *w, unsigned index)
 		    EV_READ | EV_PERSIST, worker_accept_cb, w);
 		if (w->w_lev[i] == NULL || event_add(w->w_lev[i], NULL) == -1)
 			return -1;
+	}
+	w->w_resolver = resolver_new(w->w_base, px->p_dns, cf->cf_dns_servers,
+	    cf->cf_dns_nservers, cf->cf_mark, WORKER_DNS_TIMEOUT_MS, &err);
+	if (w->w_resolver == NULL) {
+		log_warnx("worker %u: resolver: %s", index, err ? err :
+		    "cannot start");
+		free(err);
+		return -1;
 	}
 	w->w_ctl = event_new(w->w_base, -1, 0, worker_ctl_cb, w);
 	w->w_tick = event_new(w->w_base, -1, EV_PERSIST, worker_tick_cb, w);
@@ -231,6 +243,7 @@ worker_free(struct worker *w)
 		event_free(w->w_tick);
 	if (w->w_accept_pause != NULL)
 		event_free(w->w_accept_pause);
+	resolver_free(w->w_resolver);
 	if (w->w_base != NULL)
 		event_base_free(w->w_base);
 }

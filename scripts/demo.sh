@@ -42,13 +42,14 @@ bold() { if [ -t 1 ]; then printf '\033[1m%s\033[0m\n' "$*"; else printf '%s\n' 
 bold "== building the demo sandbox ($E2E_SBX) and a fake internet ($E2E_NET)"
 e2e_setup "$EGRESSD" || exit 1
 
-# The config: CONFIG as is, except audit.file (-> the temp dir) and listen
-# (-> where the redirect rules point). upstream.mark is read so the redirect
+# The config: CONFIG as is, except audit.file (-> the temp dir), listen
+# (-> where the redirect rules point) and dns.servers (-> the fake internet's
+# resolver, which egressd asks to verify that pypi.org really is there). upstream.mark is read so the redirect
 # rules exempt egressd's own sockets with the same mark.
 CFG=$E2E_TMP/egressd.yaml
-if ! "$E2E_PY" - "$CONF" "$CFG" "$E2E_AUDIT" "$E2E_PROXY_PORT" >"$E2E_TMP/mark" <<'PYEOF'
+if ! "$E2E_PY" - "$CONF" "$CFG" "$E2E_AUDIT" "$E2E_PROXY_PORT" "$NET_IP" >"$E2E_TMP/mark" <<'PYEOF'
 import sys
-src, dst, audit, port = sys.argv[1:5]
+src, dst, audit, port, resolver = sys.argv[1:6]
 try:
     import yaml
 except ImportError:
@@ -61,8 +62,11 @@ if yaml is not None:
         cfg["audit"] = {}
     cfg["audit"]["file"] = audit
     cfg["listen"] = ["127.0.0.1:%s" % port, "[::1]:%s" % port]
+    if not isinstance(cfg.get("dns"), dict):
+        cfg["dns"] = {}
+    cfg["dns"]["servers"] = [resolver]
     mark = (cfg.get("upstream") or {}).get("mark", 0x1E9D)
-    out = "# demo copy of %s (audit.file and listen adjusted)\n" % src + yaml.safe_dump(cfg, sort_keys=False)
+    out = "# demo copy of %s (audit.file, listen and dns.servers adjusted)\n" % src + yaml.safe_dump(cfg, sort_keys=False)
     # yaml dumps 0x1e9d as 7837: same value
 else:
     import re
@@ -74,6 +78,8 @@ else:
     if n == 0:
         out += "\naudit: { file: %s }\n" % audit
     out = re.sub(r"^listen:.*$", 'listen: ["127.0.0.1:%s", "[::1]:%s"]' % (port, port), out, count=1, flags=re.M)
+    if not re.search(r"^dns:", out, re.M):
+        out += '\ndns: { servers: ["%s"] }\n' % resolver
 open(dst, "w").write(out)
 print(hex(int(mark)) if not isinstance(mark, str) else hex(int(mark, 0)))
 PYEOF

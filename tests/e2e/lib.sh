@@ -27,6 +27,7 @@ SBX_IP6=2001:db8:ffff::2
 IP_A=203.0.113.10        # allowed.example.com and the other "allowed" names
 IP_D=203.0.113.20        # denied.example.com
 IP_C=203.0.113.30        # allowed by an IP-literal host rule (= /32 cidr)
+IP_P=10.99.0.1           # private.example.com: a private address (SPEC 4.4)
 IP6_A=2001:db8::10
 IP6_D=2001:db8::20
 BLOB_SIZE=$((20 * 1024 * 1024))
@@ -42,6 +43,8 @@ E2E_HOSTS=(
   "blocked.wild.example.org=$IP_A"
   "pypi.org=$IP_A,$IP6_A"
   "evil.example.com=$IP_D,$IP6_D"
+  "private.example.com=$IP_P"
+  "elsewhere.wild.example.org=$IP_D"
 )
 
 # ---------------------------------------------------------------- basics
@@ -138,7 +141,7 @@ topo_up() {
   ip -n "$n" link set veth-net up
   ip -n "$s" link set veth-sbx up
   local a
-  for a in "$IP_A" "$IP_D" "$IP_C"; do ip -n "$n" addr add "$a/32" dev lo || return 1; done
+  for a in "$IP_A" "$IP_D" "$IP_C" "$IP_P"; do ip -n "$n" addr add "$a/32" dev lo || return 1; done
   for a in "$IP6_A" "$IP6_D"; do ip -n "$n" addr add "$a/128" dev lo nodad || return 1; done
   ip -n "$s" route add default via "$NET_IP" || return 1
   ip -n "$s" -6 route add default via "$NET_IP6" dev veth-sbx || return 1
@@ -244,6 +247,8 @@ blob_sha256() {
 #   default  the suite's main config
 #   nodeny   same without deny host rules (lets egressd decide at accept time
 #            for cidr-allowed destinations, SPEC §4.1)
+#   redial   dns.destination: redial
+#   private  private.example.com allowed, and allow_private: true
 # E2E_DNS=off drops the `dns:` block. With it on (default), egressd has a
 # resolver (the fake DNS at 198.18.0.1) so that `dns.destination: verify`
 # (the default, SPEC §4.4) can confirm that the test names resolve to the
@@ -251,9 +256,14 @@ blob_sha256() {
 cfg_write() {
   local f=$1 variant=${2:-default} deny dns=""
   deny='    deny:  { hosts: ["blocked.wild.example.org"] }'
+  local hosts='"allowed.example.com", "*.wild.example.org", "private.example.com", "'$IP_C'"'
+  local extra=""
   [ "$variant" = nodeny ] && deny=""
+  [ "$variant" = private ] && extra="    allow_private: true"
+  local dest=verify
+  [ "$variant" = redial ] && dest=redial
   if [ "${E2E_DNS:-on}" != off ]; then
-    dns="dns: { listen: [\"127.0.0.1:15053\"], servers: [\"$NET_IP\"] }"
+    dns="dns: { listen: [\"127.0.0.1:15053\"], servers: [\"$NET_IP\"], destination: $dest }"
   fi
   cat >"$f" <<EOF
 listen: ["127.0.0.1:$E2E_PROXY_PORT", "[::1]:$E2E_PROXY_PORT"]
@@ -265,8 +275,9 @@ deny_response: reset
 policies:
   agent:
     mode: block-all
-    allow: { hosts: ["allowed.example.com", "*.wild.example.org", "$IP_C"] }
+    allow: { hosts: [$hosts] }
 $deny
+$extra
 sandboxes:
   - id: sbx-1
     policies: [agent]

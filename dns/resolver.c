@@ -1,0 +1,438 @@
+#include "dns/resolver.h"
+
+#include <ares.h>
+#include <arpa/inet.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "dns/dnscache.h"
+
+/* How long "does not exist" is believed: short, names get created. */
+#define NEGATIVE_TTL_S	10
+/* Floor for answers with TTL 0: one connection attempt must fit. */
+#define MIN_TTL_S	5
+
+struct dns_shared {
+	pthread_mutex_t	 ds_mtx;
+	struct dnscache	*ds_cache;	/* egressd's own look-ups */
+	struct dnscache	*ds_answered;	/* "sandbox\037name": filter answers */
+};
+
+struct rsock {
+	struct rsock	*rs_next;
+	ares_socket_t	 rs_fd;
+	struct event	*rs_ev;
+};
+
+struct rlookup;
+
+struct resolver_req {
+	struct resolver_req	*rq_next;
+	resolver_cb		*rq_cb;		/* NULL once cancelled */
+	void			*rq_arg;
+};
+
+struct rlookup {
+	struct rlookup		*lk_next;
+	struct resolver		*lk_r;
+	struct resolver_req	*lk_waiters;
+	enum resolver_status	 lk_status;
+	struct ipaddr		 lk_addrs[RESOLVER_ADDRS_MAX];
+	size_t			 lk_n;
+	char			 lk_name[256];
+};
+
+struct resolver {
+	struct event_base	*r_base;	/* borrowed */
+	struct dns_shared	*r_ds;		/* borrowed */
+	ares_channel		 r_ch;
+	struct event		*r_timer;
+	struct rsock		*r_socks;
+	struct rlookup		*r_pending;	/* look-ups under way */
+	uint32_t		 r_mark;
+	bool			 r_in_call;	/* inside ares_getaddrinfo() */
+	bool			 r_dying;
+};
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+struct dns_shared *
+dns_shared_new(size_t max_names)
+{
+	struct dns_shared	*ds;
+
+	if ((ds = calloc(1, sizeof(*ds))) == NULL)
+		return NULL;
+	ds->ds_cache = dnscache_new(max_names);
+	ds->ds_answered = dnscache_new(max_names);
+	if (ds->ds_cache == NULL || ds->ds_answered == NULL) {
+		dns_shared_free(ds);
+		return NULL;
+	}
+	pthread_mutex_init(&ds->ds_mtx, NULL);
+	return ds;
+}
+
+void
+dns_shared_free(struct dns_shared *ds)
+{
+	if (ds == NULL)
+		return;
+	dnscache_free(ds->ds_cache);
+	dnscache_free(ds->ds_answered);
+	pthread_mutex_destroy(&ds->ds_mtx);
+	free(ds);
+}
+
+bool
+dns_shared_cached(struct dns_shared *ds, const char *name,
+    const struct ipaddr *ip)
+{
+	bool	hit;
+
+	pthread_mutex_lock(&ds->ds_mtx);
+	hit = dnscache_has(ds->ds_cache, name, ip, now_ms());
+	pthread_mutex_unlock(&ds->ds_mtx);
+	return hit;
+}
+
+size_t
+dns_shared_get(struct dns_shared *ds, const char *name, struct ipaddr *out,
+    size_t max)
+{
+	size_t	n;
+
+	pthread_mutex_lock(&ds->ds_mtx);
+	dnscache_get(ds->ds_cache, name, out, max, &n, now_ms());
+	pthread_mutex_unlock(&ds->ds_mtx);
+	return n;
+}
+
+static int
+answered_key(char *key, size_t len, const char *sandbox, const char *name)
+{
+	int	n = snprintf(key, len, "%s\037%s", sandbox, name);
+
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+void
+dns_shared_remember(struct dns_shared *ds, const char *sandbox,
+    const char *name, const struct ipaddr *addrs, size_t n, uint32_t ttl)
+{
+	char	key[384];
+
+	if (answered_key(key, sizeof(key), sandbox, name) == -1)
+		return;
+	if (ttl < MIN_TTL_S)
+		ttl = MIN_TTL_S;
+	pthread_mutex_lock(&ds->ds_mtx);
+	dnscache_put(ds->ds_answered, key, addrs, n, ttl, now_ms());
+	/* Also what egressd knows: the filter resolved it on its behalf. */
+	dnscache_put(ds->ds_cache, name, addrs, n, ttl, now_ms());
+	pthread_mutex_unlock(&ds->ds_mtx);
+}
+
+bool
+dns_shared_answered(struct dns_shared *ds, const char *sandbox,
+    const char *name, const struct ipaddr *ip)
+{
+	char	key[384];
+	bool	hit;
+
+	if (answered_key(key, sizeof(key), sandbox, name) == -1)
+		return false;
+	pthread_mutex_lock(&ds->ds_mtx);
+	hit = dnscache_has(ds->ds_answered, key, ip, now_ms());
+	pthread_mutex_unlock(&ds->ds_mtx);
+	return hit;
+}
+
+int
+resolver_library_init(void)
+{
+	return ares_library_init(ARES_LIB_INIT_ALL) == ARES_SUCCESS ? 0 : -1;
+}
+
+static void
+resolver_reschedule(struct resolver *r)
+{
+	struct timeval	tv, *tvp;
+
+	if (r->r_dying)
+		return;
+	if ((tvp = ares_timeout(r->r_ch, NULL, &tv)) != NULL)
+		evtimer_add(r->r_timer, tvp);
+	else
+		evtimer_del(r->r_timer);
+}
+
+static void
+resolver_sock_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct resolver	*r = arg;
+
+	ares_process_fd(r->r_ch, (what & EV_READ) ? fd : ARES_SOCKET_BAD,
+	    (what & EV_WRITE) ? fd : ARES_SOCKET_BAD);
+	resolver_reschedule(r);
+}
+
+static void
+resolver_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct resolver	*r = arg;
+
+	ares_process_fd(r->r_ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+	resolver_reschedule(r);
+}
+
+/* c-ares says which of its sockets to watch, and for what. */
+static void
+resolver_sock_state_cb(void *data, ares_socket_t fd, int readable,
+    int writable)
+{
+	struct resolver	*r = data;
+	struct rsock	*rs, **pp;
+
+	for (pp = &r->r_socks; (rs = *pp) != NULL; pp = &rs->rs_next)
+		if (rs->rs_fd == fd)
+			break;
+	if (rs != NULL) {
+		event_free(rs->rs_ev);
+		rs->rs_ev = NULL;
+	}
+	if (!readable && !writable) {
+		if (rs != NULL) {
+			*pp = rs->rs_next;
+			free(rs);
+		}
+		return;
+	}
+	if (rs == NULL) {
+		if ((rs = calloc(1, sizeof(*rs))) == NULL)
+			return;
+		rs->rs_fd = fd;
+		rs->rs_next = r->r_socks;
+		r->r_socks = rs;
+	}
+	rs->rs_ev = event_new(r->r_base, fd, EV_PERSIST |
+	    (readable ? EV_READ : 0) | (writable ? EV_WRITE : 0),
+	    resolver_sock_cb, r);
+	if (rs->rs_ev != NULL)
+		event_add(rs->rs_ev, NULL);
+}
+
+/* Our own queries must not be redirected into our own DNS filter. */
+static int
+resolver_socket_cb(ares_socket_t fd, int type, void *data)
+{
+	struct resolver	*r = data;
+
+	if (r->r_mark != 0 && setsockopt(fd, SOL_SOCKET, SO_MARK, &r->r_mark,
+	    sizeof(r->r_mark)) == -1)
+		return -1;
+	return 0;
+}
+
+static void
+lookup_deliver(struct rlookup *lk)
+{
+	struct resolver		*r = lk->lk_r;
+	struct resolver_req	*rq, *next;
+	struct rlookup		**pp;
+
+	for (pp = &r->r_pending; *pp != NULL; pp = &(*pp)->lk_next)
+		if (*pp == lk) {
+			*pp = lk->lk_next;
+			break;
+		}
+	for (rq = lk->lk_waiters; rq != NULL; rq = next) {
+		next = rq->rq_next;
+		if (rq->rq_cb != NULL && !r->r_dying)
+			rq->rq_cb(rq->rq_arg, lk->lk_status, lk->lk_addrs,
+			    lk->lk_n);
+		free(rq);
+	}
+	free(lk);
+}
+
+static void
+lookup_deliver_cb(evutil_socket_t fd, short what, void *arg)
+{
+	lookup_deliver(arg);
+}
+
+static void
+resolver_addrinfo_cb(void *arg, int status, int timeouts,
+    struct ares_addrinfo *res)
+{
+	struct rlookup			*lk = arg;
+	struct resolver			*r = lk->lk_r;
+	struct ares_addrinfo_node	*nd;
+	struct timeval			 zero = { 0, 0 };
+	uint32_t			 ttl = UINT32_MAX;
+
+	lk->lk_status = RESOLVER_FAILED;
+	if (status == ARES_SUCCESS && res != NULL) {
+		for (nd = res->nodes; nd != NULL &&
+		    lk->lk_n < RESOLVER_ADDRS_MAX; nd = nd->ai_next) {
+			if (ipaddr_from_sockaddr(nd->ai_addr,
+			    &lk->lk_addrs[lk->lk_n]) == -1)
+				continue;
+			lk->lk_n++;
+			if (nd->ai_ttl >= 0 && (uint32_t)nd->ai_ttl < ttl)
+				ttl = (uint32_t)nd->ai_ttl;
+		}
+		lk->lk_status = lk->lk_n > 0 ? RESOLVER_OK : RESOLVER_NXDOMAIN;
+	} else if (status == ARES_ENOTFOUND || status == ARES_ENODATA)
+		lk->lk_status = RESOLVER_NXDOMAIN;
+	if (res != NULL)
+		ares_freeaddrinfo(res);
+	if (!r->r_dying) {
+		pthread_mutex_lock(&r->r_ds->ds_mtx);
+		if (lk->lk_status == RESOLVER_OK)
+			dnscache_put(r->r_ds->ds_cache, lk->lk_name,
+			    lk->lk_addrs, lk->lk_n, ttl < MIN_TTL_S ? MIN_TTL_S :
+			    ttl, now_ms());
+		else if (lk->lk_status == RESOLVER_NXDOMAIN)
+			dnscache_put_negative(r->r_ds->ds_cache, lk->lk_name,
+			    NEGATIVE_TTL_S, now_ms());
+		pthread_mutex_unlock(&r->r_ds->ds_mtx);
+	}
+	/* Callers are promised an asynchronous callback. */
+	if (r->r_in_call && !r->r_dying &&
+	    event_base_once(r->r_base, -1, EV_TIMEOUT, lookup_deliver_cb, lk,
+	    &zero) == 0)
+		return;
+	lookup_deliver(lk);
+}
+
+struct resolver *
+resolver_new(struct event_base *base, struct dns_shared *ds,
+    char *const *servers, size_t nservers, uint32_t mark,
+    unsigned timeout_ms, char **err)
+{
+	struct resolver		*r;
+	struct ares_options	 opts;
+	char			 csv[1024];
+	size_t			 i, off = 0;
+	int			 rc;
+
+	*err = NULL;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	r->r_base = base;
+	r->r_ds = ds;
+	r->r_mark = mark;
+	memset(&opts, 0, sizeof(opts));
+	opts.sock_state_cb = resolver_sock_state_cb;
+	opts.sock_state_cb_data = r;
+	opts.timeout = (int)timeout_ms;
+	opts.tries = 2;
+	rc = ares_init_options(&r->r_ch, &opts, ARES_OPT_SOCK_STATE_CB |
+	    ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
+	if (rc != ARES_SUCCESS) {
+		if (asprintf(err, "c-ares: %s", ares_strerror(rc)) < 0)
+			*err = NULL;
+		free(r);
+		return NULL;
+	}
+	ares_set_socket_callback(r->r_ch, resolver_socket_cb, r);
+	for (i = 0; i < nservers && off < sizeof(csv); i++)
+		off += (size_t)snprintf(csv + off, sizeof(csv) - off, "%s%s",
+		    i ? "," : "", servers[i]);
+	if (nservers > 0 && (rc = ares_set_servers_ports_csv(r->r_ch, csv)) !=
+	    ARES_SUCCESS) {
+		if (asprintf(err, "dns.servers: %s", ares_strerror(rc)) < 0)
+			*err = NULL;
+		ares_destroy(r->r_ch);
+		free(r);
+		return NULL;
+	}
+	if ((r->r_timer = evtimer_new(base, resolver_timer_cb, r)) == NULL) {
+		ares_destroy(r->r_ch);
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void
+resolver_free(struct resolver *r)
+{
+	struct rsock	*rs, *next;
+
+	if (r == NULL)
+		return;
+	r->r_dying = true;
+	/* Pending look-ups end here with their waiters not called. */
+	ares_destroy(r->r_ch);
+	for (rs = r->r_socks; rs != NULL; rs = next) {
+		next = rs->rs_next;
+		if (rs->rs_ev != NULL)
+			event_free(rs->rs_ev);
+		free(rs);
+	}
+	event_free(r->r_timer);
+	free(r);
+}
+
+struct resolver_req *
+resolver_lookup(struct resolver *r, const char *name, resolver_cb *cb,
+    void *arg)
+{
+	struct ares_addrinfo_hints	 hints;
+	struct resolver_req		*rq;
+	struct rlookup			*lk;
+
+	if ((rq = calloc(1, sizeof(*rq))) == NULL)
+		return NULL;
+	rq->rq_cb = cb;
+	rq->rq_arg = arg;
+	for (lk = r->r_pending; lk != NULL; lk = lk->lk_next)
+		if (strcmp(lk->lk_name, name) == 0) {
+			/* Joined: one query answers every waiter. */
+			rq->rq_next = lk->lk_waiters;
+			lk->lk_waiters = rq;
+			return rq;
+		}
+	if ((lk = calloc(1, sizeof(*lk))) == NULL ||
+	    strlen(name) >= sizeof(lk->lk_name)) {
+		free(lk);
+		free(rq);
+		return NULL;
+	}
+	lk->lk_r = r;
+	strcpy(lk->lk_name, name);
+	lk->lk_waiters = rq;
+	lk->lk_next = r->r_pending;
+	r->r_pending = lk;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_flags = ARES_AI_NOSORT;
+	r->r_in_call = true;
+	ares_getaddrinfo(r->r_ch, name, NULL, &hints, resolver_addrinfo_cb, lk);
+	r->r_in_call = false;
+	resolver_reschedule(r);
+	return rq;
+}
+
+void
+resolver_cancel(struct resolver_req *req)
+{
+	if (req != NULL)
+		req->rq_cb = NULL;
+}

@@ -1,0 +1,79 @@
+/*
+ * dns/resolver.h - egressd's own name resolution, never blocking a loop.
+ *
+ * One resolver per event loop: a c-ares channel whose sockets and timeout
+ * are libevent events of that loop.  What any resolver learns goes into a
+ * cache shared by all of them (struct dns_shared), next to what the DNS
+ * filter answered each sandbox, so destination checks can ask "did this
+ * name point there?" without a look-up most of the time.
+ */
+#ifndef EGRESS_RESOLVER_H
+#define EGRESS_RESOLVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/netaddr.h"
+
+struct event_base;
+
+#define RESOLVER_ADDRS_MAX	32
+
+/* Process-wide, thread-safe: the shared cache and the filter's answers. */
+struct dns_shared;
+
+struct dns_shared *dns_shared_new(size_t max_names);
+void		 dns_shared_free(struct dns_shared *ds);
+/* <name> (normalized) resolved to <ip>, as far as anyone here knows. */
+bool		 dns_shared_cached(struct dns_shared *ds, const char *name,
+		    const struct ipaddr *ip);
+/* Unexpired addresses of <name>; 0 when unknown. */
+size_t		 dns_shared_get(struct dns_shared *ds, const char *name,
+		    struct ipaddr *out, size_t max);
+/* The DNS filter answered <sandbox> with these addresses for <name>. */
+void		 dns_shared_remember(struct dns_shared *ds, const char *sandbox,
+		    const char *name, const struct ipaddr *addrs, size_t n,
+		    uint32_t ttl);
+bool		 dns_shared_answered(struct dns_shared *ds, const char *sandbox,
+		    const char *name, const struct ipaddr *ip);
+
+enum resolver_status {
+	RESOLVER_OK,		/* addresses follow */
+	RESOLVER_NXDOMAIN,	/* the name (or its A/AAAA) does not exist */
+	RESOLVER_FAILED		/* timeout, server failure, ... */
+};
+
+/*
+ * Called once per look-up, from the resolver's loop, never from inside
+ * resolver_lookup().  <addrs> is valid during the call only.
+ */
+typedef void resolver_cb(void *arg, enum resolver_status st,
+    const struct ipaddr *addrs, size_t n);
+
+struct resolver;
+struct resolver_req;
+
+/*
+ * <servers>: "ip" or "ip:port" strings (NULL or empty = /etc/resolv.conf).
+ * <mark>: SO_MARK for the resolver's sockets (0 = none), so that the
+ * redirect rules let egressd's own queries out.
+ */
+struct resolver	*resolver_new(struct event_base *base, struct dns_shared *ds,
+		    char *const *servers, size_t nservers, uint32_t mark,
+		    unsigned timeout_ms, char **err);
+void		 resolver_free(struct resolver *r);
+/*
+ * Looks up A and AAAA records of <name>; the answer also goes to the
+ * shared cache.  Look-ups of one name already under way are joined.
+ * Returns a handle for resolver_cancel(), or NULL if it could not start.
+ */
+struct resolver_req *resolver_lookup(struct resolver *r, const char *name,
+		    resolver_cb *cb, void *arg);
+/* The callback of <req> will not be called. */
+void		 resolver_cancel(struct resolver_req *req);
+
+/* Process-wide c-ares set-up, once, before any thread starts. */
+int		 resolver_library_init(void);
+
+#endif /* EGRESS_RESOLVER_H */
