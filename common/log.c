@@ -18,6 +18,9 @@ log_init(enum log_level lvl)
  * One fprintf per line: stdio locks the stream per call, so lines from
  * worker threads do not interleave mid-line.
  */
+static void log_vemit(const char *, const char *, va_list, int)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 log_vemit(const char *tag, const char *fmt, va_list ap, int saved_errno)
 {
