@@ -35,7 +35,9 @@ struct rlookup;
 struct resolver_req {
 	struct resolver_req	*rq_next;
 	resolver_cb		*rq_cb;		/* NULL once cancelled */
+	resolver_raw_cb		*rq_raw;	/* resolver_send(); NULL too */
 	void			*rq_arg;
+	struct resolver		*rq_r;
 };
 
 struct rlookup {
@@ -433,6 +435,60 @@ resolver_lookup(struct resolver *r, const char *name, resolver_cb *cb,
 void
 resolver_cancel(struct resolver_req *req)
 {
-	if (req != NULL)
+	if (req != NULL) {
 		req->rq_cb = NULL;
+		req->rq_raw = NULL;
+	}
+}
+
+static void
+resolver_send_deliver(struct resolver_req *rq, const uint8_t *abuf,
+    size_t alen)
+{
+	if (rq->rq_raw != NULL && !rq->rq_r->r_dying)
+		rq->rq_raw(rq->rq_arg, abuf, alen);
+	free(rq);
+}
+
+static void
+resolver_send_deferred_cb(evutil_socket_t fd, short what, void *arg)
+{
+	resolver_send_deliver(arg, NULL, 0);
+}
+
+static void
+resolver_send_cb(void *arg, int status, int timeouts, unsigned char *abuf,
+    int alen)
+{
+	struct resolver_req	*rq = arg;
+	struct timeval		 zero = { 0, 0 };
+
+	if (status != ARES_SUCCESS || abuf == NULL || alen <= 0) {
+		/* Failures can come from inside ares_send(): defer them. */
+		if (rq->rq_r->r_in_call && !rq->rq_r->r_dying &&
+		    event_base_once(rq->rq_r->r_base, -1, EV_TIMEOUT,
+		    resolver_send_deferred_cb, rq, &zero) == 0)
+			return;
+		resolver_send_deliver(rq, NULL, 0);
+		return;
+	}
+	resolver_send_deliver(rq, abuf, (size_t)alen);
+}
+
+struct resolver_req *
+resolver_send(struct resolver *r, const uint8_t *q, size_t qlen,
+    resolver_raw_cb *cb, void *arg)
+{
+	struct resolver_req	*rq;
+
+	if (qlen > 65535 || (rq = calloc(1, sizeof(*rq))) == NULL)
+		return NULL;
+	rq->rq_raw = cb;
+	rq->rq_arg = arg;
+	rq->rq_r = r;
+	r->r_in_call = true;
+	ares_send(r->r_ch, q, (int)qlen, resolver_send_cb, rq);
+	r->r_in_call = false;
+	resolver_reschedule(r);
+	return rq;
 }

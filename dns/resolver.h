@@ -70,6 +70,14 @@ void		 resolver_free(struct resolver *r);
  */
 struct resolver_req *resolver_lookup(struct resolver *r, const char *name,
 		    resolver_cb *cb, void *arg);
+/*
+ * Sends the raw DNS query <q> (its id is replaced) and calls <cb> with the
+ * raw answer, or with <alen> 0 on failure (timeout, servers down).  Used by
+ * the DNS filter to forward what a sandbox asked.
+ */
+typedef void resolver_raw_cb(void *arg, const uint8_t *abuf, size_t alen);
+struct resolver_req *resolver_send(struct resolver *r, const uint8_t *q,
+		    size_t qlen, resolver_raw_cb *cb, void *arg);
 /* The callback of <req> will not be called. */
 void		 resolver_cancel(struct resolver_req *req);
 

@@ -895,14 +895,19 @@ parse_daemon(struct cfctx *cx, const struct ynode *root)
 		    (cf->cf_dns_servers = calloc(list_len(v) + 1,
 		    sizeof(char *))) != NULL) {
 			for (i = 0; i < list_len(v); i++) {
-				struct ipaddr ia;
+				struct ipaddr		ia;
+				struct sockaddr_storage	ss;
+				socklen_t		sl;
 
 				it = list_at(v, i);
 				if (!want(cx, it, YN_SCALAR, "dns.servers"))
 					continue;
-				if (ipaddr_parse(it->yn_str, &ia) == -1) {
+				if (ipaddr_parse(it->yn_str, &ia) == -1 &&
+				    netaddr_parse_hostport(it->yn_str, &ss,
+				    &sl) == -1) {
 					cx_err(cx, it, "dns.servers: \"%s\" is "
-					    "not an IP address", it->yn_str);
+					    "not an IP address (or ip:port, "
+					    "[ip6]:port)", it->yn_str);
 					continue;
 				}
 				cf->cf_dns_servers[nl++] = strdup(it->yn_str);

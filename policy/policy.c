@@ -482,36 +482,63 @@ policy_eval(const struct sandbox *sb, const struct policy_query *q,
 }
 
 static bool
-pol_name_allowed(const struct pol *po, const struct pol *inl, const char *name)
+pol_name_check(const struct pol *po, const struct pol *inl, const char *name,
+    struct policy_decision *d)
 {
 	const struct pol	*pv[2] = { po, inl != po ? inl : NULL };
+	const char		*r;
 	size_t			 i;
 
 	for (i = 0; i < 2; i++)
-		if (pv[i] != NULL &&
-		    hostset_match(pv[i]->po_deny.rs_hosts, name) != NULL)
+		if (pv[i] != NULL && (r = hostset_match(pv[i]->po_deny.rs_hosts,
+		    name)) != NULL) {
+			decide(d, POLICY_DENY, REASON_DENIED_BY_RULE,
+			    pv[i]->po_name, r);
 			return false;
-	if (po->po_mode == MODE_ALLOW_ALL)
+		}
+	if (po->po_mode == MODE_ALLOW_ALL) {
+		decide(d, POLICY_ALLOW, REASON_RULE, po->po_name,
+		    "mode allow-all");
 		return true;
+	}
 	for (i = 0; i < 2; i++)
-		if (pv[i] != NULL && allow_host_match(pv[i], name) != NULL)
+		if (pv[i] != NULL && (r = allow_host_match(pv[i], name)) !=
+		    NULL) {
+			decide(d, POLICY_ALLOW, REASON_RULE, pv[i]->po_name, r);
 			return true;
+		}
+	decide(d, POLICY_DENY, REASON_NO_MATCHING_ALLOW, po->po_name, NULL);
 	return false;
 }
 
 bool
-policy_name_allowed(const struct sandbox *sb, const char *name)
+policy_name_check(const struct sandbox *sb, const char *name,
+    struct policy_decision *d)
 {
-	size_t	i;
+	struct policy_decision	one;
+	size_t			i;
 
-	if (!sb->sb_intercept)
+	memset(d, 0, sizeof(*d));
+	if (!sb->sb_intercept) {
+		decide(d, POLICY_ALLOW, REASON_INTERCEPT_OFF, NULL, NULL);
 		return true;
-	if (sb->sb_npols == 0)
-		return sb->sb_inline != NULL &&
-		    pol_name_allowed(sb->sb_inline, NULL, name);
-	for (i = 0; i < sb->sb_npols; i++)
-		if (!pol_name_allowed(sb->sb_pols[i], sb->sb_inline, name))
+	}
+	if (sb->sb_npols == 0) {
+		if (sb->sb_inline == NULL) {
+			decide(d, POLICY_DENY, REASON_NO_MATCHING_ALLOW, NULL,
+			    NULL);
 			return false;
+		}
+		return pol_name_check(sb->sb_inline, NULL, name, d);
+	}
+	for (i = 0; i < sb->sb_npols; i++) {
+		if (!pol_name_check(sb->sb_pols[i], sb->sb_inline, name, &one)) {
+			*d = one;
+			return false;
+		}
+		if (i == 0)
+			*d = one;
+	}
 	return true;
 }
 

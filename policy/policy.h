@@ -110,8 +110,9 @@ const char	*policy_dest_str(enum policy_dest d);
 /*
  * Whether some connection to <name> could be allowed by its host: every
  * policy allows it by a host rule (or allows all) and none denies it.
- * The DNS filter answers only such names.
+ * The DNS filter answers only such names.  <d> says which rule decided.
  */
-bool		 policy_name_allowed(const struct sandbox *sb, const char *name);
+bool		 policy_name_check(const struct sandbox *sb, const char *name,
+		    struct policy_decision *d);
 
 #endif /* EGRESS_POLICY_H */

@@ -408,7 +408,9 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *peer,
 	c->c_w = w;
 	c->c_px = px;
 	c->c_id = w->w_next_id;
-	w->w_next_id += px->p_nworkers;
+	/* Ids interleave: worker i owns i+1 mod (workers + 1); the DNS
+	 * filter owns the last slot. */
+	w->w_next_id += px->p_nworkers + 1;
 	c->c_cfd = fd;
 	c->c_ufd = -1;
 	c->c_proto = POLICY_PROTO_OTHER;

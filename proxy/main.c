@@ -21,6 +21,7 @@
 #include "common/errlist.h"
 #include "common/log.h"
 #include "common/netaddr.h"
+#include "dns/filter.h"
 #include "dns/resolver.h"
 #include "policy/config.h"
 #include "policy/hostname.h"
@@ -252,6 +253,20 @@ on_usr1(evutil_socket_t sig, short what, void *arg)
 	audit_reopen(px->p_audit);
 }
 
+static struct policy *
+env_policy(void *arg)
+{
+	return proxy_policy(arg);
+}
+
+static const struct config *
+env_config(void *arg)
+{
+	struct proxy	*px = arg;
+
+	return atomic_load(&px->p_cf);
+}
+
 static unsigned
 worker_count(const struct config *cf)
 {
@@ -271,6 +286,9 @@ run(struct config **cfp)
 	struct proxy		 px;
 	struct event_base	*base;
 	struct event		*sigs[4];
+	struct resolver		*fres = NULL;
+	struct dnsfilter	*filter = NULL;
+	struct dnsfilter_env	 fenv;
 	char			*err;
 	unsigned		 i, started = 0;
 	int			 rc = 1;
@@ -322,6 +340,35 @@ run(struct config **cfp)
 			worker_wake(&px.p_workers[i]);
 		goto join;
 	}
+	if (cf->cf_dns && cf->cf_dns_nlisten > 0) {
+		/* The filter runs on the main loop, off the data path. */
+		fres = resolver_new(base, px.p_dns, cf->cf_dns_servers,
+		    cf->cf_dns_nservers, cf->cf_mark, 2000, &err);
+		memset(&fenv, 0, sizeof(fenv));
+		fenv.fe_base = base;
+		fenv.fe_audit = px.p_audit;
+		fenv.fe_ds = px.p_dns;
+		fenv.fe_resolver = fres;
+		fenv.fe_policy = env_policy;
+		fenv.fe_config = env_config;
+		fenv.fe_arg = &px;
+		/* Its audit ids take the slot after the workers'. */
+		fenv.fe_id_first = px.p_nworkers + 1;
+		fenv.fe_id_stride = px.p_nworkers + 1;
+		if (fres == NULL || (filter = dnsfilter_new(&fenv,
+		    cf->cf_dns_listen, cf->cf_dns_nlisten, &err)) == NULL) {
+			log_warnx("dns filter: %s", err ? err : "cannot start");
+			free(err);
+			atomic_store(&px.p_stopping, true);
+			px.p_drain_deadline = 0;
+			for (i = 0; i < started; i++)
+				worker_wake(&px.p_workers[i]);
+			goto join;
+		}
+		for (i = 0; i < cf->cf_dns_nlisten; i++)
+			log_info("dns filter on %s (udp, tcp)",
+			    cf->cf_dns_listen[i].la_text);
+	}
 	for (i = 0; i < cf->cf_nlisten; i++)
 		log_info("listening on %s", cf->cf_listen[i].la_text);
 	log_info("egressd %s started: %u workers, %zu listeners",
@@ -334,6 +381,8 @@ join:
 		pthread_join(px.p_workers[i].w_thread, NULL);
 	for (i = 0; i < px.p_nworkers; i++)
 		worker_free(&px.p_workers[i]);
+	dnsfilter_free(filter);
+	resolver_free(fres);
 	free(px.p_workers);
 	for (i = 0; i < 4; i++)
 		if (sigs[i] != NULL)

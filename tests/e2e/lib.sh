@@ -168,11 +168,14 @@ topo_down() {
   done
 }
 
-# The sandbox's redirect rules. One function so it can be swapped for the
-# product's `egress-redirect install` (set E2E_REDIRECT_TOOL=path/to/egress-redirect).
+# The sandbox's redirect rules: the product's own `egress-redirect install`
+# (sidecar: TCP to the proxy, DNS to the filter on 15053, other UDP dropped).
+# E2E_REDIRECT_TOOL=none uses three plain TCP-only rules instead.
+: "${E2E_REDIRECT_TOOL:=$E2E_ROOT/scripts/egress-redirect}"
 redirect_install() {
-  if [ -n "${E2E_REDIRECT_TOOL:-}" ]; then
-    sbx "$E2E_REDIRECT_TOOL" install --mode sidecar --proxy-port "$E2E_PROXY_PORT" --mark "$E2E_MARK"
+  if [ "$E2E_REDIRECT_TOOL" != none ]; then
+    sbx "$E2E_REDIRECT_TOOL" install --mode sidecar --proxy-port "$E2E_PROXY_PORT" \
+      --dns-port 15053 --mark "$E2E_MARK" >/dev/null
     return
   fi
   local ipt
@@ -184,7 +187,7 @@ redirect_install() {
 }
 
 redirect_remove() {
-  if [ -n "${E2E_REDIRECT_TOOL:-}" ]; then sbx "$E2E_REDIRECT_TOOL" remove; return; fi
+  if [ "$E2E_REDIRECT_TOOL" != none ]; then sbx "$E2E_REDIRECT_TOOL" remove >/dev/null; return; fi
   sbx iptables -t nat -F OUTPUT
   sbx ip6tables -t nat -F OUTPUT
 }

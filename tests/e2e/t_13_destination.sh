@@ -29,7 +29,13 @@ out=$(sbx_py <<PY 2>&1
 import socket
 s = socket.create_connection(("$IP_A", 80), timeout=5)
 s.sendall(b"GET /a HTTP/1.1\r\nHost: allowed.example.com\r\n\r\n")
-r = s.recv(65536)
+r = b""
+while b"\r\n\r\n" not in r:
+    r += s.recv(65536)
+head, body = r.split(b"\r\n\r\n", 1)
+cl = [int(l.split(b":")[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0]
+while len(body) < cl:
+    body += s.recv(65536)
 print("first:", r[:12])
 s.sendall(b"GET /b HTTP/1.1\r\nHost: elsewhere.wild.example.org\r\n\r\n")
 try:

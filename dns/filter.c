@@ -1,0 +1,513 @@
+#include "dns/filter.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit/audit.h"
+#include "common/netaddr.h"
+#include "dns/dnsmsg.h"
+#include "dns/resolver.h"
+#include "policy/config.h"
+#include "policy/policy.h"
+
+/* Datagrams read per readable event before yielding to other work. */
+#define UDP_BURST		64
+/* Queries waiting for upstream, all clients together. */
+#define MAX_PENDING		4096
+/* TCP: queries in flight per connection, and idle time before closing. */
+#define TCP_MAX_PENDING		64
+#define TCP_IDLE_S		10
+/* A UDP answer larger than the client can take is sent truncated. */
+#define UDP_PLAIN_MAX		512
+
+struct dtcp;
+
+/* One query forwarded upstream, waiting for its answer. */
+struct dq {
+	struct dq		*dq_next;
+	struct dq		*dq_prev;
+	struct dnsfilter	*dq_f;
+	struct dtcp		*dq_tcp;	/* NULL: UDP, or TCP gone */
+	bool			 dq_udp;
+	int			 dq_ufd;	/* UDP socket to answer from */
+	struct sockaddr_storage	 dq_src;
+	socklen_t		 dq_srclen;
+	struct dnsmsg_query	 dq_q;
+	uint8_t			*dq_req;	/* owns: the query as sent */
+	size_t			 dq_reqlen;
+	char			 dq_sandbox[72];
+	struct resolver_req	*dq_rq;
+};
+
+struct dtcp {
+	struct dtcp		*dt_next;
+	struct dtcp		**dt_pprev;
+	struct dnsfilter	*dt_f;
+	struct bufferevent	*dt_bev;
+	struct sockaddr_storage	 dt_src;
+	socklen_t		 dt_srclen;
+	unsigned		 dt_pending;
+};
+
+struct dnsfilter {
+	struct dnsfilter_env	 f_env;
+	int			*f_ufds;
+	struct event		**f_uev;
+	size_t			 f_nu;
+	struct evconnlistener	**f_tl;
+	size_t			 f_nt;
+	struct dq		*f_pending;
+	unsigned		 f_npending;
+	struct dtcp		*f_tcps;
+	uint64_t		 f_next_id;
+	uint8_t			 f_buf[65536];	/* one datagram at a time */
+};
+
+static uint64_t
+filter_id(struct dnsfilter *f)
+{
+	uint64_t	id = f->f_next_id;
+
+	f->f_next_id += f->f_env.fe_id_stride;
+	return id;
+}
+
+static void
+filter_audit(struct dnsfilter *f, const struct sockaddr *src,
+    const char *sandbox, const char *action, const struct policy_decision *d,
+    enum policy_reason reason, const char *host)
+{
+	const struct config	*cf = f->f_env.fe_config(f->f_env.fe_arg);
+	struct audit_event	 ev;
+
+	if (strcmp(action, "allow") == 0 && !cf->cf_audit_log_allowed)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	clock_gettime(CLOCK_REALTIME, &ev.ae_ts);
+	ev.ae_sandbox = sandbox;
+	ev.ae_action = action;
+	ev.ae_reason = policy_reason_str(reason);
+	ev.ae_policy = d != NULL ? d->pd_policy : NULL;
+	ev.ae_rule = d != NULL ? d->pd_rule : NULL;
+	ev.ae_proto = policy_proto_str(POLICY_PROTO_DNS);
+	ev.ae_host = host != NULL && host[0] != '\0' ? host : NULL;
+	ev.ae_src = src;
+	ev.ae_conn = filter_id(f);
+	audit_emit(f->f_env.fe_audit, &ev);
+}
+
+/* Sends <len> bytes of answer to a UDP client or down a TCP stream. */
+static void
+filter_send(struct dnsfilter *f, bool udp, int ufd, struct dtcp *t,
+    const struct sockaddr *to, socklen_t tolen, const uint8_t *msg,
+    size_t len)
+{
+	uint16_t	n16;
+
+	if (udp) {
+		(void)sendto(ufd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL, to,
+		    tolen);
+		return;
+	}
+	if (t == NULL || len > 65535)
+		return;
+	n16 = htons((uint16_t)len);
+	bufferevent_write(t->dt_bev, &n16, 2);
+	bufferevent_write(t->dt_bev, msg, len);
+}
+
+static void
+filter_reply(struct dnsfilter *f, bool udp, int ufd, struct dtcp *t,
+    const struct sockaddr *to, socklen_t tolen, const struct dnsmsg_query *q,
+    const uint8_t *req, size_t reqlen, int rcode)
+{
+	uint8_t	out[1024];
+	size_t	n;
+
+	if ((n = dnsmsg_build_reply(q, req, reqlen, rcode, out,
+	    sizeof(out))) > 0)
+		filter_send(f, udp, ufd, t, to, tolen, out, n);
+}
+
+static void
+dq_free(struct dq *dq)
+{
+	struct dnsfilter	*f = dq->dq_f;
+
+	if (dq->dq_prev != NULL)
+		dq->dq_prev->dq_next = dq->dq_next;
+	else
+		f->f_pending = dq->dq_next;
+	if (dq->dq_next != NULL)
+		dq->dq_next->dq_prev = dq->dq_prev;
+	f->f_npending--;
+	if (dq->dq_tcp != NULL)
+		dq->dq_tcp->dt_pending--;
+	free(dq->dq_req);
+	free(dq);
+}
+
+static void
+dq_answer_cb(void *arg, const uint8_t *abuf, size_t alen)
+{
+	struct dq		*dq = arg;
+	struct dnsfilter	*f = dq->dq_f;
+	struct dnsmsg_addr	 a[RESOLVER_ADDRS_MAX];
+	struct ipaddr		 ips[RESOLVER_ADDRS_MAX];
+	uint8_t			*out;
+	uint32_t		 ttl;
+	size_t			 n, i, limit;
+	int			 rcode;
+
+	dq->dq_rq = NULL;
+	if (alen < 12 || (out = malloc(alen)) == NULL) {
+		filter_reply(f, dq->dq_udp, dq->dq_ufd, dq->dq_tcp,
+		    (struct sockaddr *)&dq->dq_src, dq->dq_srclen, &dq->dq_q,
+		    dq->dq_req, dq->dq_reqlen, DNSMSG_RCODE_SERVFAIL);
+		dq_free(dq);
+		return;
+	}
+	memcpy(out, abuf, alen);
+	if (dnsmsg_parse_answers(out, alen, &dq->dq_q,
+	    (uint16_t)(out[0] << 8 | out[1]), a, RESOLVER_ADDRS_MAX, &n, &rcode,
+	    &ttl) == DNSMSG_OK) {
+		for (i = 0; i < n; i++) {
+			memset(&ips[i], 0, sizeof(ips[i]));
+			ips[i].ia_family = a[i].family;
+			memcpy(ips[i].ia_bytes, a[i].addr, a[i].family == 4 ?
+			    4 : 16);
+		}
+		/* What this sandbox was told is what it may dial. */
+		if (n > 0)
+			dns_shared_remember(f->f_env.fe_ds, dq->dq_sandbox,
+			    dq->dq_q.qname, ips, n, ttl);
+	}
+	dnsmsg_set_id(out, alen, dq->dq_q.id);
+	limit = dq->dq_q.edns && dq->dq_q.edns_size > UDP_PLAIN_MAX ?
+	    dq->dq_q.edns_size : UDP_PLAIN_MAX;
+	if (dq->dq_udp && alen > limit) {
+		/* Too big for the client's UDP: TC makes it ask over TCP. */
+		uint8_t	tc[1024];
+		size_t	tn = dnsmsg_build_reply(&dq->dq_q, dq->dq_req,
+		    dq->dq_reqlen, DNSMSG_RCODE_NOERROR, tc, sizeof(tc));
+
+		if (tn > 3) {
+			tc[2] |= DNSMSG_F_TC >> 8;
+			filter_send(f, true, dq->dq_ufd, NULL,
+			    (struct sockaddr *)&dq->dq_src, dq->dq_srclen, tc,
+			    tn);
+		}
+	} else
+		filter_send(f, dq->dq_udp, dq->dq_ufd, dq->dq_tcp,
+		    (struct sockaddr *)&dq->dq_src, dq->dq_srclen, out, alen);
+	free(out);
+	dq_free(dq);
+}
+
+/* One query from a client, over UDP (<t> NULL) or TCP. */
+static void
+filter_query(struct dnsfilter *f, int ufd, struct dtcp *t,
+    const struct sockaddr *src, socklen_t srclen, const uint8_t *buf,
+    size_t len)
+{
+	bool			 udp = t == NULL;
+	struct dnsmsg_query	 q;
+	enum dnsmsg_result	 r;
+	struct ipaddr		 sip;
+	struct policy		*p;
+	const struct sandbox	*sb;
+	struct policy_decision	 d;
+	const struct config	*cf = f->f_env.fe_config(f->f_env.fe_arg);
+	struct dq		*dq;
+
+	r = dnsmsg_parse_query(buf, len, &q);
+	if (r == DNSMSG_MALFORMED || (q.flags & DNSMSG_F_QR))
+		return;		/* no answer to garbage or to answers */
+	if (r == DNSMSG_UNSUPPORTED) {
+		filter_reply(f, udp, ufd, t, src, srclen, &q, buf, len,
+		    DNSMSG_F_OPCODE(q.flags) != 0 ? DNSMSG_RCODE_NOTIMP :
+		    DNSMSG_RCODE_REFUSED);
+		return;
+	}
+	if (ipaddr_from_sockaddr(src, &sip) == -1)
+		return;
+	p = f->f_env.fe_policy(f->f_env.fe_arg);
+	if ((sb = policy_sandbox_find(p, &sip)) == NULL) {
+		filter_reply(f, udp, ufd, t, src, srclen, &q, buf, len,
+		    DNSMSG_RCODE_REFUSED);
+		filter_audit(f, src, NULL, "deny", NULL,
+		    REASON_UNKNOWN_SANDBOX, q.qname);
+		policy_unref(p);
+		return;
+	}
+	if (q.qname[0] == '\0' || !policy_name_check(sb, q.qname, &d)) {
+		/* The zone is a lie, not a leak: nothing goes upstream. */
+		filter_reply(f, udp, ufd, t, src, srclen, &q, buf, len,
+		    DNSMSG_RCODE_NXDOMAIN);
+		filter_audit(f, src, sandbox_id(sb), "deny", &d,
+		    q.qname[0] == '\0' ? REASON_NO_MATCHING_ALLOW :
+		    d.pd_reason, q.qname);
+		policy_unref(p);
+		return;
+	}
+	switch (q.qtype) {
+	case DNSMSG_TYPE_A:
+	case DNSMSG_TYPE_AAAA:
+	case DNSMSG_TYPE_CNAME:
+		break;
+	case DNSMSG_TYPE_HTTPS:
+	case DNSMSG_TYPE_SVCB:
+		if (cf->cf_dns_strip_https) {
+			/* No ECH keys reach the client: SNI stays readable. */
+			filter_reply(f, udp, ufd, t, src, srclen, &q, buf, len,
+			    DNSMSG_RCODE_NOERROR);
+			policy_unref(p);
+			return;
+		}
+		break;
+	default:
+		filter_reply(f, udp, ufd, t, src, srclen, &q, buf, len,
+		    DNSMSG_RCODE_REFUSED);
+		policy_unref(p);
+		return;
+	}
+	if (f->f_npending >= MAX_PENDING || (t != NULL &&
+	    t->dt_pending >= TCP_MAX_PENDING) ||
+	    (dq = calloc(1, sizeof(*dq))) == NULL) {
+		filter_reply(f, udp, ufd, t, src, srclen, &q, buf, len,
+		    DNSMSG_RCODE_SERVFAIL);
+		policy_unref(p);
+		return;
+	}
+	dq->dq_f = f;
+	dq->dq_tcp = t;
+	dq->dq_udp = udp;
+	dq->dq_ufd = ufd;
+	memcpy(&dq->dq_src, src, srclen);
+	dq->dq_srclen = srclen;
+	dq->dq_q = q;
+	snprintf(dq->dq_sandbox, sizeof(dq->dq_sandbox), "%s", sandbox_id(sb));
+	filter_audit(f, src, sandbox_id(sb), "allow", &d, d.pd_reason,
+	    q.qname);
+	policy_unref(p);
+	if ((dq->dq_req = malloc(len)) == NULL) {
+		free(dq);
+		return;
+	}
+	memcpy(dq->dq_req, buf, len);
+	dq->dq_reqlen = len;
+	dq->dq_next = f->f_pending;
+	if (f->f_pending != NULL)
+		f->f_pending->dq_prev = dq;
+	f->f_pending = dq;
+	f->f_npending++;
+	if (t != NULL)
+		t->dt_pending++;
+	dq->dq_rq = resolver_send(f->f_env.fe_resolver, buf, len, dq_answer_cb,
+	    dq);
+	if (dq->dq_rq == NULL) {
+		filter_reply(f, udp, ufd, t, src, srclen, &q, buf, len,
+		    DNSMSG_RCODE_SERVFAIL);
+		dq_free(dq);
+	}
+}
+
+static void
+filter_udp_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dnsfilter	*f = arg;
+	struct sockaddr_storage	 src;
+	socklen_t		 slen;
+	ssize_t			 n;
+	int			 i;
+
+	for (i = 0; i < UDP_BURST; i++) {
+		slen = sizeof(src);
+		n = recvfrom(fd, f->f_buf, sizeof(f->f_buf), MSG_DONTWAIT,
+		    (struct sockaddr *)&src, &slen);
+		if (n < 0)
+			return;
+		filter_query(f, fd, NULL, (struct sockaddr *)&src, slen,
+		    f->f_buf, (size_t)n);
+	}
+}
+
+static void
+dtcp_free(struct dtcp *t)
+{
+	struct dq	*dq;
+
+	/* Answers still on their way go nowhere. */
+	for (dq = t->dt_f->f_pending; dq != NULL; dq = dq->dq_next)
+		if (dq->dq_tcp == t)
+			dq->dq_tcp = NULL;
+	*t->dt_pprev = t->dt_next;
+	if (t->dt_next != NULL)
+		t->dt_next->dt_pprev = t->dt_pprev;
+	bufferevent_free(t->dt_bev);
+	free(t);
+}
+
+static void
+dtcp_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct dtcp	*t = arg;
+	struct evbuffer	*in = bufferevent_get_input(bev);
+	uint8_t		 hdr[2], *msg;
+	size_t		 len;
+
+	while (evbuffer_get_length(in) >= 2) {
+		evbuffer_copyout(in, hdr, 2);
+		len = (size_t)hdr[0] << 8 | hdr[1];
+		if (evbuffer_get_length(in) < 2 + len)
+			return;
+		evbuffer_drain(in, 2);
+		if ((msg = evbuffer_pullup(in, (ssize_t)len)) == NULL) {
+			dtcp_free(t);
+			return;
+		}
+		filter_query(t->dt_f, -1, t, (struct sockaddr *)&t->dt_src,
+		    t->dt_srclen, msg, len);
+		evbuffer_drain(in, len);
+	}
+}
+
+static void
+dtcp_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	dtcp_free(arg);
+}
+
+static void
+filter_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct dnsfilter	*f = arg;
+	struct dtcp		*t;
+	struct timeval		 idle = { TCP_IDLE_S, 0 };
+
+	if ((t = calloc(1, sizeof(*t))) == NULL ||
+	    (t->dt_bev = bufferevent_socket_new(f->f_env.fe_base, fd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		free(t);
+		close(fd);
+		return;
+	}
+	t->dt_f = f;
+	memcpy(&t->dt_src, sa, (size_t)salen);
+	t->dt_srclen = (socklen_t)salen;
+	t->dt_next = f->f_tcps;
+	if (f->f_tcps != NULL)
+		f->f_tcps->dt_pprev = &t->dt_next;
+	t->dt_pprev = &f->f_tcps;
+	f->f_tcps = t;
+	bufferevent_setcb(t->dt_bev, dtcp_read_cb, NULL, dtcp_event_cb, t);
+	bufferevent_set_timeouts(t->dt_bev, &idle, &idle);
+	bufferevent_setwatermark(t->dt_bev, EV_READ, 0, 2 + 65535);
+	bufferevent_enable(t->dt_bev, EV_READ | EV_WRITE);
+}
+
+static int
+filter_udp_socket(const struct listen_addr *la)
+{
+	int	fd, one = 1;
+
+	fd = socket(la->la_addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	if ((la->la_addr.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, &one, sizeof(one)) == -1) ||
+	    bind(fd, (const struct sockaddr *)&la->la_addr, la->la_len) == -1) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+struct dnsfilter *
+dnsfilter_new(const struct dnsfilter_env *env, const struct listen_addr *addrs,
+    size_t naddrs, char **err)
+{
+	struct dnsfilter	*f;
+	size_t			 i;
+
+	*err = NULL;
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return NULL;
+	f->f_env = *env;
+	f->f_next_id = env->fe_id_first;
+	f->f_ufds = calloc(naddrs, sizeof(*f->f_ufds));
+	f->f_uev = calloc(naddrs, sizeof(*f->f_uev));
+	f->f_tl = calloc(naddrs, sizeof(*f->f_tl));
+	if (f->f_ufds == NULL || f->f_uev == NULL || f->f_tl == NULL)
+		goto fail;
+	for (i = 0; i < naddrs; i++) {
+		if ((f->f_ufds[i] = filter_udp_socket(&addrs[i])) == -1) {
+			if (asprintf(err, "dns.listen %s (udp): %s",
+			    addrs[i].la_text, strerror(errno)) < 0)
+				*err = NULL;
+			goto fail;
+		}
+		f->f_nu++;
+		f->f_uev[i] = event_new(env->fe_base, f->f_ufds[i],
+		    EV_READ | EV_PERSIST, filter_udp_cb, f);
+		if (f->f_uev[i] == NULL || event_add(f->f_uev[i], NULL) == -1)
+			goto fail;
+		f->f_tl[i] = evconnlistener_new_bind(env->fe_base,
+		    filter_accept_cb, f, LEV_OPT_CLOSE_ON_FREE |
+		    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 128,
+		    (const struct sockaddr *)&addrs[i].la_addr, addrs[i].la_len);
+		if (f->f_tl[i] == NULL) {
+			if (asprintf(err, "dns.listen %s (tcp): %s",
+			    addrs[i].la_text, strerror(errno)) < 0)
+				*err = NULL;
+			goto fail;
+		}
+		f->f_nt++;
+	}
+	return f;
+fail:
+	dnsfilter_free(f);
+	return NULL;
+}
+
+void
+dnsfilter_free(struct dnsfilter *f)
+{
+	size_t	i;
+
+	if (f == NULL)
+		return;
+	while (f->f_tcps != NULL)
+		dtcp_free(f->f_tcps);
+	while (f->f_pending != NULL) {
+		resolver_cancel(f->f_pending->dq_rq);
+		dq_free(f->f_pending);
+	}
+	for (i = 0; i < f->f_nu; i++) {
+		if (f->f_uev[i] != NULL)
+			event_free(f->f_uev[i]);
+		close(f->f_ufds[i]);
+	}
+	for (i = 0; i < f->f_nt; i++)
+		evconnlistener_free(f->f_tl[i]);
+	free(f->f_ufds);
+	free(f->f_uev);
+	free(f->f_tl);
+	free(f);
+}

@@ -1,0 +1,46 @@
+/*
+ * dns/filter.h - the DNS filter (SPEC 4.6): answers sandboxes' queries
+ * over UDP and TCP.
+ *
+ * A name that no policy of the asking sandbox could allow gets NXDOMAIN
+ * and never leaves the box; an allowed A/AAAA/CNAME query is forwarded
+ * with c-ares and its answer relayed with the client's id, the addresses
+ * remembered for the sandbox (destination verification trusts them);
+ * HTTPS/SVCB get an empty answer while strip_https_records is on (no ECH
+ * keys, so SNI stays readable); every other type gets REFUSED.
+ */
+#ifndef EGRESS_DNSFILTER_H
+#define EGRESS_DNSFILTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct audit_sink;
+struct dns_shared;
+struct resolver;
+struct policy;
+struct config;
+struct listen_addr;
+
+struct dnsfilter_env {
+	struct event_base	*fe_base;	/* the loop it runs on */
+	struct audit_sink	*fe_audit;
+	struct dns_shared	*fe_ds;
+	struct resolver		*fe_resolver;	/* on fe_base */
+	/* A new reference to the policy in force (reloads swap it). */
+	struct policy		*(*fe_policy)(void *arg);
+	/* The config in force, for its dns and audit settings. */
+	const struct config	*(*fe_config)(void *arg);
+	void			*fe_arg;
+	uint64_t		 fe_id_first;	/* audit "conn" ids: first, */
+	uint64_t		 fe_id_stride;	/* ... then every stride */
+};
+
+struct dnsfilter;
+
+struct dnsfilter *dnsfilter_new(const struct dnsfilter_env *env,
+		    const struct listen_addr *addrs, size_t naddrs, char **err);
+void		 dnsfilter_free(struct dnsfilter *f);
+
+#endif /* EGRESS_DNSFILTER_H */

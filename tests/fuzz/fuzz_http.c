@@ -1,0 +1,208 @@
+/*
+ * tests/fuzz/fuzz_http.c - libFuzzer target for sniff/http.c.
+ *
+ * The input is what a client sends on one connection.  For each request
+ * on it (up to a few pipelined ones) the target checks that:
+ *
+ *  - the head verdict does not depend on how the bytes were split: the
+ *    first non-NEED_MORE answer on a growing prefix equals the answer on
+ *    that prefix alone and on the whole input, with the same <out>;
+ *  - an accepted head obeys its invariants (offsets inside the head, a
+ *    NUL-terminated host of host characters only);
+ *  - the body framer takes the same bytes and ends in the same state
+ *    whether fed at once or in random pieces, and never takes more than
+ *    it was given;
+ *  - http_response_status answers the same on every prefix once decided.
+ *
+ * Piece sizes and the head limit come from a PRNG seeded by the input, so
+ * every run of one input is the same.
+ */
+#include "sniff/http.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define FUZZ_REQUESTS	4
+
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+static uint64_t
+rng_next(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static uint64_t
+rng_seed(const uint8_t *buf, size_t len)
+{
+	uint64_t	h = 0xcbf29ce484222325ULL;	/* FNV-1a */
+	size_t		i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ buf[i]) * 0x100000001b3ULL;
+	return h | 1;
+}
+
+static void
+check(int cond)
+{
+	if (!cond)
+		abort();
+}
+
+static int
+host_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+	    c == '~' || c == ':';
+}
+
+static int
+req_same(const struct http_request *a, const struct http_request *b)
+{
+	return strcmp(a->method, b->method) == 0 &&
+	    strcmp(a->host, b->host) == 0 && a->port == b->port &&
+	    a->path_off == b->path_off && a->path_len == b->path_len &&
+	    a->version_minor == b->version_minor &&
+	    a->framing == b->framing &&
+	    a->content_length == b->content_length &&
+	    a->upgrade == b->upgrade && a->keep_alive == b->keep_alive &&
+	    a->head_len == b->head_len;
+}
+
+static void
+req_invariants(const struct http_request *r, size_t len)
+{
+	size_t	i, hl;
+
+	check(r->path_off + r->path_len <= r->head_len);
+	check(r->head_len <= len);
+	check(r->head_len >= 4);
+	check(memchr(r->method, '\0', sizeof(r->method)) != NULL);
+	check(r->method[0] != '\0');
+	hl = strnlen(r->host, sizeof(r->host));
+	check(hl > 0 && hl < sizeof(r->host));
+	for (i = 0; i < hl; i++)
+		check(host_char(r->host[i]));
+	check(r->version_minor == 0 || r->version_minor == 1);
+	check(r->framing == HTTP_BODY_NONE || r->framing == HTTP_BODY_LENGTH ||
+	    r->framing == HTTP_BODY_CHUNKED);
+	check(!(r->upgrade && r->version_minor == 0));
+}
+
+/* Returns the verdict on <buf>, checked against a trickled feed. */
+static enum http_result
+head_check(const uint8_t *buf, size_t len, size_t max, uint64_t *rng,
+    struct http_request *out)
+{
+	struct http_sniff	st;
+	struct http_request	r1, r2;
+	enum http_result	whole, part, again;
+	size_t			n, step;
+
+	http_sniff_init(&st);
+	whole = http_parse_request(&st, buf, len, max, &r1);
+
+	http_sniff_init(&st);
+	part = HTTP_NEED_MORE;
+	for (n = 0;;) {
+		part = http_parse_request(&st, buf, n, max, &r2);
+		if (part != HTTP_NEED_MORE || n == len)
+			break;
+		/* Mostly single bytes, sometimes a run. */
+		step = rng_next(rng) % 4 == 0 ? 1 + rng_next(rng) % 64 : 1;
+		n = len - n < step ? len : n + step;
+	}
+	check(part == whole);
+	if (whole == HTTP_OK) {
+		check(req_same(&r1, &r2));
+		req_invariants(&r1, len);
+		/* The prefix up to the head alone gives the same. */
+		http_sniff_init(&st);
+		again = http_parse_request(&st, buf, r1.head_len, max, &r2);
+		check(again == HTTP_OK && req_same(&r1, &r2));
+		*out = r1;
+	} else if (whole != HTTP_NEED_MORE) {
+		/* A decision made on <n> bytes stands on those bytes alone. */
+		http_sniff_init(&st);
+		check(http_parse_request(&st, buf, n, max, &r2) == whole);
+	}
+	return whole;
+}
+
+/* Returns how many bytes the body takes, checked against a split feed. */
+static size_t
+body_check(const struct http_request *req, const uint8_t *buf, size_t len,
+    uint64_t *rng, enum http_body_state *state)
+{
+	struct http_body	b1, b2;
+	size_t			used1, used2, k, piece;
+
+	http_body_init(&b1, req);
+	used1 = http_body_feed(&b1, buf, len);
+	check(used1 <= len);
+	if (b1.hb_state != HTTP_BS_DONE && b1.hb_state != HTTP_BS_ERROR)
+		check(used1 == len);
+	check(http_body_feed(&b1, buf + used1, len - used1) == 0 ||
+	    (b1.hb_state != HTTP_BS_DONE && b1.hb_state != HTTP_BS_ERROR));
+
+	http_body_init(&b2, req);
+	for (used2 = 0; used2 < len;) {
+		piece = 1 + rng_next(rng) % 16;
+		if (piece > len - used2)
+			piece = len - used2;
+		k = http_body_feed(&b2, buf + used2, piece);
+		check(k <= piece);
+		used2 += k;
+		if (k < piece)
+			break;
+	}
+	check(used1 == used2);
+	check(b1.hb_state == b2.hb_state);
+	*state = b1.hb_state;
+	return used1;
+}
+
+static void
+status_check(const uint8_t *buf, size_t len)
+{
+	int	whole, part;
+	size_t	n;
+
+	whole = http_response_status(buf, len);
+	check(whole == -1 || whole == 0 || (whole >= 100 && whole <= 999));
+	for (n = 0; n < len && n < 16; n++) {
+		part = http_response_status(buf, n);
+		check(part == 0 || part == whole);
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct http_request	r;
+	enum http_body_state	bs;
+	uint64_t		rng;
+	size_t			off = 0, max;
+	unsigned		i;
+
+	rng = rng_seed(data, size);
+	/* Usually roomy, sometimes tight enough to hit HTTP_TOO_LARGE. */
+	max = rng_next(&rng) % 4 == 0 ? 1 + rng_next(&rng) % 256 : 65536;
+
+	status_check(data, size);
+	for (i = 0; i < FUZZ_REQUESTS && off <= size; i++) {
+		if (head_check(data + off, size - off, max, &rng, &r) !=
+		    HTTP_OK)
+			break;
+		off += r.head_len;
+		off += body_check(&r, data + off, size - off, &rng, &bs);
+		if (bs != HTTP_BS_DONE)
+			break;
+	}
+	return 0;
+}

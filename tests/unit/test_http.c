@@ -1,0 +1,1048 @@
+/*
+ * tests/unit/test_http.c - check suite for sniff/http.c.
+ *
+ * The accepted requests are what curl 7.88, Python urllib 3.11, Node and
+ * wget 1.21 really sent to a loopback listener (only the port changed),
+ * plus hand-written absolute-form, IPv6 and HTTP/1.0 heads.  Every
+ * rejected request names the rule it breaks; most are known request
+ * smuggling or Host-spoofing shapes.
+ */
+#include "sniff/http.h"
+
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+#define RAW(s)		(const uint8_t *)(s), sizeof(s) - 1
+#define MAX		8192
+
+struct ok_case {
+	const char	*name;
+	const uint8_t	*raw;
+	size_t		 len;
+	const char	*method;
+	const char	*host;
+	uint16_t	 port;
+	const char	*path;
+	int		 minor;
+	enum http_framing framing;
+	uint64_t	 cl;
+	bool		 upgrade;
+	bool		 keep_alive;
+};
+
+static const struct ok_case ok_cases[] = {
+	{ "curl get", RAW("GET /x?y=1 HTTP/1.1\r\n"
+	    "Host: 127.0.0.1:18777\r\n"
+	    "User-Agent: curl/7.88.1\r\n"
+	    "Accept: */*\r\n"
+	    "\r\n"),
+	    "GET", "127.0.0.1", 18777, "/x", 1, HTTP_BODY_NONE, 0, false, true },
+	{ "curl post form", RAW("POST /form HTTP/1.1\r\n"
+	    "Host: 127.0.0.1:18777\r\n"
+	    "User-Agent: curl/7.88.1\r\n"
+	    "Accept: */*\r\n"
+	    "Content-Length: 7\r\n"
+	    "Content-Type: application/x-www-form-urlencoded\r\n"
+	    "\r\n"
+	    "a=1&b=2"),
+	    "POST", "127.0.0.1", 18777, "/form", 1, HTTP_BODY_LENGTH, 7, false,
+	    true },
+	{ "curl post chunked", RAW("POST /up HTTP/1.1\r\n"
+	    "Host: 127.0.0.1:18777\r\n"
+	    "User-Agent: curl/7.88.1\r\n"
+	    "Accept: */*\r\n"
+	    "Transfer-Encoding: chunked\r\n"
+	    "Content-Type: application/x-www-form-urlencoded\r\n"
+	    "\r\n"
+	    "b\r\nhello world\r\n0\r\n\r\n"),
+	    "POST", "127.0.0.1", 18777, "/up", 1, HTTP_BODY_CHUNKED, 0, false,
+	    true },
+	{ "curl websocket", RAW("GET /ws HTTP/1.1\r\n"
+	    "Host: 127.0.0.1:18777\r\n"
+	    "User-Agent: curl/7.88.1\r\n"
+	    "Accept: */*\r\n"
+	    "Connection: Upgrade\r\n"
+	    "Upgrade: websocket\r\n"
+	    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+	    "Sec-WebSocket-Version: 13\r\n"
+	    "\r\n"),
+	    "GET", "127.0.0.1", 18777, "/ws", 1, HTTP_BODY_NONE, 0, true, true },
+	{ "curl via proxy: absolute-form", RAW("GET http://example.com/abs HTTP/1.1\r\n"
+	    "Host: example.com\r\n"
+	    "User-Agent: curl/7.88.1\r\n"
+	    "Accept: */*\r\n"
+	    "Proxy-Connection: Keep-Alive\r\n"
+	    "\r\n"),
+	    "GET", "example.com", 0, "/abs", 1, HTTP_BODY_NONE, 0, false,
+	    true },
+	{ "python urllib get", RAW("GET /py?q=1 HTTP/1.1\r\n"
+	    "Accept-Encoding: identity\r\n"
+	    "Host: 127.0.0.1:18777\r\n"
+	    "User-Agent: Python-urllib/3.11\r\n"
+	    "Connection: close\r\n"
+	    "\r\n"),
+	    "GET", "127.0.0.1", 18777, "/py", 1, HTTP_BODY_NONE, 0, false,
+	    false },
+	{ "python urllib post", RAW("POST /pypost HTTP/1.1\r\n"
+	    "Accept-Encoding: identity\r\n"
+	    "Content-Length: 7\r\n"
+	    "Host: 127.0.0.1:18777\r\n"
+	    "User-Agent: Python-urllib/3.11\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Connection: close\r\n"
+	    "\r\n"
+	    "{\"k\":1}"),
+	    "POST", "127.0.0.1", 18777, "/pypost", 1, HTTP_BODY_LENGTH, 7,
+	    false, false },
+	{ "python requests get", RAW("GET /get HTTP/1.1\r\n"
+	    "Host: httpbin.org\r\n"
+	    "User-Agent: python-requests/2.31.0\r\n"
+	    "Accept-Encoding: gzip, deflate\r\n"
+	    "Accept: */*\r\n"
+	    "Connection: keep-alive\r\n"
+	    "\r\n"),
+	    "GET", "httpbin.org", 0, "/get", 1, HTTP_BODY_NONE, 0, false, true },
+	{ "node get", RAW("GET /node?a=b HTTP/1.1\r\n"
+	    "Host: 127.0.0.1:18777\r\n"
+	    "Connection: keep-alive\r\n"
+	    "\r\n"),
+	    "GET", "127.0.0.1", 18777, "/node", 1, HTTP_BODY_NONE, 0, false,
+	    true },
+	{ "node post chunked", RAW("POST /nodepost HTTP/1.1\r\n"
+	    "Host: 127.0.0.1:18777\r\n"
+	    "Connection: keep-alive\r\n"
+	    "Transfer-Encoding: chunked\r\n"
+	    "\r\n"
+	    "3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n"),
+	    "POST", "127.0.0.1", 18777, "/nodepost", 1, HTTP_BODY_CHUNKED, 0,
+	    false, true },
+	{ "wget get", RAW("GET /wget HTTP/1.1\r\n"
+	    "Host: 127.0.0.1:18777\r\n"
+	    "User-Agent: Wget/1.21.3\r\n"
+	    "Accept: */*\r\n"
+	    "Accept-Encoding: identity\r\n"
+	    "Connection: Keep-Alive\r\n"
+	    "\r\n"),
+	    "GET", "127.0.0.1", 18777, "/wget", 1, HTTP_BODY_NONE, 0, false,
+	    true },
+	{ "http/1.0 closes by default", RAW("GET / HTTP/1.0\r\n"
+	    "Host: example.com\r\n\r\n"),
+	    "GET", "example.com", 0, "/", 0, HTTP_BODY_NONE, 0, false, false },
+	{ "http/1.0 keep-alive", RAW("GET /old HTTP/1.0\r\n"
+	    "Host: 10.0.0.1\r\nConnection: keep-alive\r\n"
+	    "Content-Length: 0\r\n\r\n"),
+	    "GET", "10.0.0.1", 0, "/old", 0, HTTP_BODY_LENGTH, 0, false, true },
+	{ "http/1.0 upgrade is ignored", RAW("GET / HTTP/1.0\r\n"
+	    "Host: a\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n"),
+	    "GET", "a", 0, "/", 0, HTTP_BODY_NONE, 0, false, false },
+	{ "upgrade without connection token", RAW("GET / HTTP/1.1\r\n"
+	    "Host: a\r\nUpgrade: websocket\r\n\r\n"),
+	    "GET", "a", 0, "/", 1, HTTP_BODY_NONE, 0, false, true },
+	{ "connection list, two fields", RAW("GET /chat HTTP/1.1\r\n"
+	    "Host: a\r\nConnection: keep-alive, ,\r\n"
+	    "connection: UPGRADE\r\nupgrade: websocket\r\n\r\n"),
+	    "GET", "a", 0, "/chat", 1, HTTP_BODY_NONE, 0, true, true },
+	{ "close wins over keep-alive", RAW("GET / HTTP/1.0\r\n"
+	    "Host: a\r\nConnection: keep-alive, close\r\n\r\n"),
+	    "GET", "a", 0, "/", 0, HTTP_BODY_NONE, 0, false, false },
+	{ "ipv6 host with port", RAW("GET /v6 HTTP/1.1\r\n"
+	    "Host: [2001:db8::1]:8080\r\n\r\n"),
+	    "GET", "2001:db8::1", 8080, "/v6", 1, HTTP_BODY_NONE, 0, false,
+	    true },
+	{ "ipv6 with embedded ipv4", RAW("GET / HTTP/1.1\r\n"
+	    "Host: [::ffff:192.0.2.1]\r\n\r\n"),
+	    "GET", "::ffff:192.0.2.1", 0, "/", 1, HTTP_BODY_NONE, 0, false,
+	    true },
+	{ "ipv6 full form", RAW("GET / HTTP/1.1\r\n"
+	    "Host: [2001:DB8:0:0:0:0:0:1]\r\n\r\n"),
+	    "GET", "2001:DB8:0:0:0:0:0:1", 0, "/", 1, HTTP_BODY_NONE, 0, false,
+	    true },
+	{ "absolute-form ipv6", RAW("GET http://[2001:db8::1]:8080/p HTTP/1.1\r\n"
+	    "Host: [2001:DB8::1]:8080\r\n\r\n"),
+	    "GET", "2001:db8::1", 8080, "/p", 1, HTTP_BODY_NONE, 0, false,
+	    true },
+	{ "absolute-form, default port in Host", RAW("GET http://a.example/x HTTP/1.1\r\n"
+	    "Host: A.Example:80\r\n\r\n"),
+	    "GET", "a.example", 0, "/x", 1, HTTP_BODY_NONE, 0, false, true },
+	{ "absolute-form, default port in URI", RAW("GET HTTP://a.example:80/x HTTP/1.1\r\n"
+	    "Host: a.example\r\n\r\n"),
+	    "GET", "a.example", 80, "/x", 1, HTTP_BODY_NONE, 0, false, true },
+	{ "absolute-form https", RAW("GET https://Example.COM:443/p?q HTTP/1.1\r\n"
+	    "Host: example.com\r\n\r\n"),
+	    "GET", "Example.COM", 443, "/p", 1, HTTP_BODY_NONE, 0, false, true },
+	{ "absolute-form without Host", RAW("GET http://b.example:8000/z HTTP/1.1\r\n\r\n"),
+	    "GET", "b.example", 8000, "/z", 1, HTTP_BODY_NONE, 0, false, true },
+	{ "absolute-form, empty path", RAW("GET http://b.example HTTP/1.1\r\n"
+	    "Host: b.example\r\n\r\n"),
+	    "GET", "b.example", 0, "", 1, HTTP_BODY_NONE, 0, false, true },
+	{ "absolute-form, query only", RAW("GET http://b.example?x=1 HTTP/1.1\r\n"
+	    "Host: b.example\r\n\r\n"),
+	    "GET", "b.example", 0, "", 1, HTTP_BODY_NONE, 0, false, true },
+	{ "OPTIONS *", RAW("OPTIONS * HTTP/1.1\r\n"
+	    "Host: example.org:8443\r\n\r\n"),
+	    "OPTIONS", "example.org", 8443, "*", 1, HTTP_BODY_NONE, 0, false,
+	    true },
+	{ "fragment cut from path", RAW("GET /a/b#frag HTTP/1.1\r\n"
+	    "Host: a\r\n\r\n"),
+	    "GET", "a", 0, "/a/b", 1, HTTP_BODY_NONE, 0, false, true },
+	{ "identical content-lengths", RAW("PUT /f HTTP/1.1\r\n"
+	    "Host: a\r\nContent-Length: 5, 5\r\nContent-Length: 5\r\n\r\n"),
+	    "PUT", "a", 0, "/f", 1, HTTP_BODY_LENGTH, 5, false, true },
+	{ "big content-length", RAW("PUT /f HTTP/1.1\r\n"
+	    "Host: a\r\nContent-Length: 18446744073709551615\r\n\r\n"),
+	    "PUT", "a", 0, "/f", 1, HTTP_BODY_LENGTH, UINT64_MAX, false, true },
+	{ "gzip then chunked", RAW("POST / HTTP/1.1\r\n"
+	    "Host: a\r\nTransfer-Encoding: gzip\r\n"
+	    "transfer-encoding: Chunked\r\n\r\n"),
+	    "POST", "a", 0, "/", 1, HTTP_BODY_CHUNKED, 0, false, true },
+	{ "OWS around values, HTAB and obs-text in values", RAW("GET / HTTP/1.1\r\n"
+	    "Host: \t a.example.  \t\r\nX-Note: caf\xc3\xa9\tau lait\r\n"
+	    "X-Empty:\r\n\r\n"),
+	    "GET", "a.example.", 0, "/", 1, HTTP_BODY_NONE, 0, false, true },
+	{ "unusual method token", RAW("M-SEARCH /upnp HTTP/1.1\r\n"
+	    "Host: 239.255.255.250:1900\r\n\r\n"),
+	    "M-SEARCH", "239.255.255.250", 1900, "/upnp", 1, HTTP_BODY_NONE, 0,
+	    false, true },
+	{ "31-byte method", RAW("ABCDEFGHIJKLMNOPQRSTUVWXYZ01234 / HTTP/1.1\r\n"
+	    "Host: a\r\n\r\n"),
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ01234", "a", 0, "/", 1, HTTP_BODY_NONE,
+	    0, false, true },
+	{ "port 65535, tilde and underscore", RAW("GET / HTTP/1.1\r\n"
+	    "Host: my_host~1:65535\r\n\r\n"),
+	    "GET", "my_host~1", 65535, "/", 1, HTTP_BODY_NONE, 0, false, true },
+	{ "target with odd but visible chars", RAW("GET /a|b{c}?x=\"y\" HTTP/1.1\r\n"
+	    "Host: a\r\n\r\n"),
+	    "GET", "a", 0, "/a|b{c}", 1, HTTP_BODY_NONE, 0, false, true },
+};
+
+struct bad_case {
+	const char	*name;
+	const uint8_t	*raw;
+	size_t		 len;
+	enum http_result want;
+};
+
+static const struct bad_case bad_cases[] = {
+	/* Line ends. */
+	{ "bare LF ends a field", RAW("GET / HTTP/1.1\r\nHost: a\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "bare LF ends the request line", RAW("GET / HTTP/1.1\nHost: a\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "LF LF ends the head", RAW("GET / HTTP/1.1\r\nHost: a\n\n"),
+	    HTTP_MALFORMED },
+	{ "bare CR inside a value", RAW("GET / HTTP/1.1\r\nHost: a\r\n"
+	    "X: a\rb\r\n\r\n"), HTTP_MALFORMED },
+	{ "CR CR LF", RAW("GET / HTTP/1.1\r\nHost: a\r\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "leading empty line", RAW("\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "leading LF", RAW("\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"),
+	    HTTP_MALFORMED },
+	/* Characters. */
+	{ "NUL in a value", RAW("GET / HTTP/1.1\r\nHost: a\r\nX: a\0b\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "SOH in a value", RAW("GET / HTTP/1.1\r\nHost: a\r\nX: \x01\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "DEL in a value", RAW("GET / HTTP/1.1\r\nHost: a\r\nX: \x7f\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "ESC in the target", RAW("GET /\x1b HTTP/1.1\r\nHost: a\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "HTAB in the target", RAW("GET /a\tb HTTP/1.1\r\nHost: a\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "non-ASCII in the target", RAW("GET /caf\xc3\xa9 HTTP/1.1\r\n"
+	    "Host: a\r\n\r\n"), HTTP_MALFORMED },
+	/* Request line. */
+	{ "two SPs after method", RAW("GET  / HTTP/1.1\r\nHost: a\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "two SPs before version", RAW("GET /  HTTP/1.1\r\nHost: a\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "SP after version", RAW("GET / HTTP/1.1 \r\nHost: a\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "HTAB after method", RAW("GET\t/ HTTP/1.1\r\nHost: a\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "HTTP/1.2", RAW("GET / HTTP/1.2\r\nHost: a\r\n\r\n"), HTTP_MALFORMED },
+	{ "HTTP/2.0 with GET", RAW("GET / HTTP/2.0\r\nHost: a\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "lowercase version", RAW("GET / http/1.1\r\nHost: a\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "HTTP/0.9 simple request", RAW("GET /\r\n\r\n"), HTTP_MALFORMED },
+	{ "version missing", RAW("GET / \r\nHost: a\r\n\r\n"), HTTP_MALFORMED },
+	{ "CONNECT", RAW("CONNECT a.example:443 HTTP/1.1\r\n"
+	    "Host: a.example:443\r\n\r\n"), HTTP_MALFORMED },
+	{ "connect in lowercase", RAW("connect a.example:443 HTTP/1.1\r\n"
+	    "Host: a.example:443\r\n\r\n"), HTTP_MALFORMED },
+	{ "authority-form with GET", RAW("GET a.example:80 HTTP/1.1\r\n"
+	    "Host: a.example\r\n\r\n"), HTTP_MALFORMED },
+	{ "asterisk-form with GET", RAW("GET * HTTP/1.1\r\nHost: a\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "OPTIONS *x", RAW("OPTIONS *x HTTP/1.1\r\nHost: a\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "relative target", RAW("GET index.html HTTP/1.1\r\nHost: a\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "ftp scheme", RAW("GET ftp://a/x HTTP/1.1\r\nHost: a\r\n\r\n"),
+	    HTTP_MALFORMED },
+	/* Field lines. */
+	{ "obs-fold", RAW("GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\n 2\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "obs-fold with HTAB", RAW("GET / HTTP/1.1\r\nX: 1\r\n\tHost: b\r\n"
+	    "Host: a\r\n\r\n"), HTTP_MALFORMED },
+	{ "SP before colon", RAW("GET / HTTP/1.1\r\nHost : a\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "HTAB before colon", RAW("GET / HTTP/1.1\r\nHost\t: a\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "empty field name", RAW("GET / HTTP/1.1\r\nHost: a\r\n: x\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "no colon", RAW("GET / HTTP/1.1\r\nHost: a\r\nX-Foo\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "non-token field name", RAW("GET / HTTP/1.1\r\nHost: a\r\n"
+	    "X[1]: y\r\n\r\n"), HTTP_MALFORMED },
+	{ "non-ASCII field name", RAW("GET / HTTP/1.1\r\nHost: a\r\n"
+	    "X\xc3\xa9: y\r\n\r\n"), HTTP_MALFORMED },
+	/* Host. */
+	{ "no Host", RAW("GET / HTTP/1.1\r\nAccept: */*\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "no Host in HTTP/1.0 either", RAW("GET / HTTP/1.0\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "two Hosts", RAW("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "two identical Hosts", RAW("GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "Host list", RAW("GET / HTTP/1.1\r\nHost: a, b\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "empty Host", RAW("GET / HTTP/1.1\r\nHost:\r\n\r\n"), HTTP_MALFORMED },
+	{ "blank Host", RAW("GET / HTTP/1.1\r\nHost:   \r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "%-encoded Host", RAW("GET / HTTP/1.1\r\nHost: a%2eexample\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "Host with path", RAW("GET / HTTP/1.1\r\nHost: a/b\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "Host with userinfo", RAW("GET / HTTP/1.1\r\nHost: u@a\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "Host with inner SP", RAW("GET / HTTP/1.1\r\nHost: a b\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "Host port 0", RAW("GET / HTTP/1.1\r\nHost: a:0\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "Host port 65536", RAW("GET / HTTP/1.1\r\nHost: a:65536\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "Host port 6 digits", RAW("GET / HTTP/1.1\r\nHost: a:000080\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "Host empty port", RAW("GET / HTTP/1.1\r\nHost: a:\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "Host port with sign", RAW("GET / HTTP/1.1\r\nHost: a:+80\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "Host two ports", RAW("GET / HTTP/1.1\r\nHost: a:80:81\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "Host bare IPv6", RAW("GET / HTTP/1.1\r\nHost: 2001:db8::1\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "Host bad IPv6", RAW("GET / HTTP/1.1\r\nHost: [::g]\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "Host IPv6 unclosed", RAW("GET / HTTP/1.1\r\nHost: [2001:db8::1\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "Host IPv6 two ::", RAW("GET / HTTP/1.1\r\nHost: [1::2::3]\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "Host IPv6 nine groups", RAW("GET / HTTP/1.1\r\n"
+	    "Host: [1:2:3:4:5:6:7:8:9]\r\n\r\n"), HTTP_MALFORMED },
+	{ "Host IPv6 seven groups", RAW("GET / HTTP/1.1\r\n"
+	    "Host: [1:2:3:4:5:6:7]\r\n\r\n"), HTTP_MALFORMED },
+	{ "Host IPv6 zone id", RAW("GET / HTTP/1.1\r\n"
+	    "Host: [fe80::1%25eth0]\r\n\r\n"), HTTP_MALFORMED },
+	{ "Host IPv6 bad embedded IPv4", RAW("GET / HTTP/1.1\r\n"
+	    "Host: [::ffff:1.2.3.256]\r\n\r\n"), HTTP_MALFORMED },
+	{ "Host IPv6 empty", RAW("GET / HTTP/1.1\r\nHost: []\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "Host IPv6 junk after ]", RAW("GET / HTTP/1.1\r\nHost: [::1]x\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "Host 256 bytes", RAW("GET / HTTP/1.1\r\nHost: "
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "\r\n\r\n"), HTTP_MALFORMED },
+	/* Absolute-form against Host. */
+	{ "absolute host differs", RAW("GET http://allowed.example/ HTTP/1.1\r\n"
+	    "Host: denied.example\r\n\r\n"), HTTP_MALFORMED },
+	{ "absolute port differs", RAW("GET http://a:8080/ HTTP/1.1\r\n"
+	    "Host: a\r\n\r\n"), HTTP_MALFORMED },
+	{ "https default vs Host :80", RAW("GET https://a/ HTTP/1.1\r\n"
+	    "Host: a:80\r\n\r\n"), HTTP_MALFORMED },
+	{ "absolute userinfo", RAW("GET http://allowed.example@denied.example/ HTTP/1.1\r\n"
+	    "Host: denied.example\r\n\r\n"), HTTP_MALFORMED },
+	{ "absolute empty authority", RAW("GET http:///x HTTP/1.1\r\n"
+	    "Host: a\r\n\r\n"), HTTP_MALFORMED },
+	{ "absolute scheme only", RAW("GET http:// HTTP/1.1\r\nHost: a\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "absolute %-host", RAW("GET http://a%2e/ HTTP/1.1\r\nHost: a\r\n\r\n"),
+	    HTTP_MALFORMED },
+	/* Framing: the request smuggling shapes. */
+	{ "CL and TE", RAW("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n"), HTTP_MALFORMED },
+	{ "TE and CL", RAW("POST / HTTP/1.1\r\nHost: a\r\n"
+	    "Transfer-Encoding: chunked\r\nContent-Length: 0\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "two different CLs", RAW("POST / HTTP/1.1\r\nHost: a\r\n"
+	    "Content-Length: 5\r\nContent-Length: 6\r\n\r\n"), HTTP_MALFORMED },
+	{ "CL list differs", RAW("POST / HTTP/1.1\r\nHost: a\r\n"
+	    "Content-Length: 5, 6\r\n\r\n"), HTTP_MALFORMED },
+	{ "CL empty element", RAW("POST / HTTP/1.1\r\nHost: a\r\n"
+	    "Content-Length: 5,,5\r\n\r\n"), HTTP_MALFORMED },
+	{ "CL empty", RAW("POST / HTTP/1.1\r\nHost: a\r\nContent-Length:\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "CL with sign", RAW("POST / HTTP/1.1\r\nHost: a\r\n"
+	    "Content-Length: +5\r\n\r\n"), HTTP_MALFORMED },
+	{ "CL negative", RAW("POST / HTTP/1.1\r\nHost: a\r\n"
+	    "Content-Length: -1\r\n\r\n"), HTTP_MALFORMED },
+	{ "CL hex", RAW("POST / HTTP/1.1\r\nHost: a\r\n"
+	    "Content-Length: 0x5\r\n\r\n"), HTTP_MALFORMED },
+	{ "CL trailing junk", RAW("POST / HTTP/1.1\r\nHost: a\r\n"
+	    "Content-Length: 5a\r\n\r\n"), HTTP_MALFORMED },
+	{ "CL inner SP", RAW("POST / HTTP/1.1\r\nHost: a\r\n"
+	    "Content-Length: 1 0\r\n\r\n"), HTTP_MALFORMED },
+	{ "CL overflows", RAW("POST / HTTP/1.1\r\nHost: a\r\n"
+	    "Content-Length: 18446744073709551616\r\n\r\n"), HTTP_MALFORMED },
+	{ "TE chunked, identity", RAW("POST / HTTP/1.1\r\nHost: a\r\n"
+	    "Transfer-Encoding: chunked, identity\r\n\r\n"), HTTP_MALFORMED },
+	{ "TE identity", RAW("POST / HTTP/1.1\r\nHost: a\r\n"
+	    "Transfer-Encoding: identity\r\n\r\n"), HTTP_MALFORMED },
+	{ "TE gzip only", RAW("POST / HTTP/1.1\r\nHost: a\r\n"
+	    "Transfer-Encoding: gzip\r\n\r\n"), HTTP_MALFORMED },
+	{ "TE chunked twice", RAW("POST / HTTP/1.1\r\nHost: a\r\n"
+	    "Transfer-Encoding: chunked, chunked\r\n\r\n"), HTTP_MALFORMED },
+	{ "TE chunked in two fields", RAW("POST / HTTP/1.1\r\nHost: a\r\n"
+	    "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "TE chunked then gzip field", RAW("POST / HTTP/1.1\r\nHost: a\r\n"
+	    "Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "TE trailing comma", RAW("POST / HTTP/1.1\r\nHost: a\r\n"
+	    "Transfer-Encoding: chunked,\r\n\r\n"), HTTP_MALFORMED },
+	{ "TE with parameter", RAW("POST / HTTP/1.1\r\nHost: a\r\n"
+	    "Transfer-Encoding: chunked;q=1\r\n\r\n"), HTTP_MALFORMED },
+	{ "TE empty", RAW("POST / HTTP/1.1\r\nHost: a\r\n"
+	    "Transfer-Encoding:\r\n\r\n"), HTTP_MALFORMED },
+	{ "TE misspelt", RAW("POST / HTTP/1.1\r\nHost: a\r\n"
+	    "Transfer-Encoding: xchunked\r\n\r\n"), HTTP_MALFORMED },
+	{ "TE with SP before colon", RAW("POST / HTTP/1.1\r\nHost: a\r\n"
+	    "Transfer-Encoding : chunked\r\n\r\n"), HTTP_MALFORMED },
+	{ "TE in HTTP/1.0", RAW("POST / HTTP/1.0\r\nHost: a\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n"), HTTP_MALFORMED },
+	{ "Connection non-token", RAW("GET / HTTP/1.1\r\nHost: a\r\n"
+	    "Connection: close x\r\n\r\n"), HTTP_MALFORMED },
+	/* Not HTTP at all: becomes protocol "other". */
+	{ "TLS ClientHello", RAW("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"),
+	    HTTP_NOT_HTTP },
+	{ "SSH banner", RAW("SSH-2.0-OpenSSH_9.2\r\n"), HTTP_NOT_HTTP },
+	{ "HTTP/2 preface", RAW("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"),
+	    HTTP_NOT_HTTP },
+	{ "SP first", RAW(" GET / HTTP/1.1\r\n"), HTTP_NOT_HTTP },
+	{ "32-byte method", RAW("ABCDEFGHIJKLMNOPQRSTUVWXYZ012345 / HTTP/1.1\r\n"
+	    "Host: a\r\n\r\n"), HTTP_NOT_HTTP },
+	{ "redis inline PING", RAW("PING\r\n"), HTTP_NOT_HTTP },
+	{ "NUL after a token", RAW("AB\0CD"), HTTP_NOT_HTTP },
+	{ "binary", RAW("\x00\x01\x02\x03"), HTTP_NOT_HTTP },
+};
+
+/* Header count: 100 fields are fine, 101 are not. */
+static size_t
+build_fields(char *buf, size_t bufsz, unsigned n)
+{
+	size_t		off;
+	unsigned	i;
+	int		w;
+
+	off = (size_t)snprintf(buf, bufsz, "GET / HTTP/1.1\r\nHost: a\r\n");
+	for (i = 1; i < n; i++) {
+		w = snprintf(buf + off, bufsz - off, "X-%u: v\r\n", i);
+		off += (size_t)w;
+	}
+	off += (size_t)snprintf(buf + off, bufsz - off, "\r\n");
+	return off;
+}
+
+static size_t
+head_end(const uint8_t *buf, size_t len)
+{
+	const uint8_t	*p;
+
+	p = memmem(buf, len, "\r\n\r\n", 4);
+	ck_assert_ptr_nonnull(p);
+	return (size_t)(p - buf) + 4;
+}
+
+static void
+check_ok(const struct ok_case *c, const struct http_request *r)
+{
+	ck_assert_str_eq(r->method, c->method);
+	ck_assert_str_eq(r->host, c->host);
+	ck_assert_uint_eq(r->port, c->port);
+	ck_assert_uint_le(r->path_off + r->path_len, r->head_len);
+	ck_assert_uint_eq(r->path_len, strlen(c->path));
+	ck_assert(memcmp(c->raw + r->path_off, c->path, r->path_len) == 0);
+	ck_assert_int_eq(r->version_minor, c->minor);
+	ck_assert_int_eq(r->framing, c->framing);
+	if (c->framing == HTTP_BODY_LENGTH)
+		ck_assert_uint_eq(r->content_length, c->cl);
+	ck_assert_int_eq(r->upgrade, c->upgrade);
+	ck_assert_int_eq(r->keep_alive, c->keep_alive);
+	ck_assert_uint_eq(r->head_len, head_end(c->raw, c->len));
+}
+
+START_TEST(test_ok_table)
+{
+	const struct ok_case	*c = &ok_cases[_i];
+	struct http_sniff	 st;
+	struct http_request	 r;
+	enum http_result	 res;
+
+	http_sniff_init(&st);
+	memset(&r, 0xa5, sizeof(r));
+	res = http_parse_request(&st, c->raw, c->len, MAX, &r);
+	ck_assert_msg(res == HTTP_OK, "%s: %s", c->name, http_result_str(res));
+	check_ok(c, &r);
+	/* Asking again with the same bytes gives the same answer. */
+	ck_assert_int_eq(http_parse_request(&st, c->raw, c->len, MAX, &r),
+	    HTTP_OK);
+	check_ok(c, &r);
+}
+END_TEST
+
+/* Trickled one byte per call: NEED_MORE until the head is whole. */
+START_TEST(test_ok_bytewise)
+{
+	const struct ok_case	*c = &ok_cases[_i];
+	struct http_sniff	 st;
+	struct http_request	 r;
+	enum http_result	 res;
+	size_t			 n, hlen;
+
+	hlen = head_end(c->raw, c->len);
+	http_sniff_init(&st);
+	for (n = 0; n < hlen; n++) {
+		res = http_parse_request(&st, c->raw, n, MAX, &r);
+		ck_assert_msg(res == HTTP_NEED_MORE, "%s: %zu bytes: %s",
+		    c->name, n, http_result_str(res));
+	}
+	ck_assert_int_eq(http_parse_request(&st, c->raw, hlen, MAX, &r),
+	    HTTP_OK);
+	check_ok(c, &r);
+	/* The scan never went back over what it had seen. */
+	ck_assert_uint_eq(st.hs_scanned, hlen - 1);
+}
+END_TEST
+
+START_TEST(test_bad_table)
+{
+	const struct bad_case	*c = &bad_cases[_i];
+	struct http_sniff	 st;
+	struct http_request	 r;
+	enum http_result	 res;
+	size_t			 n;
+
+	http_sniff_init(&st);
+	memset(&r, 0x5a, sizeof(r));
+	res = http_parse_request(&st, c->raw, c->len, MAX, &r);
+	ck_assert_msg(res == c->want, "%s: got %s, want %s", c->name,
+	    http_result_str(res), http_result_str(c->want));
+	ck_assert_uint_eq(r.port, 0x5a5a);	/* <out> untouched */
+
+	/* Fed bytewise, the first verdict is the same one. */
+	http_sniff_init(&st);
+	for (n = 0; n <= c->len; n++) {
+		res = http_parse_request(&st, c->raw, n, MAX, &r);
+		if (res != HTTP_NEED_MORE)
+			break;
+	}
+	ck_assert_msg(res == c->want, "%s bytewise: got %s at %zu", c->name,
+	    http_result_str(res), n);
+}
+END_TEST
+
+/* The verdict comes from the first bytes, before any line end. */
+START_TEST(test_not_http_early)
+{
+	struct http_sniff	st;
+	struct http_request	r;
+
+	http_sniff_init(&st);
+	ck_assert_int_eq(http_parse_request(&st, RAW("\x16"), MAX, &r),
+	    HTTP_NOT_HTTP);
+	http_sniff_init(&st);
+	ck_assert_int_eq(http_parse_request(&st, RAW("SSH-2.0-OpenSSH_9.2"),
+	    MAX, &r), HTTP_NEED_MORE);
+	ck_assert_int_eq(http_parse_request(&st, RAW("SSH-2.0-OpenSSH_9.2\r"),
+	    MAX, &r), HTTP_NOT_HTTP);
+	http_sniff_init(&st);
+	ck_assert_int_eq(http_parse_request(&st,
+	    RAW("0123456789012345678901234567890"), MAX, &r), HTTP_NEED_MORE);
+	ck_assert_int_eq(http_parse_request(&st,
+	    RAW("01234567890123456789012345678901"), MAX, &r), HTTP_NOT_HTTP);
+	/* Once a method and SP are in, it claims to be HTTP. */
+	http_sniff_init(&st);
+	ck_assert_int_eq(http_parse_request(&st, RAW("GET "), MAX, &r),
+	    HTTP_NEED_MORE);
+	ck_assert_int_eq(http_parse_request(&st, RAW("GET / HTTP/1.1\r\n\x01"),
+	    MAX, &r), HTTP_MALFORMED);
+	http_sniff_init(&st);
+	ck_assert_int_eq(http_parse_request(&st, RAW(""), MAX, &r),
+	    HTTP_NEED_MORE);
+}
+END_TEST
+
+/* Random binary is never HTTP_OK and never crashes. */
+START_TEST(test_random_binary)
+{
+	struct http_sniff	st;
+	struct http_request	r;
+	uint8_t			buf[512];
+	uint32_t		x = 0x12345678;
+	enum http_result	res;
+	size_t			i, round;
+
+	for (round = 0; round < 2000; round++) {
+		for (i = 0; i < sizeof(buf); i++) {
+			x ^= x << 13;
+			x ^= x >> 17;
+			x ^= x << 5;
+			buf[i] = (uint8_t)x;
+		}
+		http_sniff_init(&st);
+		res = http_parse_request(&st, buf, sizeof(buf), MAX, &r);
+		ck_assert(res == HTTP_NOT_HTTP || res == HTTP_MALFORMED);
+	}
+}
+END_TEST
+
+START_TEST(test_too_large)
+{
+	static const uint8_t	 head[] = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+	struct http_sniff	 st;
+	struct http_request	 r;
+	uint8_t			 buf[300];
+	size_t			 hlen = sizeof(head) - 1;
+
+	/* Exactly <max> bytes is fine; one less is too large. */
+	http_sniff_init(&st);
+	ck_assert_int_eq(http_parse_request(&st, head, hlen, hlen, &r),
+	    HTTP_OK);
+	http_sniff_init(&st);
+	ck_assert_int_eq(http_parse_request(&st, head, hlen, hlen - 1, &r),
+	    HTTP_TOO_LARGE);
+	/* Too large as soon as <max> bytes are in without an end. */
+	http_sniff_init(&st);
+	ck_assert_int_eq(http_parse_request(&st, head, hlen - 2, hlen - 1,
+	    &r), HTTP_NEED_MORE);
+	ck_assert_int_eq(http_parse_request(&st, head, hlen - 1, hlen - 1,
+	    &r), HTTP_TOO_LARGE);
+
+	memset(buf, 'a', sizeof(buf));
+	memcpy(buf, "GET /", 5);
+	http_sniff_init(&st);
+	ck_assert_int_eq(http_parse_request(&st, buf, sizeof(buf), 100, &r),
+	    HTTP_TOO_LARGE);
+	/* A <max> shorter than any method still ends the wait. */
+	http_sniff_init(&st);
+	ck_assert_int_eq(http_parse_request(&st, buf, 3, 4, &r),
+	    HTTP_NEED_MORE);
+	ck_assert_int_eq(http_parse_request(&st, buf, 4, 4, &r),
+	    HTTP_TOO_LARGE);
+	/* An error inside the limit wins over the limit. */
+	http_sniff_init(&st);
+	ck_assert_int_eq(http_parse_request(&st,
+	    RAW("GET / HTTP/1.1\nHost: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"), 20,
+	    &r), HTTP_MALFORMED);
+}
+END_TEST
+
+START_TEST(test_field_count)
+{
+	struct http_sniff	st;
+	struct http_request	r;
+	char			buf[4096];
+	size_t			n;
+
+	n = build_fields(buf, sizeof(buf), 100);
+	http_sniff_init(&st);
+	ck_assert_int_eq(http_parse_request(&st, (uint8_t *)buf, n, MAX, &r),
+	    HTTP_OK);
+	n = build_fields(buf, sizeof(buf), 101);
+	http_sniff_init(&st);
+	ck_assert_int_eq(http_parse_request(&st, (uint8_t *)buf, n, MAX, &r),
+	    HTTP_MALFORMED);
+}
+END_TEST
+
+START_TEST(test_result_str)
+{
+	ck_assert_str_eq(http_result_str(HTTP_NEED_MORE), "need-more");
+	ck_assert_str_eq(http_result_str(HTTP_OK), "ok");
+	ck_assert_str_eq(http_result_str(HTTP_NOT_HTTP), "not-http");
+	ck_assert_str_eq(http_result_str(HTTP_MALFORMED), "malformed");
+	ck_assert_str_eq(http_result_str(HTTP_TOO_LARGE), "too-large");
+	ck_assert_str_eq(http_result_str((enum http_result)77), "invalid");
+}
+END_TEST
+
+/* Body framer. */
+
+struct body_case {
+	const char	*name;
+	enum http_framing framing;
+	uint64_t	 cl;
+	const uint8_t	*raw;
+	size_t		 len;
+	size_t		 want_used;	/* bytes that belong to the body */
+	enum http_body_state want;	/* DONE, ERROR, or 0xff: still inside */
+};
+
+#define MORE	((enum http_body_state)0xff)
+
+#define NEXT	"GET /next HTTP/1.1\r\nHost: a\r\n\r\n"
+
+static const struct body_case body_cases[] = {
+	{ "no body", HTTP_BODY_NONE, 0, RAW(NEXT), 0, HTTP_BS_DONE },
+	{ "CL 0", HTTP_BODY_LENGTH, 0, RAW(NEXT), 0, HTTP_BS_DONE },
+	{ "CL 7 then next", HTTP_BODY_LENGTH, 7, RAW("a=1&b=2" NEXT), 7, HTTP_BS_DONE },
+	{ "CL larger than data", HTTP_BODY_LENGTH, 100, RAW("abc"), 3, MORE },
+	{ "curl chunked", HTTP_BODY_CHUNKED, 0,
+	    RAW("b\r\nhello world\r\n0\r\n\r\n" NEXT), 21, HTTP_BS_DONE },
+	{ "node chunked", HTTP_BODY_CHUNKED, 0,
+	    RAW("3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n" NEXT), 21, HTTP_BS_DONE },
+	{ "empty chunked", HTTP_BODY_CHUNKED, 0, RAW("0\r\n\r\n" NEXT), 5,
+	    HTTP_BS_DONE },
+	{ "upper and lower hex", HTTP_BODY_CHUNKED, 0,
+	    RAW("A\r\n0123456789\r\na\r\n0123456789\r\n0\r\n\r\n"), 35, HTTP_BS_DONE },
+	{ "16 hex digits", HTTP_BODY_CHUNKED, 0,
+	    RAW("0000000000000001\r\nx\r\n0\r\n\r\n"), 26, HTTP_BS_DONE },
+	{ "huge chunk pending", HTTP_BODY_CHUNKED, 0,
+	    RAW("FFFFFFFFFFFFFFFF\r\nabc"), 21, MORE },
+	{ "extensions", HTTP_BODY_CHUNKED, 0,
+	    RAW("5;a=b;c;d=\"x y\\\"z\";e=\"\"\r\nhello\r\n0;last\r\n\r\n" NEXT),
+	    42, HTTP_BS_DONE },
+	{ "trailers", HTTP_BODY_CHUNKED, 0,
+	    RAW("5\r\nhello\r\n0\r\nX-Sum: 12\tab\r\nX-Empty:\r\n\r\n" NEXT),
+	    39, HTTP_BS_DONE },
+	{ "data holding CRLF and 0", HTTP_BODY_CHUNKED, 0,
+	    RAW("7\r\n0\r\n\r\nGE\r\n0\r\n\r\n"), 17, HTTP_BS_DONE },
+	/* Errors: <want_used> is where the offending byte sits. */
+	{ "SP before size", HTTP_BODY_CHUNKED, 0, RAW(" 5\r\nhello\r\n"), 0,
+	    HTTP_BS_ERROR },
+	{ "SP after size", HTTP_BODY_CHUNKED, 0, RAW("5 \r\nhello\r\n"), 1,
+	    HTTP_BS_ERROR },
+	{ "HTAB after size", HTTP_BODY_CHUNKED, 0, RAW("5\t\r\nhello\r\n"), 1,
+	    HTTP_BS_ERROR },
+	{ "0x prefix", HTTP_BODY_CHUNKED, 0, RAW("0x5\r\nhello\r\n"), 1, HTTP_BS_ERROR },
+	{ "negative", HTTP_BODY_CHUNKED, 0, RAW("-5\r\nhello\r\n"), 0, HTTP_BS_ERROR },
+	{ "plus sign", HTTP_BODY_CHUNKED, 0, RAW("+5\r\nhello\r\n"), 0, HTTP_BS_ERROR },
+	{ "empty size", HTTP_BODY_CHUNKED, 0, RAW("\r\nhello\r\n"), 0, HTTP_BS_ERROR },
+	{ "17 hex digits", HTTP_BODY_CHUNKED, 0,
+	    RAW("00000000000000001\r\nx\r\n"), 16, HTTP_BS_ERROR },
+	{ "bare LF after size", HTTP_BODY_CHUNKED, 0, RAW("5\nhello\r\n"), 1,
+	    HTTP_BS_ERROR },
+	{ "CR CR after size", HTTP_BODY_CHUNKED, 0, RAW("5\r\rhello\r\n"), 2,
+	    HTTP_BS_ERROR },
+	{ "bare LF after data", HTTP_BODY_CHUNKED, 0, RAW("5\r\nhello\n0\r\n"),
+	    8, HTTP_BS_ERROR },
+	{ "data longer than size", HTTP_BODY_CHUNKED, 0,
+	    RAW("5\r\nhelloX\r\n0\r\n\r\n"), 8, HTTP_BS_ERROR },
+	{ "size then ext without name", HTTP_BODY_CHUNKED, 0,
+	    RAW("5;\r\nhello\r\n"), 2, HTTP_BS_ERROR },
+	{ "ext only", HTTP_BODY_CHUNKED, 0, RAW(";a\r\n"), 0, HTTP_BS_ERROR },
+	{ "SP before ext", HTTP_BODY_CHUNKED, 0, RAW("5 ;a\r\n"), 1, HTTP_BS_ERROR },
+	{ "SP after ;", HTTP_BODY_CHUNKED, 0, RAW("5; a=b\r\n"), 2, HTTP_BS_ERROR },
+	{ "SP before =", HTTP_BODY_CHUNKED, 0, RAW("5;a =b\r\n"), 3, HTTP_BS_ERROR },
+	{ "SP after =", HTTP_BODY_CHUNKED, 0, RAW("5;a= b\r\n"), 4, HTTP_BS_ERROR },
+	{ "empty ext value", HTTP_BODY_CHUNKED, 0, RAW("5;a=\r\n"), 4, HTTP_BS_ERROR },
+	{ "ext =value", HTTP_BODY_CHUNKED, 0, RAW("5;=b\r\n"), 2, HTTP_BS_ERROR },
+	{ "junk after quoted", HTTP_BODY_CHUNKED, 0, RAW("5;a=\"b\"c\r\n"), 7,
+	    HTTP_BS_ERROR },
+	{ "CR in quoted", HTTP_BODY_CHUNKED, 0, RAW("5;a=\"b\r\nhello"), 6,
+	    HTTP_BS_ERROR },
+	{ "bare LF in ext", HTTP_BODY_CHUNKED, 0, RAW("5;a=b\nhello"), 5, HTTP_BS_ERROR },
+	{ "bare LF on the last line", HTTP_BODY_CHUNKED, 0,
+	    RAW("0\r\n\n"), 3, HTTP_BS_ERROR },
+	{ "bare LF ends a trailer", HTTP_BODY_CHUNKED, 0,
+	    RAW("0\r\nX: y\n\r\n"), 7, HTTP_BS_ERROR },
+	{ "trailer SP before colon", HTTP_BODY_CHUNKED, 0,
+	    RAW("0\r\nX : y\r\n\r\n"), 4, HTTP_BS_ERROR },
+	{ "trailer obs-fold", HTTP_BODY_CHUNKED, 0,
+	    RAW("0\r\nX: y\r\n z\r\n\r\n"), 9, HTTP_BS_ERROR },
+	{ "trailer without colon", HTTP_BODY_CHUNKED, 0,
+	    RAW("0\r\nXy\r\n\r\n"), 5, HTTP_BS_ERROR },
+	{ "trailer empty name", HTTP_BODY_CHUNKED, 0,
+	    RAW("0\r\n: y\r\n\r\n"), 3, HTTP_BS_ERROR },
+	{ "NUL in trailer", HTTP_BODY_CHUNKED, 0,
+	    RAW("0\r\nX: \0\r\n\r\n"), 6, HTTP_BS_ERROR },
+};
+
+static void
+body_check(const struct body_case *c, const struct http_body *b,
+    size_t used, const char *how)
+{
+	ck_assert_msg(used == c->want_used, "%s (%s): used %zu, want %zu",
+	    c->name, how, used, c->want_used);
+	if (c->want == MORE)
+		ck_assert_msg(b->hb_state != HTTP_BS_ERROR &&
+		    b->hb_state != HTTP_BS_DONE, "%s (%s): state %d", c->name,
+		    how, b->hb_state);
+	else
+		ck_assert_msg(b->hb_state == c->want, "%s (%s): state %d",
+		    c->name, how, b->hb_state);
+}
+
+static void
+body_init(const struct body_case *c, struct http_body *b)
+{
+	struct http_request	r;
+
+	memset(&r, 0, sizeof(r));
+	r.framing = c->framing;
+	r.content_length = c->cl;
+	http_body_init(b, &r);
+}
+
+/* Feeds c->raw in pieces split at <cuts> (ascending, within len). */
+static size_t
+body_feed_split(const struct body_case *c, struct http_body *b,
+    const size_t *cuts, size_t ncuts)
+{
+	size_t	used = 0, from = 0, to, k, i;
+
+	for (i = 0; i <= ncuts; i++) {
+		to = i < ncuts ? cuts[i] : c->len;
+		k = http_body_feed(b, c->raw + from, to - from);
+		ck_assert_uint_le(k, to - from);
+		used += k;
+		if (k < to - from)
+			break;
+		from = to;
+	}
+	return used;
+}
+
+START_TEST(test_body_table)
+{
+	const struct body_case	*c = &body_cases[_i];
+	struct http_body	 b;
+	size_t			 used, cut, i;
+
+	body_init(c, &b);
+	used = http_body_feed(&b, c->raw, c->len);
+	body_check(c, &b, used, "whole");
+	/* Feeding more after the end takes nothing. */
+	if (b.hb_state == HTTP_BS_DONE || b.hb_state == HTTP_BS_ERROR)
+		ck_assert_uint_eq(http_body_feed(&b, c->raw + used,
+		    c->len - used), 0);
+
+	/* Split in two at every boundary. */
+	for (cut = 0; cut <= c->len; cut++) {
+		body_init(c, &b);
+		used = body_feed_split(c, &b, &cut, 1);
+		body_check(c, &b, used, "two pieces");
+	}
+
+	/* One byte at a time. */
+	body_init(c, &b);
+	for (used = 0, i = 0; i < c->len; i++) {
+		if (http_body_feed(&b, c->raw + i, 1) == 0)
+			break;
+		used++;
+	}
+	body_check(c, &b, used, "bytewise");
+}
+END_TEST
+
+/* The framer hands back exactly the pipelined request that follows. */
+START_TEST(test_pipelined)
+{
+	static const uint8_t	 in[] = "POST /a HTTP/1.1\r\nHost: a\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n"
+	    "4;x=1\r\nGET \r\n0\r\nT: 1\r\n\r\n"
+	    "POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nxyz"
+	    "GET /c HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n";
+	static const char	*paths[] = { "/a", "/b", "/c" };
+	struct http_sniff	 st;
+	struct http_request	 r;
+	struct http_body	 b;
+	size_t			 off = 0, len = sizeof(in) - 1, used;
+	unsigned		 n;
+
+	for (n = 0; n < 3; n++) {
+		http_sniff_init(&st);
+		ck_assert_int_eq(http_parse_request(&st, in + off, len - off,
+		    MAX, &r), HTTP_OK);
+		ck_assert_uint_eq(r.path_len, strlen(paths[n]));
+		ck_assert(memcmp(in + off + r.path_off, paths[n],
+		    r.path_len) == 0);
+		off += r.head_len;
+		http_body_init(&b, &r);
+		used = http_body_feed(&b, in + off, len - off);
+		ck_assert_int_eq(b.hb_state, HTTP_BS_DONE);
+		off += used;
+	}
+	ck_assert_str_eq(r.host, "b");
+	ck_assert(!r.keep_alive);
+	ck_assert_uint_eq(off, len);
+}
+END_TEST
+
+START_TEST(test_trailer_limits)
+{
+	struct http_body	b;
+	struct http_request	r;
+	static uint8_t		buf[16384];
+	size_t			n, i;
+
+	memset(&r, 0, sizeof(r));
+	r.framing = HTTP_BODY_CHUNKED;
+
+	/* 100 trailer lines are fine, 101 are not. */
+	n = (size_t)snprintf((char *)buf, sizeof(buf), "0\r\n");
+	for (i = 0; i < 100; i++)
+		n += (size_t)snprintf((char *)buf + n, sizeof(buf) - n,
+		    "T%zu: v\r\n", i);
+	memcpy(buf + n, "\r\n", 2);
+	http_body_init(&b, &r);
+	ck_assert_uint_eq(http_body_feed(&b, buf, n + 2), n + 2);
+	ck_assert_int_eq(b.hb_state, HTTP_BS_DONE);
+	memcpy(buf + n, "T: v\r\n\r\n", 8);
+	http_body_init(&b, &r);
+	ck_assert_uint_eq(http_body_feed(&b, buf, n + 8), n);
+	ck_assert_int_eq(b.hb_state, HTTP_BS_ERROR);
+
+	/* An 8192-byte trailer line is fine, 8193 is not. */
+	memcpy(buf, "0\r\nT: ", 6);
+	memset(buf + 6, 'v', 8192 - 3);
+	memcpy(buf + 3 + 8192, "\r\n\r\n", 4);
+	http_body_init(&b, &r);
+	ck_assert_uint_eq(http_body_feed(&b, buf, 3 + 8192 + 4),
+	    3 + 8192 + 4);
+	ck_assert_int_eq(b.hb_state, HTTP_BS_DONE);
+	memset(buf + 6, 'v', 8192 - 2);
+	memcpy(buf + 3 + 8193, "\r\n\r\n", 4);
+	http_body_init(&b, &r);
+	ck_assert_uint_eq(http_body_feed(&b, buf, 3 + 8193 + 4), 3 + 8192);
+	ck_assert_int_eq(b.hb_state, HTTP_BS_ERROR);
+
+	/* Same cap on a chunk-size line with extensions. */
+	memcpy(buf, "1;e=", 4);
+	memset(buf + 4, 'x', 8192);
+	http_body_init(&b, &r);
+	ck_assert_uint_eq(http_body_feed(&b, buf, 4 + 8192), 8192);
+	ck_assert_int_eq(b.hb_state, HTTP_BS_ERROR);
+}
+END_TEST
+
+/* Smuggling end to end: heads the parser refuses never reach the framer,
+ * and a chunked body hiding a request is consumed whole. */
+START_TEST(test_smuggle_hidden_request)
+{
+	static const uint8_t	 in[] = "POST / HTTP/1.1\r\nHost: a\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n"
+	    "25\r\nGET /admin HTTP/1.1\r\nHost: denied\r\n\r\n\r\n0\r\n\r\n";
+	struct http_sniff	 st;
+	struct http_request	 r;
+	struct http_body	 b;
+	size_t			 len = sizeof(in) - 1;
+
+	http_sniff_init(&st);
+	ck_assert_int_eq(http_parse_request(&st, in, len, MAX, &r), HTTP_OK);
+	http_body_init(&b, &r);
+	ck_assert_uint_eq(http_body_feed(&b, in + r.head_len,
+	    len - r.head_len), len - r.head_len);
+	ck_assert_int_eq(b.hb_state, HTTP_BS_DONE);
+}
+END_TEST
+
+struct status_case {
+	const uint8_t	*raw;
+	size_t		 len;
+	int		 want;
+};
+
+static const struct status_case status_cases[] = {
+	{ RAW("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"),
+	    101 },
+	{ RAW("HTTP/1.1 200 OK\r\n"), 200 },
+	{ RAW("HTTP/1.0 404 "), 404 },
+	{ RAW("HTTP/1.1 204\r\n"), 204 },
+	{ RAW("HTTP/1.1 999 x"), 999 },
+	{ RAW("HTTP/1.1 101"), 0 },
+	{ RAW("HTTP/1.1 1"), 0 },
+	{ RAW("HTTP/1."), 0 },
+	{ RAW("H"), 0 },
+	{ RAW(""), 0 },
+	{ RAW("HTTP/1.2 200 OK\r\n"), -1 },
+	{ RAW("HTTP/2 200\r\n"), -1 },
+	{ RAW("HTTP/1.1 099 x"), -1 },
+	{ RAW("HTTP/1.1 20 OK"), -1 },
+	{ RAW("HTTP/1.1 2000 "), -1 },
+	{ RAW("HTTP/1.1  200 "), -1 },
+	{ RAW("HTTP/1.1 200\t"), -1 },
+	{ RAW("http/1.1 200 OK"), -1 },
+	{ RAW("\x15\x03\x03"), -1 },
+	{ RAW("SSH-2.0-x\r\n"), -1 },
+};
+
+START_TEST(test_status_table)
+{
+	const struct status_case	*c = &status_cases[_i];
+	size_t				 n;
+	int				 got;
+
+	ck_assert_int_eq(http_response_status(c->raw, c->len), c->want);
+	/* Every prefix says "more" or the same thing. */
+	for (n = 0; n < c->len; n++) {
+		got = http_response_status(c->raw, n);
+		ck_assert(got == 0 || got == c->want);
+	}
+}
+END_TEST
+
+static Suite *
+http_suite(void)
+{
+	Suite	*s;
+	TCase	*tc;
+
+	s = suite_create("http");
+
+	tc = tcase_create("request");
+	tcase_add_loop_test(tc, test_ok_table, 0, nitems(ok_cases));
+	tcase_add_loop_test(tc, test_ok_bytewise, 0, nitems(ok_cases));
+	tcase_add_loop_test(tc, test_bad_table, 0, nitems(bad_cases));
+	tcase_add_test(tc, test_not_http_early);
+	tcase_add_test(tc, test_random_binary);
+	tcase_add_test(tc, test_too_large);
+	tcase_add_test(tc, test_field_count);
+	tcase_add_test(tc, test_result_str);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("body");
+	tcase_add_loop_test(tc, test_body_table, 0, nitems(body_cases));
+	tcase_add_test(tc, test_pipelined);
+	tcase_add_test(tc, test_trailer_limits);
+	tcase_add_test(tc, test_smuggle_hidden_request);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("status");
+	tcase_add_loop_test(tc, test_status_table, 0, nitems(status_cases));
+	suite_add_tcase(s, tc);
+
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 failed;
+
+	sr = srunner_create(http_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
