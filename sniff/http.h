@@ -57,9 +57,16 @@ void		 http_sniff_init(struct http_sniff *st);
 
 /*
  * Parses the request head at the start of <buf>[0..<len>).  Called again
- * with a grown buffer after HTTP_NEED_MORE.  A head longer than <max>
- * bytes gives HTTP_TOO_LARGE.  <out> is written only on HTTP_OK; its
- * path offsets point into <buf>.
+ * with a grown buffer after HTTP_NEED_MORE; <st> makes the rescan resume,
+ * so trickled input costs O(total), and the verdict never depends on how
+ * the bytes were split.  A first byte that is not a token character, or a
+ * method longer than 31 bytes, is HTTP_NOT_HTTP at once, as is the HTTP/2
+ * prior-knowledge preface; a leading empty line or a method followed by
+ * whitespace other than SP is HTTP_MALFORMED, because servers accept
+ * those as requests.  A head longer than <max> bytes gives HTTP_TOO_LARGE.
+ * <out> is written only on HTTP_OK; its path offsets point into <buf>, and
+ * path_len 0 (absolute-form "http://h") means "/".  The path is raw: no
+ * %-decoding, no dot-segment removal.
  */
 enum http_result http_parse_request(struct http_sniff *st, const uint8_t *buf,
 		    size_t len, size_t max, struct http_request *out);
@@ -113,9 +120,10 @@ size_t		 http_body_feed(struct http_body *b, const uint8_t *buf, size_t len);
 
 /*
  * Peeks at a response's status line: returns the status code (100-999)
- * once the line is complete, 0 while more bytes are needed, -1 when the
- * bytes are not an HTTP/1.x status line.  Used only to see whether an
- * Upgrade request was answered with 101.
+ * once "HTTP/1.x NNN" and the SP (or CR) after it are in, 0 while more
+ * bytes are needed, -1 when the bytes are not an HTTP/1.x status line.
+ * The reason phrase is not read.  Used only to see whether an Upgrade
+ * request was answered with 101.
  */
 int		 http_response_status(const uint8_t *buf, size_t len);
 

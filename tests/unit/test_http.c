@@ -18,6 +18,12 @@
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 #define RAW(s)		(const uint8_t *)(s), sizeof(s) - 1
 #define MAX		8192
+#define NONE		HTTP_BODY_NONE
+#define LENGTH		HTTP_BODY_LENGTH
+#define CHUNKED		HTTP_BODY_CHUNKED
+#define DONE		HTTP_BS_DONE
+#define ERROR		HTTP_BS_ERROR
+#define MORE		((enum http_body_state)0xff)	/* neither */
 
 struct ok_case {
 	const char	*name;
@@ -40,7 +46,7 @@ static const struct ok_case ok_cases[] = {
 	    "User-Agent: curl/7.88.1\r\n"
 	    "Accept: */*\r\n"
 	    "\r\n"),
-	    "GET", "127.0.0.1", 18777, "/x", 1, HTTP_BODY_NONE, 0, false, true },
+	    "GET", "127.0.0.1", 18777, "/x", 1, NONE, 0, false, true },
 	{ "curl post form", RAW("POST /form HTTP/1.1\r\n"
 	    "Host: 127.0.0.1:18777\r\n"
 	    "User-Agent: curl/7.88.1\r\n"
@@ -49,7 +55,7 @@ static const struct ok_case ok_cases[] = {
 	    "Content-Type: application/x-www-form-urlencoded\r\n"
 	    "\r\n"
 	    "a=1&b=2"),
-	    "POST", "127.0.0.1", 18777, "/form", 1, HTTP_BODY_LENGTH, 7, false,
+	    "POST", "127.0.0.1", 18777, "/form", 1, LENGTH, 7, false,
 	    true },
 	{ "curl post chunked", RAW("POST /up HTTP/1.1\r\n"
 	    "Host: 127.0.0.1:18777\r\n"
@@ -59,7 +65,7 @@ static const struct ok_case ok_cases[] = {
 	    "Content-Type: application/x-www-form-urlencoded\r\n"
 	    "\r\n"
 	    "b\r\nhello world\r\n0\r\n\r\n"),
-	    "POST", "127.0.0.1", 18777, "/up", 1, HTTP_BODY_CHUNKED, 0, false,
+	    "POST", "127.0.0.1", 18777, "/up", 1, CHUNKED, 0, false,
 	    true },
 	{ "curl websocket", RAW("GET /ws HTTP/1.1\r\n"
 	    "Host: 127.0.0.1:18777\r\n"
@@ -70,14 +76,15 @@ static const struct ok_case ok_cases[] = {
 	    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
 	    "Sec-WebSocket-Version: 13\r\n"
 	    "\r\n"),
-	    "GET", "127.0.0.1", 18777, "/ws", 1, HTTP_BODY_NONE, 0, true, true },
-	{ "curl via proxy: absolute-form", RAW("GET http://example.com/abs HTTP/1.1\r\n"
+	    "GET", "127.0.0.1", 18777, "/ws", 1, NONE, 0, true, true },
+	{ "curl via proxy: absolute-form",
+	    RAW("GET http://example.com/abs HTTP/1.1\r\n"
 	    "Host: example.com\r\n"
 	    "User-Agent: curl/7.88.1\r\n"
 	    "Accept: */*\r\n"
 	    "Proxy-Connection: Keep-Alive\r\n"
 	    "\r\n"),
-	    "GET", "example.com", 0, "/abs", 1, HTTP_BODY_NONE, 0, false,
+	    "GET", "example.com", 0, "/abs", 1, NONE, 0, false,
 	    true },
 	{ "python urllib get", RAW("GET /py?q=1 HTTP/1.1\r\n"
 	    "Accept-Encoding: identity\r\n"
@@ -85,7 +92,7 @@ static const struct ok_case ok_cases[] = {
 	    "User-Agent: Python-urllib/3.11\r\n"
 	    "Connection: close\r\n"
 	    "\r\n"),
-	    "GET", "127.0.0.1", 18777, "/py", 1, HTTP_BODY_NONE, 0, false,
+	    "GET", "127.0.0.1", 18777, "/py", 1, NONE, 0, false,
 	    false },
 	{ "python urllib post", RAW("POST /pypost HTTP/1.1\r\n"
 	    "Accept-Encoding: identity\r\n"
@@ -96,7 +103,7 @@ static const struct ok_case ok_cases[] = {
 	    "Connection: close\r\n"
 	    "\r\n"
 	    "{\"k\":1}"),
-	    "POST", "127.0.0.1", 18777, "/pypost", 1, HTTP_BODY_LENGTH, 7,
+	    "POST", "127.0.0.1", 18777, "/pypost", 1, LENGTH, 7,
 	    false, false },
 	{ "python requests get", RAW("GET /get HTTP/1.1\r\n"
 	    "Host: httpbin.org\r\n"
@@ -105,12 +112,12 @@ static const struct ok_case ok_cases[] = {
 	    "Accept: */*\r\n"
 	    "Connection: keep-alive\r\n"
 	    "\r\n"),
-	    "GET", "httpbin.org", 0, "/get", 1, HTTP_BODY_NONE, 0, false, true },
+	    "GET", "httpbin.org", 0, "/get", 1, NONE, 0, false, true },
 	{ "node get", RAW("GET /node?a=b HTTP/1.1\r\n"
 	    "Host: 127.0.0.1:18777\r\n"
 	    "Connection: keep-alive\r\n"
 	    "\r\n"),
-	    "GET", "127.0.0.1", 18777, "/node", 1, HTTP_BODY_NONE, 0, false,
+	    "GET", "127.0.0.1", 18777, "/node", 1, NONE, 0, false,
 	    true },
 	{ "node post chunked", RAW("POST /nodepost HTTP/1.1\r\n"
 	    "Host: 127.0.0.1:18777\r\n"
@@ -118,7 +125,7 @@ static const struct ok_case ok_cases[] = {
 	    "Transfer-Encoding: chunked\r\n"
 	    "\r\n"
 	    "3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n"),
-	    "POST", "127.0.0.1", 18777, "/nodepost", 1, HTTP_BODY_CHUNKED, 0,
+	    "POST", "127.0.0.1", 18777, "/nodepost", 1, CHUNKED, 0,
 	    false, true },
 	{ "wget get", RAW("GET /wget HTTP/1.1\r\n"
 	    "Host: 127.0.0.1:18777\r\n"
@@ -127,96 +134,104 @@ static const struct ok_case ok_cases[] = {
 	    "Accept-Encoding: identity\r\n"
 	    "Connection: Keep-Alive\r\n"
 	    "\r\n"),
-	    "GET", "127.0.0.1", 18777, "/wget", 1, HTTP_BODY_NONE, 0, false,
+	    "GET", "127.0.0.1", 18777, "/wget", 1, NONE, 0, false,
 	    true },
 	{ "http/1.0 closes by default", RAW("GET / HTTP/1.0\r\n"
 	    "Host: example.com\r\n\r\n"),
-	    "GET", "example.com", 0, "/", 0, HTTP_BODY_NONE, 0, false, false },
+	    "GET", "example.com", 0, "/", 0, NONE, 0, false, false },
 	{ "http/1.0 keep-alive", RAW("GET /old HTTP/1.0\r\n"
 	    "Host: 10.0.0.1\r\nConnection: keep-alive\r\n"
 	    "Content-Length: 0\r\n\r\n"),
-	    "GET", "10.0.0.1", 0, "/old", 0, HTTP_BODY_LENGTH, 0, false, true },
+	    "GET", "10.0.0.1", 0, "/old", 0, LENGTH, 0, false, true },
 	{ "http/1.0 upgrade is ignored", RAW("GET / HTTP/1.0\r\n"
 	    "Host: a\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n"),
-	    "GET", "a", 0, "/", 0, HTTP_BODY_NONE, 0, false, false },
+	    "GET", "a", 0, "/", 0, NONE, 0, false, false },
 	{ "upgrade without connection token", RAW("GET / HTTP/1.1\r\n"
 	    "Host: a\r\nUpgrade: websocket\r\n\r\n"),
-	    "GET", "a", 0, "/", 1, HTTP_BODY_NONE, 0, false, true },
+	    "GET", "a", 0, "/", 1, NONE, 0, false, true },
 	{ "connection list, two fields", RAW("GET /chat HTTP/1.1\r\n"
 	    "Host: a\r\nConnection: keep-alive, ,\r\n"
 	    "connection: UPGRADE\r\nupgrade: websocket\r\n\r\n"),
-	    "GET", "a", 0, "/chat", 1, HTTP_BODY_NONE, 0, true, true },
+	    "GET", "a", 0, "/chat", 1, NONE, 0, true, true },
 	{ "close wins over keep-alive", RAW("GET / HTTP/1.0\r\n"
 	    "Host: a\r\nConnection: keep-alive, close\r\n\r\n"),
-	    "GET", "a", 0, "/", 0, HTTP_BODY_NONE, 0, false, false },
+	    "GET", "a", 0, "/", 0, NONE, 0, false, false },
 	{ "ipv6 host with port", RAW("GET /v6 HTTP/1.1\r\n"
 	    "Host: [2001:db8::1]:8080\r\n\r\n"),
-	    "GET", "2001:db8::1", 8080, "/v6", 1, HTTP_BODY_NONE, 0, false,
+	    "GET", "2001:db8::1", 8080, "/v6", 1, NONE, 0, false,
 	    true },
 	{ "ipv6 with embedded ipv4", RAW("GET / HTTP/1.1\r\n"
 	    "Host: [::ffff:192.0.2.1]\r\n\r\n"),
-	    "GET", "::ffff:192.0.2.1", 0, "/", 1, HTTP_BODY_NONE, 0, false,
+	    "GET", "::ffff:192.0.2.1", 0, "/", 1, NONE, 0, false,
 	    true },
 	{ "ipv6 full form", RAW("GET / HTTP/1.1\r\n"
 	    "Host: [2001:DB8:0:0:0:0:0:1]\r\n\r\n"),
-	    "GET", "2001:DB8:0:0:0:0:0:1", 0, "/", 1, HTTP_BODY_NONE, 0, false,
+	    "GET", "2001:DB8:0:0:0:0:0:1", 0, "/", 1, NONE, 0, false,
 	    true },
-	{ "absolute-form ipv6", RAW("GET http://[2001:db8::1]:8080/p HTTP/1.1\r\n"
+	{ "absolute-form ipv6",
+	    RAW("GET http://[2001:db8::1]:8080/p HTTP/1.1\r\n"
 	    "Host: [2001:DB8::1]:8080\r\n\r\n"),
-	    "GET", "2001:db8::1", 8080, "/p", 1, HTTP_BODY_NONE, 0, false,
+	    "GET", "2001:db8::1", 8080, "/p", 1, NONE, 0, false,
 	    true },
-	{ "absolute-form, default port in Host", RAW("GET http://a.example/x HTTP/1.1\r\n"
+	{ "absolute-form, default port in Host",
+	    RAW("GET http://a.example/x HTTP/1.1\r\n"
 	    "Host: A.Example:80\r\n\r\n"),
-	    "GET", "a.example", 0, "/x", 1, HTTP_BODY_NONE, 0, false, true },
-	{ "absolute-form, default port in URI", RAW("GET HTTP://a.example:80/x HTTP/1.1\r\n"
+	    "GET", "a.example", 0, "/x", 1, NONE, 0, false, true },
+	{ "absolute-form, default port in URI",
+	    RAW("GET HTTP://a.example:80/x HTTP/1.1\r\n"
 	    "Host: a.example\r\n\r\n"),
-	    "GET", "a.example", 80, "/x", 1, HTTP_BODY_NONE, 0, false, true },
-	{ "absolute-form https", RAW("GET https://Example.COM:443/p?q HTTP/1.1\r\n"
+	    "GET", "a.example", 80, "/x", 1, NONE, 0, false, true },
+	{ "absolute-form https",
+	    RAW("GET https://Example.COM:443/p?q HTTP/1.1\r\n"
 	    "Host: example.com\r\n\r\n"),
-	    "GET", "Example.COM", 443, "/p", 1, HTTP_BODY_NONE, 0, false, true },
-	{ "absolute-form without Host", RAW("GET http://b.example:8000/z HTTP/1.1\r\n\r\n"),
-	    "GET", "b.example", 8000, "/z", 1, HTTP_BODY_NONE, 0, false, true },
+	    "GET", "Example.COM", 443, "/p", 1, NONE, 0, false, true },
+	{ "absolute-form without Host",
+	    RAW("GET http://b.example:8000/z HTTP/1.1\r\n\r\n"),
+	    "GET", "b.example", 8000, "/z", 1, NONE, 0, false, true },
 	{ "absolute-form, empty path", RAW("GET http://b.example HTTP/1.1\r\n"
 	    "Host: b.example\r\n\r\n"),
-	    "GET", "b.example", 0, "", 1, HTTP_BODY_NONE, 0, false, true },
-	{ "absolute-form, query only", RAW("GET http://b.example?x=1 HTTP/1.1\r\n"
+	    "GET", "b.example", 0, "", 1, NONE, 0, false, true },
+	{ "absolute-form, query only",
+	    RAW("GET http://b.example?x=1 HTTP/1.1\r\n"
 	    "Host: b.example\r\n\r\n"),
-	    "GET", "b.example", 0, "", 1, HTTP_BODY_NONE, 0, false, true },
+	    "GET", "b.example", 0, "", 1, NONE, 0, false, true },
 	{ "OPTIONS *", RAW("OPTIONS * HTTP/1.1\r\n"
 	    "Host: example.org:8443\r\n\r\n"),
-	    "OPTIONS", "example.org", 8443, "*", 1, HTTP_BODY_NONE, 0, false,
+	    "OPTIONS", "example.org", 8443, "*", 1, NONE, 0, false,
 	    true },
 	{ "fragment cut from path", RAW("GET /a/b#frag HTTP/1.1\r\n"
 	    "Host: a\r\n\r\n"),
-	    "GET", "a", 0, "/a/b", 1, HTTP_BODY_NONE, 0, false, true },
+	    "GET", "a", 0, "/a/b", 1, NONE, 0, false, true },
 	{ "identical content-lengths", RAW("PUT /f HTTP/1.1\r\n"
 	    "Host: a\r\nContent-Length: 5, 5\r\nContent-Length: 5\r\n\r\n"),
-	    "PUT", "a", 0, "/f", 1, HTTP_BODY_LENGTH, 5, false, true },
+	    "PUT", "a", 0, "/f", 1, LENGTH, 5, false, true },
 	{ "big content-length", RAW("PUT /f HTTP/1.1\r\n"
 	    "Host: a\r\nContent-Length: 18446744073709551615\r\n\r\n"),
-	    "PUT", "a", 0, "/f", 1, HTTP_BODY_LENGTH, UINT64_MAX, false, true },
+	    "PUT", "a", 0, "/f", 1, LENGTH, UINT64_MAX, false, true },
 	{ "gzip then chunked", RAW("POST / HTTP/1.1\r\n"
 	    "Host: a\r\nTransfer-Encoding: gzip\r\n"
 	    "transfer-encoding: Chunked\r\n\r\n"),
-	    "POST", "a", 0, "/", 1, HTTP_BODY_CHUNKED, 0, false, true },
-	{ "OWS around values, HTAB and obs-text in values", RAW("GET / HTTP/1.1\r\n"
+	    "POST", "a", 0, "/", 1, CHUNKED, 0, false, true },
+	{ "OWS around values, HTAB and obs-text in values",
+	    RAW("GET / HTTP/1.1\r\n"
 	    "Host: \t a.example.  \t\r\nX-Note: caf\xc3\xa9\tau lait\r\n"
 	    "X-Empty:\r\n\r\n"),
-	    "GET", "a.example.", 0, "/", 1, HTTP_BODY_NONE, 0, false, true },
+	    "GET", "a.example.", 0, "/", 1, NONE, 0, false, true },
 	{ "unusual method token", RAW("M-SEARCH /upnp HTTP/1.1\r\n"
 	    "Host: 239.255.255.250:1900\r\n\r\n"),
-	    "M-SEARCH", "239.255.255.250", 1900, "/upnp", 1, HTTP_BODY_NONE, 0,
+	    "M-SEARCH", "239.255.255.250", 1900, "/upnp", 1, NONE, 0,
 	    false, true },
 	{ "31-byte method", RAW("ABCDEFGHIJKLMNOPQRSTUVWXYZ01234 / HTTP/1.1\r\n"
 	    "Host: a\r\n\r\n"),
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ01234", "a", 0, "/", 1, HTTP_BODY_NONE,
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ01234", "a", 0, "/", 1, NONE,
 	    0, false, true },
 	{ "port 65535, tilde and underscore", RAW("GET / HTTP/1.1\r\n"
 	    "Host: my_host~1:65535\r\n\r\n"),
-	    "GET", "my_host~1", 65535, "/", 1, HTTP_BODY_NONE, 0, false, true },
-	{ "target with odd but visible chars", RAW("GET /a|b{c}?x=\"y\" HTTP/1.1\r\n"
+	    "GET", "my_host~1", 65535, "/", 1, NONE, 0, false, true },
+	{ "target with odd but visible chars",
+	    RAW("GET /a|b{c}?x=\"y\" HTTP/1.1\r\n"
 	    "Host: a\r\n\r\n"),
-	    "GET", "a", 0, "/a|b{c}", 1, HTTP_BODY_NONE, 0, false, true },
+	    "GET", "a", 0, "/a|b{c}", 1, NONE, 0, false, true },
 };
 
 struct bad_case {
@@ -230,7 +245,8 @@ static const struct bad_case bad_cases[] = {
 	/* Line ends. */
 	{ "bare LF ends a field", RAW("GET / HTTP/1.1\r\nHost: a\n\r\n"),
 	    HTTP_MALFORMED },
-	{ "bare LF ends the request line", RAW("GET / HTTP/1.1\nHost: a\r\n\r\n"),
+	{ "bare LF ends the request line",
+	    RAW("GET / HTTP/1.1\nHost: a\r\n\r\n"),
 	    HTTP_MALFORMED },
 	{ "LF LF ends the head", RAW("GET / HTTP/1.1\r\nHost: a\n\n"),
 	    HTTP_MALFORMED },
@@ -264,7 +280,8 @@ static const struct bad_case bad_cases[] = {
 	    HTTP_MALFORMED },
 	{ "HTAB after method", RAW("GET\t/ HTTP/1.1\r\nHost: a\r\n\r\n"),
 	    HTTP_MALFORMED },
-	{ "HTTP/1.2", RAW("GET / HTTP/1.2\r\nHost: a\r\n\r\n"), HTTP_MALFORMED },
+	{ "HTTP/1.2",
+	    RAW("GET / HTTP/1.2\r\nHost: a\r\n\r\n"), HTTP_MALFORMED },
 	{ "HTTP/2.0 with GET", RAW("GET / HTTP/2.0\r\nHost: a\r\n\r\n"),
 	    HTTP_MALFORMED },
 	{ "lowercase version", RAW("GET / http/1.1\r\nHost: a\r\n\r\n"),
@@ -309,11 +326,13 @@ static const struct bad_case bad_cases[] = {
 	    HTTP_MALFORMED },
 	{ "two Hosts", RAW("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"),
 	    HTTP_MALFORMED },
-	{ "two identical Hosts", RAW("GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n"),
+	{ "two identical Hosts",
+	    RAW("GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n"),
 	    HTTP_MALFORMED },
 	{ "Host list", RAW("GET / HTTP/1.1\r\nHost: a, b\r\n\r\n"),
 	    HTTP_MALFORMED },
-	{ "empty Host", RAW("GET / HTTP/1.1\r\nHost:\r\n\r\n"), HTTP_MALFORMED },
+	{ "empty Host",
+	    RAW("GET / HTTP/1.1\r\nHost:\r\n\r\n"), HTTP_MALFORMED },
 	{ "blank Host", RAW("GET / HTTP/1.1\r\nHost:   \r\n\r\n"),
 	    HTTP_MALFORMED },
 	{ "%-encoded Host", RAW("GET / HTTP/1.1\r\nHost: a%2eexample\r\n\r\n"),
@@ -340,7 +359,8 @@ static const struct bad_case bad_cases[] = {
 	    HTTP_MALFORMED },
 	{ "Host bad IPv6", RAW("GET / HTTP/1.1\r\nHost: [::g]\r\n\r\n"),
 	    HTTP_MALFORMED },
-	{ "Host IPv6 unclosed", RAW("GET / HTTP/1.1\r\nHost: [2001:db8::1\r\n\r\n"),
+	{ "Host IPv6 unclosed",
+	    RAW("GET / HTTP/1.1\r\nHost: [2001:db8::1\r\n\r\n"),
 	    HTTP_MALFORMED },
 	{ "Host IPv6 two ::", RAW("GET / HTTP/1.1\r\nHost: [1::2::3]\r\n\r\n"),
 	    HTTP_MALFORMED },
@@ -354,7 +374,8 @@ static const struct bad_case bad_cases[] = {
 	    "Host: [::ffff:1.2.3.256]\r\n\r\n"), HTTP_MALFORMED },
 	{ "Host IPv6 empty", RAW("GET / HTTP/1.1\r\nHost: []\r\n\r\n"),
 	    HTTP_MALFORMED },
-	{ "Host IPv6 junk after ]", RAW("GET / HTTP/1.1\r\nHost: [::1]x\r\n\r\n"),
+	{ "Host IPv6 junk after ]",
+	    RAW("GET / HTTP/1.1\r\nHost: [::1]x\r\n\r\n"),
 	    HTTP_MALFORMED },
 	{ "Host 256 bytes", RAW("GET / HTTP/1.1\r\nHost: "
 	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -363,19 +384,23 @@ static const struct bad_case bad_cases[] = {
 	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	    "\r\n\r\n"), HTTP_MALFORMED },
 	/* Absolute-form against Host. */
-	{ "absolute host differs", RAW("GET http://allowed.example/ HTTP/1.1\r\n"
+	{ "absolute host differs",
+	    RAW("GET http://allowed.example/ HTTP/1.1\r\n"
 	    "Host: denied.example\r\n\r\n"), HTTP_MALFORMED },
 	{ "absolute port differs", RAW("GET http://a:8080/ HTTP/1.1\r\n"
 	    "Host: a\r\n\r\n"), HTTP_MALFORMED },
 	{ "https default vs Host :80", RAW("GET https://a/ HTTP/1.1\r\n"
 	    "Host: a:80\r\n\r\n"), HTTP_MALFORMED },
-	{ "absolute userinfo", RAW("GET http://allowed.example@denied.example/ HTTP/1.1\r\n"
+	{ "absolute userinfo",
+	    RAW("GET http://allowed.example@denied.example/ HTTP/1.1\r\n"
 	    "Host: denied.example\r\n\r\n"), HTTP_MALFORMED },
 	{ "absolute empty authority", RAW("GET http:///x HTTP/1.1\r\n"
 	    "Host: a\r\n\r\n"), HTTP_MALFORMED },
-	{ "absolute scheme only", RAW("GET http:// HTTP/1.1\r\nHost: a\r\n\r\n"),
+	{ "absolute scheme only",
+	    RAW("GET http:// HTTP/1.1\r\nHost: a\r\n\r\n"),
 	    HTTP_MALFORMED },
-	{ "absolute %-host", RAW("GET http://a%2e/ HTTP/1.1\r\nHost: a\r\n\r\n"),
+	{ "absolute %-host",
+	    RAW("GET http://a%2e/ HTTP/1.1\r\nHost: a\r\n\r\n"),
 	    HTTP_MALFORMED },
 	/* Framing: the request smuggling shapes. */
 	{ "CL and TE", RAW("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n"
@@ -389,7 +414,8 @@ static const struct bad_case bad_cases[] = {
 	    "Content-Length: 5, 6\r\n\r\n"), HTTP_MALFORMED },
 	{ "CL empty element", RAW("POST / HTTP/1.1\r\nHost: a\r\n"
 	    "Content-Length: 5,,5\r\n\r\n"), HTTP_MALFORMED },
-	{ "CL empty", RAW("POST / HTTP/1.1\r\nHost: a\r\nContent-Length:\r\n\r\n"),
+	{ "CL empty",
+	    RAW("POST / HTTP/1.1\r\nHost: a\r\nContent-Length:\r\n\r\n"),
 	    HTTP_MALFORMED },
 	{ "CL with sign", RAW("POST / HTTP/1.1\r\nHost: a\r\n"
 	    "Content-Length: +5\r\n\r\n"), HTTP_MALFORMED },
@@ -432,13 +458,15 @@ static const struct bad_case bad_cases[] = {
 	{ "Connection non-token", RAW("GET / HTTP/1.1\r\nHost: a\r\n"
 	    "Connection: close x\r\n\r\n"), HTTP_MALFORMED },
 	/* Not HTTP at all: becomes protocol "other". */
-	{ "TLS ClientHello", RAW("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"),
+	{ "TLS ClientHello",
+	    RAW("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"),
 	    HTTP_NOT_HTTP },
 	{ "SSH banner", RAW("SSH-2.0-OpenSSH_9.2\r\n"), HTTP_NOT_HTTP },
 	{ "HTTP/2 preface", RAW("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"),
 	    HTTP_NOT_HTTP },
 	{ "SP first", RAW(" GET / HTTP/1.1\r\n"), HTTP_NOT_HTTP },
-	{ "32-byte method", RAW("ABCDEFGHIJKLMNOPQRSTUVWXYZ012345 / HTTP/1.1\r\n"
+	{ "32-byte method",
+	    RAW("ABCDEFGHIJKLMNOPQRSTUVWXYZ012345 / HTTP/1.1\r\n"
 	    "Host: a\r\n\r\n"), HTTP_NOT_HTTP },
 	{ "redis inline PING", RAW("PING\r\n"), HTTP_NOT_HTTP },
 	{ "NUL after a token", RAW("AB\0CD"), HTTP_NOT_HTTP },
@@ -617,7 +645,8 @@ END_TEST
 
 START_TEST(test_too_large)
 {
-	static const uint8_t	 head[] = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+	static const uint8_t	 head[] =
+	    "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
 	struct http_sniff	 st;
 	struct http_request	 r;
 	uint8_t			 buf[300];
@@ -693,88 +722,80 @@ struct body_case {
 	uint64_t	 cl;
 	const uint8_t	*raw;
 	size_t		 len;
-	size_t		 want_used;	/* bytes that belong to the body */
-	enum http_body_state want;	/* DONE, ERROR, or 0xff: still inside */
+	size_t		 want_used;	/* bytes the body takes */
+	enum http_body_state want;	/* DONE, ERROR or MORE */
 };
 
-#define MORE	((enum http_body_state)0xff)
 
 #define NEXT	"GET /next HTTP/1.1\r\nHost: a\r\n\r\n"
 
 static const struct body_case body_cases[] = {
-	{ "no body", HTTP_BODY_NONE, 0, RAW(NEXT), 0, HTTP_BS_DONE },
-	{ "CL 0", HTTP_BODY_LENGTH, 0, RAW(NEXT), 0, HTTP_BS_DONE },
-	{ "CL 7 then next", HTTP_BODY_LENGTH, 7, RAW("a=1&b=2" NEXT), 7, HTTP_BS_DONE },
-	{ "CL larger than data", HTTP_BODY_LENGTH, 100, RAW("abc"), 3, MORE },
-	{ "curl chunked", HTTP_BODY_CHUNKED, 0,
-	    RAW("b\r\nhello world\r\n0\r\n\r\n" NEXT), 21, HTTP_BS_DONE },
-	{ "node chunked", HTTP_BODY_CHUNKED, 0,
-	    RAW("3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n" NEXT), 21, HTTP_BS_DONE },
-	{ "empty chunked", HTTP_BODY_CHUNKED, 0, RAW("0\r\n\r\n" NEXT), 5,
-	    HTTP_BS_DONE },
-	{ "upper and lower hex", HTTP_BODY_CHUNKED, 0,
-	    RAW("A\r\n0123456789\r\na\r\n0123456789\r\n0\r\n\r\n"), 35, HTTP_BS_DONE },
-	{ "16 hex digits", HTTP_BODY_CHUNKED, 0,
-	    RAW("0000000000000001\r\nx\r\n0\r\n\r\n"), 26, HTTP_BS_DONE },
-	{ "huge chunk pending", HTTP_BODY_CHUNKED, 0,
+	{ "no body", NONE, 0, RAW(NEXT), 0, DONE },
+	{ "CL 0", LENGTH, 0, RAW(NEXT), 0, DONE },
+	{ "CL 7 then next", LENGTH, 7, RAW("a=1&b=2" NEXT), 7, DONE },
+	{ "CL larger than data", LENGTH, 100, RAW("abc"), 3, MORE },
+	{ "curl chunked", CHUNKED, 0,
+	    RAW("b\r\nhello world\r\n0\r\n\r\n" NEXT), 21, DONE },
+	{ "node chunked", CHUNKED, 0,
+	    RAW("3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n" NEXT), 21, DONE },
+	{ "empty chunked", CHUNKED, 0, RAW("0\r\n\r\n" NEXT), 5, DONE },
+	{ "upper and lower hex", CHUNKED, 0,
+	    RAW("A\r\n0123456789\r\na\r\n0123456789\r\n0\r\n\r\n"), 35, DONE },
+	{ "16 hex digits", CHUNKED, 0,
+	    RAW("0000000000000001\r\nx\r\n0\r\n\r\n"), 26, DONE },
+	{ "huge chunk pending", CHUNKED, 0,
 	    RAW("FFFFFFFFFFFFFFFF\r\nabc"), 21, MORE },
-	{ "extensions", HTTP_BODY_CHUNKED, 0,
-	    RAW("5;a=b;c;d=\"x y\\\"z\";e=\"\"\r\nhello\r\n0;last\r\n\r\n" NEXT),
-	    42, HTTP_BS_DONE },
-	{ "trailers", HTTP_BODY_CHUNKED, 0,
+	{ "extensions", CHUNKED, 0,
+	    RAW("5;a=b;c;d=\"x y\\\"z\";e=\"\"\r\nhello\r\n"
+	    "0;last\r\n\r\n" NEXT),
+	    42, DONE },
+	{ "trailers", CHUNKED, 0,
 	    RAW("5\r\nhello\r\n0\r\nX-Sum: 12\tab\r\nX-Empty:\r\n\r\n" NEXT),
-	    39, HTTP_BS_DONE },
-	{ "data holding CRLF and 0", HTTP_BODY_CHUNKED, 0,
-	    RAW("7\r\n0\r\n\r\nGE\r\n0\r\n\r\n"), 17, HTTP_BS_DONE },
+	    39, DONE },
+	{ "data holding CRLF and 0", CHUNKED, 0,
+	    RAW("7\r\n0\r\n\r\nGE\r\n0\r\n\r\n"), 17, DONE },
 	/* Errors: <want_used> is where the offending byte sits. */
-	{ "SP before size", HTTP_BODY_CHUNKED, 0, RAW(" 5\r\nhello\r\n"), 0,
-	    HTTP_BS_ERROR },
-	{ "SP after size", HTTP_BODY_CHUNKED, 0, RAW("5 \r\nhello\r\n"), 1,
-	    HTTP_BS_ERROR },
-	{ "HTAB after size", HTTP_BODY_CHUNKED, 0, RAW("5\t\r\nhello\r\n"), 1,
-	    HTTP_BS_ERROR },
-	{ "0x prefix", HTTP_BODY_CHUNKED, 0, RAW("0x5\r\nhello\r\n"), 1, HTTP_BS_ERROR },
-	{ "negative", HTTP_BODY_CHUNKED, 0, RAW("-5\r\nhello\r\n"), 0, HTTP_BS_ERROR },
-	{ "plus sign", HTTP_BODY_CHUNKED, 0, RAW("+5\r\nhello\r\n"), 0, HTTP_BS_ERROR },
-	{ "empty size", HTTP_BODY_CHUNKED, 0, RAW("\r\nhello\r\n"), 0, HTTP_BS_ERROR },
-	{ "17 hex digits", HTTP_BODY_CHUNKED, 0,
-	    RAW("00000000000000001\r\nx\r\n"), 16, HTTP_BS_ERROR },
-	{ "bare LF after size", HTTP_BODY_CHUNKED, 0, RAW("5\nhello\r\n"), 1,
-	    HTTP_BS_ERROR },
-	{ "CR CR after size", HTTP_BODY_CHUNKED, 0, RAW("5\r\rhello\r\n"), 2,
-	    HTTP_BS_ERROR },
-	{ "bare LF after data", HTTP_BODY_CHUNKED, 0, RAW("5\r\nhello\n0\r\n"),
-	    8, HTTP_BS_ERROR },
-	{ "data longer than size", HTTP_BODY_CHUNKED, 0,
-	    RAW("5\r\nhelloX\r\n0\r\n\r\n"), 8, HTTP_BS_ERROR },
-	{ "size then ext without name", HTTP_BODY_CHUNKED, 0,
-	    RAW("5;\r\nhello\r\n"), 2, HTTP_BS_ERROR },
-	{ "ext only", HTTP_BODY_CHUNKED, 0, RAW(";a\r\n"), 0, HTTP_BS_ERROR },
-	{ "SP before ext", HTTP_BODY_CHUNKED, 0, RAW("5 ;a\r\n"), 1, HTTP_BS_ERROR },
-	{ "SP after ;", HTTP_BODY_CHUNKED, 0, RAW("5; a=b\r\n"), 2, HTTP_BS_ERROR },
-	{ "SP before =", HTTP_BODY_CHUNKED, 0, RAW("5;a =b\r\n"), 3, HTTP_BS_ERROR },
-	{ "SP after =", HTTP_BODY_CHUNKED, 0, RAW("5;a= b\r\n"), 4, HTTP_BS_ERROR },
-	{ "empty ext value", HTTP_BODY_CHUNKED, 0, RAW("5;a=\r\n"), 4, HTTP_BS_ERROR },
-	{ "ext =value", HTTP_BODY_CHUNKED, 0, RAW("5;=b\r\n"), 2, HTTP_BS_ERROR },
-	{ "junk after quoted", HTTP_BODY_CHUNKED, 0, RAW("5;a=\"b\"c\r\n"), 7,
-	    HTTP_BS_ERROR },
-	{ "CR in quoted", HTTP_BODY_CHUNKED, 0, RAW("5;a=\"b\r\nhello"), 6,
-	    HTTP_BS_ERROR },
-	{ "bare LF in ext", HTTP_BODY_CHUNKED, 0, RAW("5;a=b\nhello"), 5, HTTP_BS_ERROR },
-	{ "bare LF on the last line", HTTP_BODY_CHUNKED, 0,
-	    RAW("0\r\n\n"), 3, HTTP_BS_ERROR },
-	{ "bare LF ends a trailer", HTTP_BODY_CHUNKED, 0,
-	    RAW("0\r\nX: y\n\r\n"), 7, HTTP_BS_ERROR },
-	{ "trailer SP before colon", HTTP_BODY_CHUNKED, 0,
-	    RAW("0\r\nX : y\r\n\r\n"), 4, HTTP_BS_ERROR },
-	{ "trailer obs-fold", HTTP_BODY_CHUNKED, 0,
-	    RAW("0\r\nX: y\r\n z\r\n\r\n"), 9, HTTP_BS_ERROR },
-	{ "trailer without colon", HTTP_BODY_CHUNKED, 0,
-	    RAW("0\r\nXy\r\n\r\n"), 5, HTTP_BS_ERROR },
-	{ "trailer empty name", HTTP_BODY_CHUNKED, 0,
-	    RAW("0\r\n: y\r\n\r\n"), 3, HTTP_BS_ERROR },
-	{ "NUL in trailer", HTTP_BODY_CHUNKED, 0,
-	    RAW("0\r\nX: \0\r\n\r\n"), 6, HTTP_BS_ERROR },
+	{ "SP before size", CHUNKED, 0, RAW(" 5\r\nhello\r\n"), 0, ERROR },
+	{ "SP after size", CHUNKED, 0, RAW("5 \r\nhello\r\n"), 1, ERROR },
+	{ "HTAB after size", CHUNKED, 0, RAW("5\t\r\nhello\r\n"), 1, ERROR },
+	{ "0x prefix", CHUNKED, 0, RAW("0x5\r\nhello\r\n"), 1, ERROR },
+	{ "negative", CHUNKED, 0, RAW("-5\r\nhello\r\n"), 0, ERROR },
+	{ "plus sign", CHUNKED, 0, RAW("+5\r\nhello\r\n"), 0, ERROR },
+	{ "empty size", CHUNKED, 0, RAW("\r\nhello\r\n"), 0, ERROR },
+	{ "17 hex digits", CHUNKED, 0,
+	    RAW("00000000000000001\r\nx\r\n"), 16, ERROR },
+	{ "bare LF after size", CHUNKED, 0, RAW("5\nhello\r\n"), 1, ERROR },
+	{ "CR CR after size", CHUNKED, 0, RAW("5\r\rhello\r\n"), 2, ERROR },
+	{ "bare LF after data", CHUNKED, 0, RAW("5\r\nhello\n0\r\n"),
+	    8, ERROR },
+	{ "data longer than size", CHUNKED, 0,
+	    RAW("5\r\nhelloX\r\n0\r\n\r\n"), 8, ERROR },
+	{ "size then ext without name", CHUNKED, 0,
+	    RAW("5;\r\nhello\r\n"), 2, ERROR },
+	{ "ext only", CHUNKED, 0, RAW(";a\r\n"), 0, ERROR },
+	{ "SP before ext", CHUNKED, 0, RAW("5 ;a\r\n"), 1, ERROR },
+	{ "SP after ;", CHUNKED, 0, RAW("5; a=b\r\n"), 2, ERROR },
+	{ "SP before =", CHUNKED, 0, RAW("5;a =b\r\n"), 3, ERROR },
+	{ "SP after =", CHUNKED, 0, RAW("5;a= b\r\n"), 4, ERROR },
+	{ "empty ext value", CHUNKED, 0, RAW("5;a=\r\n"), 4, ERROR },
+	{ "ext =value", CHUNKED, 0, RAW("5;=b\r\n"), 2, ERROR },
+	{ "junk after quoted", CHUNKED, 0, RAW("5;a=\"b\"c\r\n"), 7, ERROR },
+	{ "CR in quoted", CHUNKED, 0, RAW("5;a=\"b\r\nhello"), 6, ERROR },
+	{ "bare LF in ext", CHUNKED, 0, RAW("5;a=b\nhello"), 5, ERROR },
+	{ "bare LF on the last line", CHUNKED, 0,
+	    RAW("0\r\n\n"), 3, ERROR },
+	{ "bare LF ends a trailer", CHUNKED, 0,
+	    RAW("0\r\nX: y\n\r\n"), 7, ERROR },
+	{ "trailer SP before colon", CHUNKED, 0,
+	    RAW("0\r\nX : y\r\n\r\n"), 4, ERROR },
+	{ "trailer obs-fold", CHUNKED, 0,
+	    RAW("0\r\nX: y\r\n z\r\n\r\n"), 9, ERROR },
+	{ "trailer without colon", CHUNKED, 0,
+	    RAW("0\r\nXy\r\n\r\n"), 5, ERROR },
+	{ "trailer empty name", CHUNKED, 0,
+	    RAW("0\r\n: y\r\n\r\n"), 3, ERROR },
+	{ "NUL in trailer", CHUNKED, 0,
+	    RAW("0\r\nX: \0\r\n\r\n"), 6, ERROR },
 };
 
 static void
