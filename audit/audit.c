@@ -12,7 +12,40 @@
 /* The writer wakes at least this often, so lines reach disk within 1 s. */
 #define AUDIT_FLUSH_MS	200
 
+#define COUNT_BUCKETS	256
+#define RING_BUCKETS	256
+/* Events kept in memory across all sandboxes, for the all-sandbox query. */
+#define GLOBAL_RING_MIN	10000
+
+struct acount {
+	struct acount	*ac_next;
+	uint64_t	 ac_events;
+	uint64_t	 ac_up;
+	uint64_t	 ac_down;
+	char		*ac_sandbox, *ac_action, *ac_reason, *ac_proto;
+};
+
+struct rslot {
+	char		*rs_line;	/* owns */
+	size_t		 rs_len;
+	char		 rs_action[8];
+};
+
+struct ring {
+	struct ring	*rg_next;
+	char		*rg_sandbox;	/* owns; "" for none */
+	struct rslot	*rg_slots;	/* owns */
+	size_t		 rg_cap;
+	size_t		 rg_head;	/* next slot to write */
+	size_t		 rg_count;
+};
+
 struct audit_sink {
+	struct acount	*as_counts[COUNT_BUCKETS];
+	struct ring	*as_rings[RING_BUCKETS];
+	struct ring	*as_all;
+	bool		 as_log_allowed;
+	unsigned	 as_memory;
 	char		*as_path;	/* owns; NULL = discard, "-" = stdout */
 	int		 as_fd;
 	pthread_t	 as_thread;
@@ -106,6 +139,7 @@ audit_open(const char *path, size_t bufmax, char **err)
 		return NULL;
 	as->as_fd = -1;
 	as->as_max = bufmax;
+	as->as_log_allowed = true;
 	if ((as->as_buf = malloc(bufmax)) == NULL)
 		goto fail;
 	if (path != NULL) {
@@ -134,15 +168,154 @@ fail:
 	return NULL;
 }
 
+static uint64_t
+str_hash(const char *s, uint64_t h)
+{
+	for (; s != NULL && *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	return h * 31 + 7;
+}
+
+static bool
+str_eq(const char *a, const char *b)
+{
+	return strcmp(a != NULL ? a : "", b != NULL ? b : "") == 0;
+}
+
+static char *
+str_dup(const char *s)
+{
+	return strdup(s != NULL ? s : "");
+}
+
+/* Under as_mtx. */
+static void
+count_event(struct audit_sink *as, const struct audit_event *ev)
+{
+	uint64_t	 h = 0xcbf29ce484222325ULL;
+	struct acount	*c;
+
+	h = str_hash(ev->ae_sandbox, h);
+	h = str_hash(ev->ae_action, h);
+	h = str_hash(ev->ae_reason, h);
+	h = str_hash(ev->ae_proto, h);
+	for (c = as->as_counts[h % COUNT_BUCKETS]; c != NULL; c = c->ac_next)
+		if (str_eq(c->ac_sandbox, ev->ae_sandbox) &&
+		    str_eq(c->ac_action, ev->ae_action) &&
+		    str_eq(c->ac_reason, ev->ae_reason) &&
+		    str_eq(c->ac_proto, ev->ae_proto))
+			break;
+	if (c == NULL) {
+		if ((c = calloc(1, sizeof(*c))) == NULL)
+			return;
+		c->ac_sandbox = str_dup(ev->ae_sandbox);
+		c->ac_action = str_dup(ev->ae_action);
+		c->ac_reason = str_dup(ev->ae_reason);
+		c->ac_proto = str_dup(ev->ae_proto);
+		c->ac_next = as->as_counts[h % COUNT_BUCKETS];
+		as->as_counts[h % COUNT_BUCKETS] = c;
+	}
+	c->ac_events++;
+	if (ev->ae_has_bytes) {
+		c->ac_up += ev->ae_bytes_up;
+		c->ac_down += ev->ae_bytes_down;
+	}
+}
+
+static struct ring *
+ring_new(const char *sandbox, size_t cap)
+{
+	struct ring	*rg;
+
+	if ((rg = calloc(1, sizeof(*rg))) == NULL)
+		return NULL;
+	rg->rg_sandbox = str_dup(sandbox);
+	rg->rg_cap = cap;
+	if (rg->rg_sandbox == NULL || (cap > 0 && (rg->rg_slots = calloc(cap,
+	    sizeof(*rg->rg_slots))) == NULL)) {
+		free(rg->rg_sandbox);
+		free(rg);
+		return NULL;
+	}
+	return rg;
+}
+
+static void
+ring_free(struct ring *rg)
+{
+	size_t	i;
+
+	for (i = 0; i < rg->rg_cap; i++)
+		free(rg->rg_slots[i].rs_line);
+	free(rg->rg_slots);
+	free(rg->rg_sandbox);
+	free(rg);
+}
+
+static void
+ring_push(struct ring *rg, const struct audit_event *ev, const char *line,
+    size_t len)
+{
+	struct rslot	*sl;
+
+	if (rg == NULL || rg->rg_cap == 0)
+		return;
+	sl = &rg->rg_slots[rg->rg_head];
+	free(sl->rs_line);
+	/* Kept without the newline: callers build JSON arrays of them. */
+	if ((sl->rs_line = strndup(line, len - 1)) == NULL)
+		return;
+	sl->rs_len = len - 1;
+	snprintf(sl->rs_action, sizeof(sl->rs_action), "%s",
+	    ev->ae_action != NULL ? ev->ae_action : "");
+	rg->rg_head = (rg->rg_head + 1) % rg->rg_cap;
+	if (rg->rg_count < rg->rg_cap)
+		rg->rg_count++;
+}
+
+/* Under as_mtx. */
+static void
+remember_event(struct audit_sink *as, const struct audit_event *ev,
+    const char *line, size_t len)
+{
+	uint64_t	 h = str_hash(ev->ae_sandbox, 0xcbf29ce484222325ULL);
+	struct ring	*rg;
+
+	if (as->as_memory == 0)
+		return;
+	for (rg = as->as_rings[h % RING_BUCKETS]; rg != NULL; rg = rg->rg_next)
+		if (str_eq(rg->rg_sandbox, ev->ae_sandbox))
+			break;
+	if (rg == NULL && (rg = ring_new(ev->ae_sandbox, as->as_memory)) !=
+	    NULL) {
+		rg->rg_next = as->as_rings[h % RING_BUCKETS];
+		as->as_rings[h % RING_BUCKETS] = rg;
+	}
+	ring_push(rg, ev, line, len);
+	ring_push(as->as_all, ev, line, len);
+}
+
 void
 audit_emit(struct audit_sink *as, const struct audit_event *ev)
 {
 	char	line[AUDIT_LINE_MAX];
 	size_t	n;
+	bool	quiet;
 
 	/* Format outside the lock: the mutex only guards a memcpy. */
 	n = audit_json(ev, line, sizeof(line));
 	pthread_mutex_lock(&as->as_mtx);
+	count_event(as, ev);
+	quiet = !as->as_log_allowed && ev->ae_action != NULL &&
+	    (strcmp(ev->ae_action, "allow") == 0 ||
+	    strcmp(ev->ae_action, "end") == 0);
+	if (quiet) {
+		pthread_mutex_unlock(&as->as_mtx);
+		return;
+	}
+	remember_event(as, ev, line, n);
 	if (as->as_len + n > as->as_max) {
 		pthread_mutex_unlock(&as->as_mtx);
 		atomic_fetch_add(&as->as_dropped, 1);
@@ -167,8 +340,83 @@ audit_reopen(struct audit_sink *as)
 }
 
 void
+audit_set_options(struct audit_sink *as, bool log_allowed,
+    unsigned memory_events)
+{
+	struct ring	*rg, *next;
+	size_t		 i;
+
+	pthread_mutex_lock(&as->as_mtx);
+	as->as_log_allowed = log_allowed;
+	if (memory_events != as->as_memory) {
+		/* A new size starts the memory afresh. */
+		for (i = 0; i < RING_BUCKETS; i++) {
+			for (rg = as->as_rings[i]; rg != NULL; rg = next) {
+				next = rg->rg_next;
+				ring_free(rg);
+			}
+			as->as_rings[i] = NULL;
+		}
+		if (as->as_all != NULL)
+			ring_free(as->as_all);
+		as->as_memory = memory_events;
+		as->as_all = ring_new(NULL, memory_events == 0 ? 0 :
+		    memory_events > GLOBAL_RING_MIN ? memory_events :
+		    GLOBAL_RING_MIN);
+	}
+	pthread_mutex_unlock(&as->as_mtx);
+}
+
+void
+audit_recent(struct audit_sink *as, const char *sandbox, const char *action,
+    size_t limit, void (*fn)(void *, const char *, size_t), void *arg)
+{
+	uint64_t	 h = str_hash(sandbox, 0xcbf29ce484222325ULL);
+	struct ring	*rg = NULL;
+	struct rslot	*sl;
+	size_t		 i, done = 0;
+
+	pthread_mutex_lock(&as->as_mtx);
+	if (sandbox == NULL)
+		rg = as->as_all;
+	else
+		for (rg = as->as_rings[h % RING_BUCKETS]; rg != NULL;
+		    rg = rg->rg_next)
+			if (strcmp(rg->rg_sandbox, sandbox) == 0)
+				break;
+	for (i = 0; rg != NULL && i < rg->rg_count && done < limit; i++) {
+		sl = &rg->rg_slots[(rg->rg_head + rg->rg_cap - 1 - i) %
+		    rg->rg_cap];
+		if (sl->rs_line == NULL || (action != NULL &&
+		    strcmp(sl->rs_action, action) != 0))
+			continue;
+		fn(arg, sl->rs_line, sl->rs_len);
+		done++;
+	}
+	pthread_mutex_unlock(&as->as_mtx);
+}
+
+void
+audit_counts(struct audit_sink *as, audit_count_fn *fn, void *arg)
+{
+	struct acount	*c;
+	size_t		 i;
+
+	pthread_mutex_lock(&as->as_mtx);
+	for (i = 0; i < COUNT_BUCKETS; i++)
+		for (c = as->as_counts[i]; c != NULL; c = c->ac_next)
+			fn(arg, c->ac_sandbox, c->ac_action, c->ac_reason,
+			    c->ac_proto, c->ac_events, c->ac_up, c->ac_down);
+	pthread_mutex_unlock(&as->as_mtx);
+}
+
+void
 audit_close(struct audit_sink *as)
 {
+	struct acount	*c, *cn;
+	struct ring	*rg, *rn;
+	size_t		 i;
+
 	if (as == NULL)
 		return;
 	pthread_mutex_lock(&as->as_mtx);
@@ -180,6 +428,22 @@ audit_close(struct audit_sink *as)
 		close(as->as_fd);
 	pthread_mutex_destroy(&as->as_mtx);
 	pthread_cond_destroy(&as->as_cond);
+	for (i = 0; i < COUNT_BUCKETS; i++)
+		for (c = as->as_counts[i]; c != NULL; c = cn) {
+			cn = c->ac_next;
+			free(c->ac_sandbox);
+			free(c->ac_action);
+			free(c->ac_reason);
+			free(c->ac_proto);
+			free(c);
+		}
+	for (i = 0; i < RING_BUCKETS; i++)
+		for (rg = as->as_rings[i]; rg != NULL; rg = rn) {
+			rn = rg->rg_next;
+			ring_free(rg);
+		}
+	if (as->as_all != NULL)
+		ring_free(as->as_all);
 	free(as->as_path);
 	free(as->as_buf);
 	free(as);

@@ -59,4 +59,27 @@ void	audit_close(struct audit_sink *as);
 uint64_t audit_dropped(const struct audit_sink *as);
 uint64_t audit_written(const struct audit_sink *as);
 
+/*
+ * <log_allowed> false keeps allow and end events out of the file (they
+ * are still counted); <memory_events> is how many recent events per
+ * sandbox stay in memory for audit_recent().  Safe to call at any time.
+ */
+void	audit_set_options(struct audit_sink *as, bool log_allowed,
+	    unsigned memory_events);
+/*
+ * Calls <fn> with the JSON lines of the newest <limit> kept events of
+ * <sandbox> (NULL: of every sandbox) whose action is <action> (NULL:
+ * any), newest first.  <fn> runs under the sink's lock: copy, don't call
+ * back into the sink.
+ */
+void	audit_recent(struct audit_sink *as, const char *sandbox,
+	    const char *action, size_t limit,
+	    void (*fn)(void *arg, const char *line, size_t len), void *arg);
+/* Every counter: events by sandbox, action, reason and protocol, and the
+ * bytes of end events. */
+typedef void audit_count_fn(void *arg, const char *sandbox,
+    const char *action, const char *reason, const char *proto,
+    uint64_t events, uint64_t bytes_up, uint64_t bytes_down);
+void	audit_counts(struct audit_sink *as, audit_count_fn *fn, void *arg);
+
 #endif /* EGRESS_AUDIT_H */

@@ -32,6 +32,7 @@
 #define DNS_LABEL_MAX	63
 #define DNS_PTR_HOPS	64	/* pointers followed in one name, at most */
 #define DNS_CNAME_HOPS	16	/* CNAMEs followed from the qname */
+#define DNS_CNAME_SCAN	64	/* CNAMEs of an answer looked at */
 #define DNS_QUESTION_FIXED 4	/* type, class */
 #define DNS_RR_FIXED	10	/* type, class, ttl, rdlength */
 #define DNS_OPT_LEN	(1 + DNS_RR_FIXED) /* root owner, no options */
@@ -74,6 +75,14 @@ struct rr {
 	size_t		 rdlen;
 };
 
+/* A class IN CNAME of the answer section, by offsets in the message. */
+struct cname {
+	size_t		 owner;		/* its owner name */
+	size_t		 rdoff;		/* its RDATA: the target name */
+	size_t		 rdend;
+	uint32_t	 ttl;		/* as sent */
+};
+
 /* What the walk of a whole message learnt. */
 struct msg {
 	uint16_t	 id;
@@ -99,7 +108,9 @@ static int	name_from_text(const char *, bool, struct name *);
 static int	opt_options_ok(const uint8_t *, size_t, size_t);
 static int	rr_read(struct cur *, enum section, struct rr *);
 static enum dnsmsg_result msg_walk(const uint8_t *, size_t, struct msg *);
-static int	cname_next(const uint8_t *, size_t, const struct msg *,
+static size_t	cname_scan(const uint8_t *, size_t, const struct msg *,
+		    struct cname *);
+static int	cname_next(const uint8_t *, const struct cname *, size_t,
 		    const struct name *, struct name *, uint32_t *);
 static uint32_t	ttl_norm(uint32_t);
 static void	put16(uint8_t *, uint16_t);
@@ -148,8 +159,8 @@ cur_skip(struct cur *c, size_t n)
 static int
 cur_name(struct cur *c, struct name *nm)
 {
-	size_t		 pos = c->off, after = 0, hops = 0, t;
-	uint8_t		 b, k;
+	size_t		 pos = c->off, after = 0, hops = 0, to;
+	uint8_t		 b, k, ch;
 
 	nm->len = 0;
 	for (;;) {
@@ -170,23 +181,24 @@ cur_name(struct cur *c, struct name *nm)
 				return -1;
 			nm->wire[nm->len++] = b;
 			for (k = 0; k < b; k++) {
-				t = c->buf[pos + 1 + k];
-				if (t >= 'A' && t <= 'Z')
-					t += 'a' - 'A';
-				nm->wire[nm->len++] = (uint8_t)t;
+				ch = c->buf[pos + 1 + k];
+				if (ch >= 'A' && ch <= 'Z')
+					ch += 'a' - 'A';
+				nm->wire[nm->len++] = ch;
 			}
 			pos += 1 + (size_t)b;
 			break;
 		case 0xc0:
 			if (c->end - pos < 2)
 				return -1;
-			t = (size_t)(b & 0x3f) << 8 | c->buf[pos + 1];
-			/* Backwards only, and names never start in the header. */
-			if (t >= pos || t < DNS_HDR_LEN || ++hops > DNS_PTR_HOPS)
+			to = (size_t)(b & 0x3f) << 8 | c->buf[pos + 1];
+			/* Backwards only; no name starts in the header. */
+			if (to >= pos || to < DNS_HDR_LEN ||
+			    ++hops > DNS_PTR_HOPS)
 				return -1;
 			if (hops == 1)
 				after = pos + 2;
-			pos = t;
+			pos = to;
 			break;
 		default:
 			/* 0x40 extended (RFC 6891), 0x80 reserved. */
@@ -430,31 +442,63 @@ dnsmsg_parse_query(const uint8_t *buf, size_t len, struct dnsmsg_query *q)
 }
 
 /*
- * Finds the first class IN CNAME in the answer section owned by <from>;
- * its target goes to <to> and its TTL to *<ttl>.  Returns 0 if found.
- * The walk already vetted these bytes; the checks stay all the same.
+ * Notes the first DNS_CNAME_SCAN class IN CNAMEs of the answer section, in
+ * message order, so that following the chain costs one pass over the
+ * message and not one per hop.  Over TCP a response may hold thousands of
+ * RRs, each owner up to 64 pointers deep: 17 passes over that would let a
+ * hostile upstream stall the event loop for a tenth of a second.  No real
+ * resolver puts more CNAMEs than that in one answer.
  */
-static int
-cname_next(const uint8_t *buf, size_t len, const struct msg *m,
-    const struct name *from, struct name *to, uint32_t *ttl)
+static size_t
+cname_scan(const uint8_t *buf, size_t len, const struct msg *m,
+    struct cname *cn)
 {
 	struct cur	 c = { buf, m->an_off, len };
-	struct cur	 rd;
 	struct rr	 rr;
-	size_t		 i;
+	size_t		 i, k = 0, start;
 
-	for (i = 0; i < m->ancount; i++) {
+	for (i = 0; i < m->ancount && k < DNS_CNAME_SCAN; i++) {
+		start = c.off;
 		if (rr_read(&c, SEC_ANSWER, &rr) == -1)
-			return -1;
+			break;		/* the walk vetted it: cannot be */
 		if (rr.type != DNSMSG_TYPE_CNAME ||
-		    rr.class != DNSMSG_CLASS_IN || !name_eq(&rr.owner, from))
+		    rr.class != DNSMSG_CLASS_IN)
 			continue;
-		rd.buf = buf;
-		rd.off = rr.rdoff;
-		rd.end = rr.rdoff + rr.rdlen;
-		if (cur_name(&rd, to) == -1)
+		cn[k].owner = start;
+		cn[k].rdoff = rr.rdoff;
+		cn[k].rdend = rr.rdoff + rr.rdlen;
+		cn[k].ttl = rr.ttl;
+		k++;
+	}
+	return k;
+}
+
+/*
+ * The first noted CNAME owned by <from>: its target goes to <to> and its
+ * TTL to *<ttl>.  Returns 0 if there is one.
+ */
+static int
+cname_next(const uint8_t *buf, const struct cname *cn, size_t ncn,
+    const struct name *from, struct name *to, uint32_t *ttl)
+{
+	struct name	 owner;
+	struct cur	 c;
+	size_t		 k;
+
+	for (k = 0; k < ncn; k++) {
+		/* The owner lies before the RDATA, which bounds it. */
+		c.buf = buf;
+		c.off = cn[k].owner;
+		c.end = cn[k].rdoff;
+		if (cur_name(&c, &owner) == -1)
 			return -1;
-		*ttl = rr.ttl;
+		if (!name_eq(&owner, from))
+			continue;
+		c.off = cn[k].rdoff;
+		c.end = cn[k].rdend;
+		if (cur_name(&c, to) == -1)
+			return -1;
+		*ttl = cn[k].ttl;
 		return 0;
 	}
 	return -1;
@@ -473,10 +517,11 @@ dnsmsg_parse_answers(const uint8_t *buf, size_t len,
     size_t max, size_t *n, int *rcode, uint32_t *min_ttl)
 {
 	struct name	 chain[DNS_CNAME_HOPS + 1];
+	struct cname	 cn[DNS_CNAME_SCAN];
 	struct msg	 m;
 	struct cur	 c;
 	struct rr	 rr;
-	size_t		 nchain, i, j, got = 0;
+	size_t		 ncn, nchain, i, j, got = 0;
 	uint32_t	 ttl, lo = 0;
 	bool		 used = false;
 	int		 rc;
@@ -496,9 +541,10 @@ dnsmsg_parse_answers(const uint8_t *buf, size_t len,
 		rc |= (int)(m.opt_ttl >> 24) << 4;	/* RFC 6891 6.1.3 */
 
 	if (rc == DNSMSG_RCODE_NOERROR) {
+		ncn = cname_scan(buf, len, &m, cn);
 		nchain = 1;
 		while (nchain <= DNS_CNAME_HOPS &&
-		    cname_next(buf, len, &m, &chain[nchain - 1],
+		    cname_next(buf, cn, ncn, &chain[nchain - 1],
 		    &chain[nchain], &ttl) == 0) {
 			for (j = 0; j < nchain; j++)
 				if (name_eq(&chain[j], &chain[nchain]))
@@ -516,8 +562,9 @@ dnsmsg_parse_answers(const uint8_t *buf, size_t len,
 		c.off = m.an_off;
 		c.end = len;
 		for (i = 0; i < m.ancount && got < max; i++) {
+			/* The walk vetted it: cannot fail. */
 			if (rr_read(&c, SEC_ANSWER, &rr) == -1)
-				return DNSMSG_MALFORMED;	/* vetted: cannot be */
+				return DNSMSG_MALFORMED;
 			if (rr.class != DNSMSG_CLASS_IN ||
 			    (rr.type != DNSMSG_TYPE_A &&
 			    rr.type != DNSMSG_TYPE_AAAA))
@@ -652,15 +699,15 @@ dnsmsg_type_str(uint16_t qtype)
 		uint16_t	 type;
 		const char	*name;
 	} types[] = {
-		{ 1, "A" },		{ 2, "NS" },		{ 5, "CNAME" },
-		{ 6, "SOA" },		{ 10, "NULL" },		{ 12, "PTR" },
-		{ 13, "HINFO" },	{ 15, "MX" },		{ 16, "TXT" },
-		{ 28, "AAAA" },		{ 33, "SRV" },		{ 35, "NAPTR" },
-		{ 39, "DNAME" },	{ 41, "OPT" },		{ 43, "DS" },
-		{ 46, "RRSIG" },	{ 47, "NSEC" },		{ 48, "DNSKEY" },
-		{ 50, "NSEC3" },	{ 52, "TLSA" },		{ 64, "SVCB" },
-		{ 65, "HTTPS" },	{ 99, "SPF" },		{ 251, "IXFR" },
-		{ 252, "AXFR" },	{ 255, "ANY" },		{ 257, "CAA" },
+		{ 1, "A" },       { 2, "NS" },      { 5, "CNAME" },
+		{ 6, "SOA" },     { 10, "NULL" },   { 12, "PTR" },
+		{ 13, "HINFO" },  { 15, "MX" },     { 16, "TXT" },
+		{ 28, "AAAA" },   { 33, "SRV" },    { 35, "NAPTR" },
+		{ 39, "DNAME" },  { 41, "OPT" },    { 43, "DS" },
+		{ 46, "RRSIG" },  { 47, "NSEC" },   { 48, "DNSKEY" },
+		{ 50, "NSEC3" },  { 52, "TLSA" },   { 64, "SVCB" },
+		{ 65, "HTTPS" },  { 99, "SPF" },    { 251, "IXFR" },
+		{ 252, "AXFR" },  { 255, "ANY" },   { 257, "CAA" },
 	};
 	size_t		 i;
 

@@ -117,8 +117,9 @@ struct dnsmsg_addr {
  * DNSMSG_MALFORMED: it is not the answer to this query.
  *
  * When the rcode is NOERROR, follows the CNAME chain from q->qname through
- * the answer section (at most 16 hops; a loop ends it; for an owner with
- * several CNAMEs, the first counts) and collects the class IN A and AAAA
+ * the answer section (at most 16 hops; a loop ends it; of an owner's
+ * several CNAMEs the first counts; only the answer's first 64 CNAMEs are
+ * looked at, which bounds the work) and collects the class IN A and AAAA
  * records owned by a name on the chain, in message order: up to <max> go
  * to <out>, and *<n> gets how many did.  *<min_ttl> is the smallest TTL
  * over the CNAMEs followed and the addresses stored, 0 if none.  With any

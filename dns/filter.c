@@ -88,11 +88,8 @@ filter_audit(struct dnsfilter *f, const struct sockaddr *src,
     const char *sandbox, const char *action, const struct policy_decision *d,
     enum policy_reason reason, const char *host)
 {
-	const struct config	*cf = f->f_env.fe_config(f->f_env.fe_arg);
 	struct audit_event	 ev;
 
-	if (strcmp(action, "allow") == 0 && !cf->cf_audit_log_allowed)
-		return;
 	memset(&ev, 0, sizeof(ev));
 	clock_gettime(CLOCK_REALTIME, &ev.ae_ts);
 	ev.ae_sandbox = sandbox;

@@ -94,3 +94,22 @@ cidrset_count(const struct cidrset *cs)
 {
 	return cs->cs_count;
 }
+
+static void
+cnode_walk(const struct cnode *n, void (*fn)(void *, const char *), void *arg)
+{
+	if (n == NULL)
+		return;
+	if (n->cn_text != NULL)
+		fn(arg, n->cn_text);
+	cnode_walk(n->cn_child[0], fn, arg);
+	cnode_walk(n->cn_child[1], fn, arg);
+}
+
+void
+cidrset_foreach(const struct cidrset *cs, void (*fn)(void *, const char *),
+    void *arg)
+{
+	cnode_walk(cs->cs_root[0], fn, arg);
+	cnode_walk(cs->cs_root[1], fn, arg);
+}

@@ -20,5 +20,8 @@ int		 cidrset_add(struct cidrset *cs, const struct cidr *c,
 /* The rule text of the longest prefix containing <ia>, or NULL. */
 const char	*cidrset_match(const struct cidrset *cs, const struct ipaddr *ia);
 size_t		 cidrset_count(const struct cidrset *cs);
+/* Calls <fn> with each rule text (IPv4 then IPv6, in address order). */
+void		 cidrset_foreach(const struct cidrset *cs,
+		    void (*fn)(void *, const char *), void *arg);
 
 #endif /* EGRESS_CIDRSET_H */

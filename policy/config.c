@@ -43,7 +43,8 @@ cx_err(struct cfctx *cx, const struct ynode *n, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	errlist_add(cx->cx_el, cx->cx_file, n ? n->yn_line : 0,
+	errlist_add(cx->cx_el, n != NULL && n->yn_file != NULL ? n->yn_file :
+	    cx->cx_file, n ? n->yn_line : 0,
 	    n ? n->yn_col : 0, "%s", msg);
 }
 
@@ -1001,23 +1002,172 @@ config_defaults(const char *file)
 	return cf;
 }
 
+static void
+config_ids_free(char **ids)
+{
+	size_t	i;
+
+	for (i = 0; ids != NULL && ids[i] != NULL; i++)
+		free(ids[i]);
+	free(ids);
+}
+
+/* Moves <val> (and <key>) into map <m>, replacing a pair with that key. */
+static int
+ymap_put(struct ynode *m, struct ynode *key, struct ynode *val)
+{
+	struct ypair	*v;
+	size_t		 i;
+
+	for (i = 0; i < m->yn_count; i++)
+		if (strcmp(m->yn_pairs[i].yp_key->yn_str, key->yn_str) == 0) {
+			yamltree_free(m->yn_pairs[i].yp_key);
+			yamltree_free(m->yn_pairs[i].yp_val);
+			m->yn_pairs[i].yp_key = key;
+			m->yn_pairs[i].yp_val = val;
+			return 0;
+		}
+	if ((v = realloc(m->yn_pairs, (m->yn_count + 1) * sizeof(*v))) == NULL)
+		return -1;
+	m->yn_pairs = v;
+	v[m->yn_count].yp_key = key;
+	v[m->yn_count++].yp_val = val;
+	return 0;
+}
+
+static const char *
+ysandbox_id(const struct ynode *sb)
+{
+	const struct ynode	*id = map_get(sb, "id");
+
+	return id != NULL && id->yn_type == YN_SCALAR ? id->yn_str : NULL;
+}
+
+/*
+ * Lays the state file's sandboxes over the config's: keys an overlay entry
+ * names replace the config sandbox's; an unknown id adds a sandbox.  The
+ * overlay's nodes move into <root>; what is left of <ov> is freed by the
+ * caller.  Returns the ids taken from the overlay, NULL-terminated.
+ */
+static char **
+overlay_merge(struct cfctx *cx, struct ynode *root, struct ynode *ov)
+{
+	static const char *const okeys[] = { "sandboxes", NULL };
+	struct ynode	*osbs, *sbs = NULL, *o, *c, *key;
+	char		**ids;
+	size_t		 i, j, k, nids = 0;
+
+	if (!check_keys(cx, ov, "the state file", okeys))
+		return NULL;
+	if ((osbs = (struct ynode *)map_get(ov, "sandboxes")) == NULL ||
+	    is_null(osbs))
+		return calloc(1, sizeof(char *));
+	if (!want(cx, osbs, YN_SEQ, "sandboxes"))
+		return NULL;
+	if ((ids = calloc(osbs->yn_count + 1, sizeof(*ids))) == NULL)
+		return NULL;
+	for (i = 0; i < root->yn_count; i++)
+		if (strcmp(root->yn_pairs[i].yp_key->yn_str, "sandboxes") == 0)
+			sbs = root->yn_pairs[i].yp_val;
+	if (sbs == NULL || is_null(sbs)) {
+		/* The config has none: the overlay's list becomes the list. */
+		if ((key = calloc(1, sizeof(*key))) == NULL ||
+		    (key->yn_str = strdup("sandboxes")) == NULL) {
+			free(key);
+			return ids;
+		}
+		key->yn_type = YN_SCALAR;
+		if ((sbs = calloc(1, sizeof(*sbs))) == NULL ||
+		    ymap_put(root, key, sbs) == -1) {
+			yamltree_free(key);
+			free(sbs);
+			return ids;
+		}
+		sbs->yn_type = YN_SEQ;
+		sbs->yn_file = osbs->yn_file;
+		sbs->yn_line = osbs->yn_line;
+		sbs->yn_col = osbs->yn_col;
+	}
+	if (sbs->yn_type != YN_SEQ)
+		return ids;		/* the config's own error reports it */
+	for (i = 0; i < osbs->yn_count; i++) {
+		o = osbs->yn_items[i];
+		if (o->yn_type != YN_MAP || ysandbox_id(o) == NULL) {
+			cx_err(cx, o, "state file: each sandbox needs an id");
+			continue;
+		}
+		ids[nids++] = strdup(ysandbox_id(o));
+		for (j = 0; j < sbs->yn_count; j++)
+			if (ysandbox_id(sbs->yn_items[j]) != NULL &&
+			    strcmp(ysandbox_id(sbs->yn_items[j]),
+			    ysandbox_id(o)) == 0)
+				break;
+		if (j == sbs->yn_count) {
+			struct ynode **v = realloc(sbs->yn_items,
+			    (sbs->yn_count + 1) * sizeof(*v));
+
+			if (v == NULL)
+				continue;
+			sbs->yn_items = v;
+			v[sbs->yn_count++] = o;
+			osbs->yn_items[i] = NULL;
+			continue;
+		}
+		c = sbs->yn_items[j];
+		if (c->yn_type != YN_MAP)
+			continue;
+		for (k = 0; k < o->yn_count; k++) {
+			if (strcmp(o->yn_pairs[k].yp_key->yn_str, "id") == 0)
+				continue;
+			if (ymap_put(c, o->yn_pairs[k].yp_key,
+			    o->yn_pairs[k].yp_val) == 0) {
+				o->yn_pairs[k].yp_key = NULL;
+				o->yn_pairs[k].yp_val = NULL;
+			}
+		}
+	}
+	return ids;
+}
+
 struct config *
 config_parse(const char *buf, size_t len, const char *file,
     struct errlist *el)
+{
+	return config_parse_overlay(buf, len, file, NULL, 0, NULL, el);
+}
+
+struct config *
+config_parse_overlay(const char *buf, size_t len, const char *file,
+    const char *obuf, size_t olen, const char *ofile, struct errlist *el)
 {
 	static const char *const keys[] = { "listen", "workers", "upstream",
 	    "dns", "admin", "audit", "state_dir", "limits", "deny_response",
 	    "profiles", "policies", "sandboxes", NULL };
 	struct cfctx		 cx;
-	struct ynode		*root;
+	struct ynode		*root, *ov = NULL;
 	const struct ynode	*n;
-	size_t			 errs0 = el->el_count;
+	char			**ids = NULL;
+	size_t			 errs0 = el->el_count, i;
+	struct sandbox		*sb;
 
 	if ((root = yamltree_parse(buf, len, file, el)) == NULL)
 		return NULL;
 	memset(&cx, 0, sizeof(cx));
 	cx.cx_file = file;
 	cx.cx_el = el;
+	if (obuf != NULL) {
+		if ((ov = yamltree_parse(obuf, olen, ofile, el)) == NULL) {
+			yamltree_free(root);
+			return NULL;
+		}
+		ids = overlay_merge(&cx, root, ov);
+		yamltree_free(ov);
+		if (ids == NULL || el->el_count != errs0) {
+			yamltree_free(root);
+			config_ids_free(ids);
+			return NULL;
+		}
+	}
 	if ((cx.cx_cf = config_defaults(file)) == NULL ||
 	    (cx.cx_pol = policy_new()) == NULL) {
 		errlist_add(el, file, 0, 0, "out of memory");
@@ -1036,9 +1186,15 @@ config_parse(const char *buf, size_t len, const char *file,
 		parse_sandboxes(&cx, n);
 	if (el->el_count != errs0)
 		goto fail;
+	for (i = 0; ids != NULL && ids[i] != NULL; i++)
+		if ((sb = (struct sandbox *)policy_sandbox_by_id(cx.cx_pol,
+		    ids[i])) != NULL)
+			sb->sb_from_api = true;
+	config_ids_free(ids);
 	yamltree_free(root);
 	return cx.cx_cf;
 fail:
+	config_ids_free(ids);
 	yamltree_free(root);
 	config_free(cx.cx_cf);
 	if (cx.cx_cf == NULL)

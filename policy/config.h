@@ -65,6 +65,16 @@ struct config {
 
 struct config	*config_parse(const char *buf, size_t len, const char *file,
 		    struct errlist *el);
+/*
+ * The same, with the admin API's state file <obuf> (YAML or JSON:
+ * `sandboxes: [...]`, entries in the config's sandbox schema) laid over
+ * the config's sandboxes: an entry's keys replace those of the config
+ * sandbox with its id, or the entry adds a sandbox.  Errors name the file
+ * they are in.
+ */
+struct config	*config_parse_overlay(const char *buf, size_t len,
+		    const char *file, const char *obuf, size_t olen,
+		    const char *ofile, struct errlist *el);
 /* Reads <path> and parses it; I/O errors are reported in <el> too. */
 struct config	*config_load(const char *path, struct errlist *el);
 void		 config_free(struct config *cf);

@@ -248,3 +248,13 @@ hostset_count(const struct hostset *hs)
 {
 	return hs->hs_exact.sm_count + hs->hs_wild.sm_count + hs->hs_nregex;
 }
+
+void
+hostset_foreach(const struct hostset *hs, void (*fn)(void *, const char *),
+    void *arg)
+{
+	size_t	i;
+
+	for (i = 0; i < hs->hs_ntexts; i++)
+		fn(arg, hs->hs_texts[i]);
+}

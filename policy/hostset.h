@@ -28,5 +28,8 @@ int		 hostset_add(struct hostset *hs, const struct hostpat *hp,
 /* The rule text of the first match of normalized <name>, or NULL. */
 const char	*hostset_match(const struct hostset *hs, const char *name);
 size_t		 hostset_count(const struct hostset *hs);
+/* Calls <fn> with each rule text, in the order added. */
+void		 hostset_foreach(const struct hostset *hs,
+		    void (*fn)(void *, const char *), void *arg);
 
 #endif /* EGRESS_HOSTSET_H */

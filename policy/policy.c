@@ -1,5 +1,6 @@
 #include "policy/policy.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -604,4 +605,145 @@ policy_eval_early(const struct sandbox *sb, const struct ipaddr *dst,
 			    sb->sb_pols[0]->po_name, rule);
 	}
 	return true;
+}
+
+size_t
+policy_nsandboxes(const struct policy *p)
+{
+	return p->p_nsandboxes;
+}
+
+const struct sandbox *
+policy_sandbox_at(const struct policy *p, size_t i)
+{
+	return i < p->p_nsandboxes ? p->p_sandboxes[i] : NULL;
+}
+
+bool
+sandbox_intercept(const struct sandbox *sb)
+{
+	return sb->sb_intercept;
+}
+
+bool
+sandbox_from_api(const struct sandbox *sb)
+{
+	return sb->sb_from_api;
+}
+
+bool
+sandbox_block_all(const struct sandbox *sb)
+{
+	size_t	i;
+
+	if (sb->sb_npols == 0)
+		return sb->sb_inline == NULL ||
+		    sb->sb_inline->po_mode == MODE_BLOCK_ALL;
+	for (i = 0; i < sb->sb_npols; i++)
+		if (sb->sb_pols[i]->po_mode == MODE_BLOCK_ALL)
+			return true;
+	return false;
+}
+
+size_t
+sandbox_npolicies(const struct sandbox *sb)
+{
+	return sb->sb_npols;
+}
+
+const char *
+sandbox_policy_name(const struct sandbox *sb, size_t i)
+{
+	return i < sb->sb_npols ? sb->sb_pols[i]->po_name : NULL;
+}
+
+size_t
+sandbox_nsources(const struct sandbox *sb)
+{
+	return sb->sb_sources != NULL ? sb->sb_nsources : 0;
+}
+
+void
+sandbox_source(const struct sandbox *sb, size_t i, char *buf, size_t len)
+{
+	if (i < sandbox_nsources(sb))
+		cidr_format(&sb->sb_sources[i], buf, len);
+	else if (len > 0)
+		buf[0] = '\0';
+}
+
+struct rule_walk {
+	policy_rule_fn	*rw_fn;
+	void		*rw_arg;
+	const char	*rw_from;
+	const char	*rw_kind;	/* overrides the text's own, or NULL */
+};
+
+/* Rule texts read "KIND PATTERN" ("allow.hosts pypi.org"). */
+static void
+rule_walk_text(void *arg, const char *text)
+{
+	struct rule_walk	*rw = arg;
+	const char		*sp = strchr(text, ' ');
+	char			 kind[64];
+	size_t			 n;
+
+	if (sp == NULL)
+		return;
+	n = (size_t)(sp - text) < sizeof(kind) - 1 ? (size_t)(sp - text) :
+	    sizeof(kind) - 1;
+	memcpy(kind, text, n);
+	kind[n] = '\0';
+	rw->rw_fn(rw->rw_arg, rw->rw_kind != NULL ? rw->rw_kind : kind,
+	    sp + 1, rw->rw_from);
+}
+
+static void
+rule_set_walk(const struct rule_set *rs, struct rule_walk *rw)
+{
+	size_t	i;
+
+	hostset_foreach(rs->rs_hosts, rule_walk_text, rw);
+	cidrset_foreach(rs->rs_cidrs, rule_walk_text, rw);
+	for (i = 0; i < rs->rs_nports; i++)
+		rule_walk_text(rw, rs->rs_ports[i].pr_text);
+}
+
+static void
+pol_walk(const struct pol *po, const char *from, policy_rule_fn *fn, void *arg)
+{
+	struct rule_walk	rw = { fn, arg, from, NULL };
+	char			pfrom[160];
+	size_t			i;
+
+	rule_set_walk(&po->po_allow, &rw);
+	rule_set_walk(&po->po_deny, &rw);
+	for (i = 0; i < po->po_nprofiles; i++) {
+		snprintf(pfrom, sizeof(pfrom), "profile %s",
+		    po->po_profiles[i]->pf_name);
+		rw.rw_from = pfrom;
+		rw.rw_kind = "allow.hosts";
+		hostset_foreach(po->po_profiles[i]->pf_hosts, rule_walk_text,
+		    &rw);
+		cidrset_foreach(po->po_profiles[i]->pf_cidrs, rule_walk_text,
+		    &rw);
+	}
+}
+
+void
+policy_sandbox_rules(const struct sandbox *sb, policy_rule_fn *fn, void *arg)
+{
+	char	from[160];
+	size_t	i;
+
+	for (i = 0; i < sb->sb_npols; i++) {
+		snprintf(from, sizeof(from), "policy %s",
+		    sb->sb_pols[i]->po_name);
+		pol_walk(sb->sb_pols[i], from, fn, arg);
+	}
+	if (sb->sb_inline != NULL) {
+		snprintf(from, sizeof(from), "sandbox %s%s", sb->sb_id,
+		    sb->sb_from_api ? " (api)" : "");
+		pol_walk(sb->sb_inline, from, fn, arg);
+	}
 }

@@ -87,6 +87,28 @@ const struct sandbox *policy_sandbox_find(const struct policy *p,
 const struct sandbox *policy_sandbox_by_id(const struct policy *p,
 		    const char *id);
 const char	*sandbox_id(const struct sandbox *sb);
+/* What the admin API shows of a snapshot and its sandboxes. */
+size_t		 policy_nsandboxes(const struct policy *p);
+const struct sandbox *policy_sandbox_at(const struct policy *p, size_t i);
+bool		 sandbox_intercept(const struct sandbox *sb);
+bool		 sandbox_from_api(const struct sandbox *sb);
+/* block-all unless every policy of the sandbox allows all. */
+bool		 sandbox_block_all(const struct sandbox *sb);
+size_t		 sandbox_npolicies(const struct sandbox *sb);
+const char	*sandbox_policy_name(const struct sandbox *sb, size_t i);
+size_t		 sandbox_nsources(const struct sandbox *sb);
+void		 sandbox_source(const struct sandbox *sb, size_t i, char *buf,
+		    size_t len);
+/*
+ * Every rule that applies to <sb>: <kind> is allow.hosts, deny.hosts,
+ * allow.cidrs, deny.cidrs, allow.ports or deny.ports; <from> says where
+ * it is written ("policy agent", "profile github", "sandbox agent-1").
+ */
+typedef void policy_rule_fn(void *arg, const char *kind, const char *pattern,
+    const char *from);
+void		 policy_sandbox_rules(const struct sandbox *sb,
+		    policy_rule_fn *fn, void *arg);
+
 /* Counts a live connection of <sb>; returns the count including it. */
 unsigned	 sandbox_conn_add(const struct sandbox *sb);
 void		 sandbox_conn_del(const struct sandbox *sb);

@@ -54,6 +54,7 @@ struct sandbox {
 	struct pol	 *sb_inline;	/* owns; NULL when no inline rules */
 	char		 *sb_inline_name; /* owns: "sandbox:<id>" */
 	bool		  sb_intercept;
+	bool		  sb_from_api;	/* changed through the admin API */
 	/*
 	 * Live connections of this sandbox, across workers.  The one
 	 * mutable field of a snapshot: a counter the proxy keeps, moved to

@@ -31,7 +31,7 @@ ynode_type_str(enum ynode_type t)
 }
 
 static struct ynode *
-ynode_new(enum ynode_type t, const yaml_mark_t *m)
+ynode_new(const char *file, enum ynode_type t, const yaml_mark_t *m)
 {
 	struct ynode	*n;
 
@@ -40,6 +40,7 @@ ynode_new(enum ynode_type t, const yaml_mark_t *m)
 	n->yn_type = t;
 	n->yn_line = (unsigned)m->line + 1;
 	n->yn_col = (unsigned)m->column + 1;
+	n->yn_file = file;
 	return n;
 }
 
@@ -168,7 +169,7 @@ ybuild_node(struct ybuild *yb, yaml_event_t *ev, int depth)
 	}
 	switch (ev->type) {
 	case YAML_SCALAR_EVENT:
-		if ((n = ynode_new(YN_SCALAR, &ev->start_mark)) == NULL)
+		if ((n = ynode_new(yb->yb_file, YN_SCALAR, &ev->start_mark)) == NULL)
 			break;
 		n->yn_str = strndup((const char *)ev->data.scalar.value,
 		    ev->data.scalar.length);
@@ -186,11 +187,11 @@ ybuild_node(struct ybuild *yb, yaml_event_t *ev, int depth)
 		yaml_event_delete(ev);
 		return n;
 	case YAML_SEQUENCE_START_EVENT:
-		n = ynode_new(YN_SEQ, &ev->start_mark);
+		n = ynode_new(yb->yb_file, YN_SEQ, &ev->start_mark);
 		yaml_event_delete(ev);
 		return n ? ybuild_collection(yb, n, depth) : NULL;
 	case YAML_MAPPING_START_EVENT:
-		n = ynode_new(YN_MAP, &ev->start_mark);
+		n = ynode_new(yb->yb_file, YN_MAP, &ev->start_mark);
 		yaml_event_delete(ev);
 		return n ? ybuild_collection(yb, n, depth) : NULL;
 	case YAML_ALIAS_EVENT:
@@ -264,7 +265,7 @@ yamltree_parse(const char *buf, size_t len, const char *file,
 	}
 	yaml_parser_delete(&yb.yb_parser);
 	if (root == NULL)
-		root = ynode_new(YN_MAP, &zero);
+		root = ynode_new(file, YN_MAP, &zero);
 	if (root == NULL)
 		errlist_add(el, file, 0, 0, "out of memory");
 	return root;

@@ -26,6 +26,7 @@ struct ynode {
 	enum ynode_type	 yn_type;
 	unsigned	 yn_line;	/* 1-based */
 	unsigned	 yn_col;	/* 1-based */
+	const char	*yn_file;	/* borrowed: the file it came from */
 	char		*yn_str;	/* YN_SCALAR: owns, NUL-terminated */
 	bool		 yn_quoted;	/* YN_SCALAR: not a plain scalar */
 	struct ynode	**yn_items;	/* YN_SEQ: owns */

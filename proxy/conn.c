@@ -195,8 +195,6 @@ conn_audit_allow(struct conn *c)
 {
 	struct audit_event	ev;
 
-	if (!conn_cf(c)->cf_audit_log_allowed)
-		return;
 	conn_event(c, &ev, "allow", c->c_dec.pd_reason);
 	conn_event_http(c, &ev);
 	audit_emit(c->c_px->p_audit, &ev);
@@ -246,7 +244,8 @@ conn_close(struct conn *c, enum close_kind kind, enum policy_reason reason,
 	default:
 		fatalx("%s: bad close kind", __func__);
 	}
-	if (kind != CLOSE_END || conn_cf(c)->cf_audit_log_allowed) {
+	/* Always emitted: the sink counts what log_allowed keeps out. */
+	{
 		conn_event(c, &ev, action, reason);
 		if (kind == CLOSE_DENY)
 			conn_event_http(c, &ev);
@@ -467,6 +466,20 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *peer,
 	event_add(&c->c_up.h_rd, NULL);
 }
 
+/* policy_eval(), timed for the decision latency histogram. */
+static void
+conn_eval(struct conn *c, const struct sandbox *sb,
+    const struct policy_query *q, struct policy_decision *d)
+{
+	struct timespec	t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	policy_eval(sb, q, d);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	proxy_count_decision(c->c_px, (uint64_t)((t1.tv_sec - t0.tv_sec) *
+	    1000000000LL + (t1.tv_nsec - t0.tv_nsec)));
+}
+
 /* Sets c_host from a SNI or Host; 0, or -1 when it is not a name. */
 static int
 conn_set_host(struct conn *c, const char *raw)
@@ -509,7 +522,7 @@ conn_decide(struct conn *c)
 	evtimer_del(&c->c_timer);
 	event_del(&c->c_up.h_rd);
 	conn_query(c, &q);
-	policy_eval(c->c_sb, &q, &d);
+	conn_eval(c, c->c_sb, &q, &d);
 	if (d.pd_action == POLICY_DENY) {
 		/* Nothing arrived and nothing allows "other": say so. */
 		if (c->c_peek_timed_out && c->c_peek_len == 0 &&
@@ -675,7 +688,7 @@ conn_proceed(struct conn *c)
 	if (!ipaddr_equal(&orig, &c->c_dst_ip)) {
 		/* Redialled: the new address is judged too (rebinding). */
 		conn_query(c, &q);
-		policy_eval(c->c_sb, &q, &d);
+		conn_eval(c, c->c_sb, &q, &d);
 		if (d.pd_action == POLICY_DENY) {
 			conn_deny_decision(c, &d);
 			return;
@@ -1004,7 +1017,7 @@ conn_http_head(struct conn *c, struct half *h)
 			return -1;
 		}
 		conn_query(c, &q);
-		policy_eval(c->c_sb, &q, &d);
+		conn_eval(c, c->c_sb, &q, &d);
 		if (d.pd_action == POLICY_DENY) {
 			conn_deny_decision(c, &d);
 			return -1;
@@ -1245,7 +1258,7 @@ conn_revalidate(struct conn *c, struct policy *np)
 		return;
 	}
 	conn_query(c, &q);
-	policy_eval(sb, &q, &d);
+	conn_eval(c, sb, &q, &d);
 	if (d.pd_action == POLICY_DENY) {
 		/* A revoked rule must not live on in a long-lived flow. */
 		conn_close(c, CLOSE_END, REASON_REVOKED, true);

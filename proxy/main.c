@@ -26,6 +26,7 @@
 #include "policy/config.h"
 #include "policy/hostname.h"
 #include "policy/policy.h"
+#include "proxy/admin.h"
 #include "proxy/conn.h"
 #include "proxy/proxy.h"
 
@@ -159,88 +160,23 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(px->p_base, NULL);
 }
 
-/* Settings that belong to sockets and threads made at start-up. */
-static void
-warn_restart_needed(const struct config *o, const struct config *n)
-{
-	bool	same_listen = o->cf_nlisten == n->cf_nlisten;
-	size_t	i;
-
-	for (i = 0; same_listen && i < o->cf_nlisten; i++)
-		same_listen = strcmp(o->cf_listen[i].la_text,
-		    n->cf_listen[i].la_text) == 0;
-	if (!same_listen)
-		log_warnx("reload: listen changed; it applies after a restart");
-	if (o->cf_workers != n->cf_workers)
-		log_warnx("reload: workers changed; it applies after a restart");
-	if ((o->cf_audit_file == NULL) != (n->cf_audit_file == NULL) ||
-	    (o->cf_audit_file != NULL &&
-	    strcmp(o->cf_audit_file, n->cf_audit_file) != 0))
-		log_warnx("reload: audit.file changed; it applies after a "
-		    "restart");
-}
-
-/*
- * Swaps in a validated config: new connections see it at once, and every
- * worker re-judges its live connections (revocation) when woken.
- */
-static void
-proxy_install(struct proxy *px, struct config *cf)
-{
-	struct config	*old = atomic_load(&px->p_cf);
-	struct policy	*op;
-	struct config	**v;
-	unsigned	 i;
-
-	if (cf->cf_nlisten == 0) {
-		/* Listeners are not reloadable: keep the running set. */
-		cf->cf_listen = calloc(old->cf_nlisten, sizeof(*cf->cf_listen));
-		if (cf->cf_listen != NULL) {
-			memcpy(cf->cf_listen, old->cf_listen, old->cf_nlisten *
-			    sizeof(*cf->cf_listen));
-			cf->cf_nlisten = old->cf_nlisten;
-		}
-	}
-	warn_restart_needed(old, cf);
-	pthread_mutex_lock(&px->p_pmtx);
-	op = px->p_policy;
-	px->p_policy = policy_ref(cf->cf_policy);
-	pthread_mutex_unlock(&px->p_pmtx);
-	policy_unref(op);
-	atomic_store(&px->p_cf, cf);
-	/* The retired shell keeps no policy: connections hold their own. */
-	policy_unref(old->cf_policy);
-	old->cf_policy = NULL;
-	if ((v = realloc(px->p_retired, (px->p_nretired + 1) * sizeof(*v))) !=
-	    NULL) {
-		px->p_retired = v;
-		v[px->p_nretired++] = old;
-	}
-	atomic_fetch_add(&px->p_generation, 1);
-	for (i = 0; i < px->p_nworkers; i++)
-		worker_wake(&px->p_workers[i]);
-}
-
 static void
 on_hup(evutil_socket_t sig, short what, void *arg)
 {
 	struct proxy	*px = arg;
 	const char	*file = atomic_load(&px->p_cf)->cf_file;
 	struct errlist	 el;
-	struct config	*cf;
 	size_t		 i;
 
 	errlist_init(&el);
-	if ((cf = config_load(file, &el)) == NULL) {
+	if (proxy_reload(px, &el) == -1) {
 		log_warnx("reload: %s rejected, the running policy stays in "
 		    "force", file);
 		for (i = 0; i < el.el_count; i++)
 			log_warnx("reload: %s", el.el_msgs[i]);
-	} else {
-		proxy_install(px, cf);
+	} else
 		log_info("reload: %s applied (generation %u)", file,
 		    atomic_load(&px->p_generation));
-	}
 	errlist_free(&el);
 }
 
@@ -280,7 +216,7 @@ worker_count(const struct config *cf)
 
 /* Runs until stopped; <*cfp> is replaced by the config in force at exit. */
 static int
-run(struct config **cfp)
+run(struct config **cfp, struct proxy_text *txt)
 {
 	struct config		*cf = *cfp;
 	struct proxy		 px;
@@ -289,12 +225,16 @@ run(struct config **cfp)
 	struct resolver		*fres = NULL;
 	struct dnsfilter	*filter = NULL;
 	struct dnsfilter_env	 fenv;
+	struct admin		*admin = NULL;
 	char			*err;
 	unsigned		 i, started = 0;
 	int			 rc = 1;
 
 	memset(&px, 0, sizeof(px));
 	atomic_init(&px.p_cf, cf);
+	px.p_text = *txt;
+	memset(txt, 0, sizeof(*txt));
+	px.p_started = time(NULL);
 	px.p_policy = policy_ref(cf->cf_policy);
 	pthread_mutex_init(&px.p_pmtx, NULL);
 	signal(SIGPIPE, SIG_IGN);
@@ -314,6 +254,8 @@ run(struct config **cfp)
 		free(err);
 		return 1;
 	}
+	audit_set_options(px.p_audit, cf->cf_audit_log_allowed,
+	    cf->cf_audit_memory_events);
 	if ((base = event_base_new()) == NULL)
 		fatalx("event_base_new");
 	px.p_base = base;
@@ -369,6 +311,21 @@ run(struct config **cfp)
 			log_info("dns filter on %s (udp, tcp)",
 			    cf->cf_dns_listen[i].la_text);
 	}
+	if ((cf->cf_admin_socket != NULL || cf->cf_admin_listen != NULL) &&
+	    (admin = admin_new(&px, base, &err)) == NULL) {
+		log_warnx("admin: %s", err ? err : "cannot start");
+		free(err);
+		atomic_store(&px.p_stopping, true);
+		px.p_drain_deadline = 0;
+		for (i = 0; i < started; i++)
+			worker_wake(&px.p_workers[i]);
+		goto join;
+	}
+	if (cf->cf_admin_socket != NULL)
+		log_info("admin API on %s", cf->cf_admin_socket);
+	if (cf->cf_admin_listen != NULL)
+		log_info("admin API on %s (token)",
+		    cf->cf_admin_listen[0].la_text);
 	for (i = 0; i < cf->cf_nlisten; i++)
 		log_info("listening on %s", cf->cf_listen[i].la_text);
 	log_info("egressd %s started: %u workers, %zu listeners",
@@ -381,6 +338,7 @@ join:
 		pthread_join(px.p_workers[i].w_thread, NULL);
 	for (i = 0; i < px.p_nworkers; i++)
 		worker_free(&px.p_workers[i]);
+	admin_free(admin);
 	dnsfilter_free(filter);
 	resolver_free(fres);
 	free(px.p_workers);
@@ -397,6 +355,7 @@ join:
 	pthread_mutex_destroy(&px.p_pmtx);
 	for (i = 0; i < px.p_nretired; i++)
 		config_free(px.p_retired[i]);
+	proxy_text_free(&px.p_text);
 	free(px.p_retired);
 	*cfp = atomic_load(&px.p_cf);
 	return rc;
@@ -418,6 +377,7 @@ main(int argc, char **argv)
 	bool		 check = false, expl = false, debug = false;
 	struct errlist	 el;
 	struct config	*cf;
+	struct proxy_text txt;
 	int		 ch, rc;
 
 	while ((ch = getopt_long(argc, argv, "c:dhnV", opts, NULL)) != -1) {
@@ -456,7 +416,8 @@ main(int argc, char **argv)
 	}
 	log_init(debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
 	errlist_init(&el);
-	if ((cf = config_load(file, &el)) == NULL) {
+	if ((cf = proxy_load(file, &txt, &el)) == NULL) {
+		proxy_text_free(&txt);
 		print_errors(&el);
 		if (el.el_count == 0)
 			fprintf(stderr, "%s: invalid configuration\n", file);
@@ -464,13 +425,11 @@ main(int argc, char **argv)
 		return 1;
 	}
 	errlist_free(&el);
-	if (check) {
-		printf("%s: configuration OK\n", file);
-		config_free(cf);
-		return 0;
-	}
-	if (expl) {
-		rc = explain(cf, argc - optind, argv + optind);
+	if (check || expl) {
+		if (check)
+			printf("%s: configuration OK\n", file);
+		rc = check ? 0 : explain(cf, argc - optind, argv + optind);
+		proxy_text_free(&txt);
 		config_free(cf);
 		return rc;
 	}
@@ -490,7 +449,7 @@ main(int argc, char **argv)
 			cf->cf_nlisten++;
 		}
 	}
-	rc = run(&cf);
+	rc = run(&cf, &txt);
 	config_free(cf);
 	return rc;
 }

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/queue.h>
+#include <time.h>
 
 struct event;
 struct event_base;
@@ -23,8 +24,21 @@ struct audit_sink;
 struct conn;
 struct dns_shared;
 struct resolver;
+struct errlist;
 
 TAILQ_HEAD(conn_list, conn);
+
+/* The texts the running config was built from (main thread only). */
+struct proxy_text {
+	char	*pt_cf;		/* owns: the config file as last read */
+	size_t	 pt_cflen;
+	char	*pt_state;	/* owns: the API's state (JSON), or NULL */
+	size_t	 pt_statelen;
+};
+
+/* Decision latency histogram bounds, in nanoseconds (+Inf last). */
+#define PROXY_LAT_BUCKETS	8
+extern const unsigned long long proxy_lat_bounds_ns[PROXY_LAT_BUCKETS];
 
 struct worker {
 	unsigned		 w_index;
@@ -58,6 +72,12 @@ struct proxy {
 	pthread_mutex_t		 p_pmtx;	/* p_policy swap vs. ref */
 	struct policy		*p_policy;	/* owns one ref */
 	atomic_uint		 p_generation;	/* bumped by each reload */
+	struct proxy_text	 p_text;
+	atomic_uint		 p_reloads_ok;
+	atomic_uint		 p_reloads_failed;
+	time_t			 p_started;	/* wall clock */
+	atomic_uint_fast64_t	 p_lat[PROXY_LAT_BUCKETS + 1];
+	atomic_uint_fast64_t	 p_lat_sum_ns;
 	struct audit_sink	*p_audit;	/* owns */
 	struct dns_shared	*p_dns;		/* owns: shared DNS knowledge */
 	struct worker		*p_workers;	/* owns */
@@ -66,6 +86,23 @@ struct proxy {
 	atomic_bool		 p_stopping;
 	time_t			 p_drain_deadline; /* monotonic seconds */
 };
+
+/*
+ * Reads the config file at <path> and the state the admin API left in its
+ * state_dir, and builds the config from both.  <txt> keeps the texts.
+ */
+struct config	*proxy_load(const char *path, struct proxy_text *txt,
+		    struct errlist *el);
+void		 proxy_text_free(struct proxy_text *txt);
+/* Swaps <cf> in (takes it): new connections and live ones (revocation). */
+void		 proxy_install(struct proxy *px, struct config *cf);
+/* SIGHUP and POST /api/v1/reload: 0, or -1 with the errors. */
+int		 proxy_reload(struct proxy *px, struct errlist *el);
+/* Validates the config with new API state, persists it, swaps it in. */
+int		 proxy_apply_state(struct proxy *px, const char *state,
+		    size_t len, struct errlist *el);
+/* Adds one policy evaluation to the latency histogram. */
+void		 proxy_count_decision(struct proxy *px, uint64_t ns);
 
 /* A new reference to the current policy snapshot (any thread). */
 struct policy	*proxy_policy(struct proxy *px);

@@ -1,0 +1,1153 @@
+/*
+ * proxy/admin.c - the admin API (SPEC 6): HTTP/1.1 + JSON on a unix
+ * socket (trusted by its file mode) and an optional TCP listener that
+ * wants a bearer token.  It runs on the main thread's loop, so it never
+ * competes with the data path, and every change goes through the same
+ * validation and snapshot swap as a config reload.
+ */
+#include "proxy/admin.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "audit/audit.h"
+#include "common/errlist.h"
+#include "common/log.h"
+#include "common/netaddr.h"
+#include "policy/config.h"
+#include "policy/hostname.h"
+#include "policy/policy.h"
+#include "proxy/proxy.h"
+
+#define ADMIN_BODY_MAX		(1u << 20)
+#define ADMIN_EVENTS_DEFAULT	100
+
+struct admin_ep {
+	struct admin		*ae_admin;
+	struct evhttp		*ae_http;
+	bool			 ae_token;	/* TCP: bearer token required */
+};
+
+struct admin {
+	struct proxy		*ad_px;		/* borrowed */
+	struct admin_ep		 ad_unix;
+	struct admin_ep		 ad_tcp;
+	char			*ad_sock_path;	/* owns: unlinked at exit */
+	char			*ad_token;	/* owns */
+};
+
+/* ------------------------------------------------------------ replies */
+
+static void
+reply_json(struct evhttp_request *req, int code, json_t *j)
+{
+	struct evbuffer	*b = evbuffer_new();
+	char		*s = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "application/json");
+	if (b != NULL && s != NULL) {
+		evbuffer_add(b, s, strlen(s));
+		evbuffer_add(b, "\n", 1);
+	}
+	evhttp_send_reply(req, code, code < 300 ? "OK" : code == 401 ?
+	    "Unauthorized" : code == 404 ? "Not Found" : code == 405 ?
+	    "Method Not Allowed" : code >= 500 ? "Internal Server Error" :
+	    "Bad Request", b);
+	free(s);
+	if (b != NULL)
+		evbuffer_free(b);
+	json_decref(j);
+}
+
+static void reply_error(struct evhttp_request *, int, const char *, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+reply_error(struct evhttp_request *req, int code, const char *fmt, ...)
+{
+	char	msg[1024];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	reply_json(req, code, json_pack("{s:s}", "error", msg));
+}
+
+/* Validation errors read "FILE:L:C: msg": an API client wants the msg. */
+static const char *
+strip_location(const char *m)
+{
+	const char	*p = strstr(m, ": ");
+
+	return p != NULL && strchr(m, ' ') > p ? p + 2 : m;
+}
+
+static void
+reply_errlist(struct evhttp_request *req, int code, const char *what,
+    const struct errlist *el)
+{
+	json_t	*arr = json_array();
+	size_t	 i;
+
+	for (i = 0; i < el->el_count; i++)
+		json_array_append_new(arr, json_string(el->el_msgs[i]));
+	reply_json(req, code, json_pack("{s:s,s:o}", "error", el->el_count > 0 ?
+	    strip_location(el->el_msgs[0]) : what, "errors", arr));
+}
+
+/* ------------------------------------------------------------ views */
+
+struct rules_acc {
+	json_t	*ra_rules;
+	json_t	*ra_lists[6];	/* in egress_keys order */
+};
+
+static const char *const egress_kinds[6] = { "allow.hosts", "deny.hosts",
+    "allow.cidrs", "deny.cidrs", "allow.ports", "deny.ports" };
+static const char *const egress_keys[6] = { "allowed_domains",
+    "denied_domains", "allowed_cidrs", "denied_cidrs", "allowed_ports",
+    "denied_ports" };
+
+static bool
+json_array_has(json_t *a, json_t *v)
+{
+	size_t	 i;
+	json_t	*x;
+
+	json_array_foreach(a, i, x)
+		if (json_equal(x, v))
+			return true;
+	return false;
+}
+
+/* "443" as a number, "8000-8100" as a string, like the config takes. */
+static json_t *
+port_json(const char *p)
+{
+	char		*ep;
+	unsigned long	 v = strtoul(p, &ep, 10);
+
+	return *ep == '\0' ? json_integer((json_int_t)v) : json_string(p);
+}
+
+static void
+rules_cb(void *arg, const char *kind, const char *pattern, const char *from)
+{
+	struct rules_acc	*ra = arg;
+	struct ipaddr		 ia;
+	json_t			*v;
+	size_t			 k;
+
+	json_array_append_new(ra->ra_rules, json_pack("{s:s,s:s,s:s}", "kind",
+	    kind, "pattern", pattern, "from", from));
+	for (k = 0; k < 6; k++)
+		if (strcmp(kind, egress_kinds[k]) == 0)
+			break;
+	if (k == 6)
+		return;
+	/* An IP literal written under hosts is a CIDR rule. */
+	if (k < 2 && ipaddr_parse(pattern, &ia) == 0)
+		k += 2;
+	v = k >= 4 ? port_json(pattern) : json_string(pattern);
+	if (!json_array_has(ra->ra_lists[k], v))
+		json_array_append(ra->ra_lists[k], v);
+	json_decref(v);
+}
+
+static json_t *
+sources_json(const struct sandbox *sb)
+{
+	json_t	*a = json_array();
+	char	 buf[64];
+	size_t	 i;
+
+	for (i = 0; i < sandbox_nsources(sb); i++) {
+		sandbox_source(sb, i, buf, sizeof(buf));
+		json_array_append_new(a, json_string(buf));
+	}
+	return a;
+}
+
+static json_t *
+policies_json(const struct sandbox *sb)
+{
+	json_t	*a = json_array();
+	size_t	 i;
+
+	for (i = 0; i < sandbox_npolicies(sb); i++)
+		json_array_append_new(a, json_string(sandbox_policy_name(sb,
+		    i)));
+	return a;
+}
+
+/* GET .../network: the effective policy, plus where each rule lives. */
+static json_t *
+network_json(const struct sandbox *sb)
+{
+	struct rules_acc	 ra;
+	json_t			*egress;
+	size_t			 k;
+
+	ra.ra_rules = json_array();
+	for (k = 0; k < 6; k++)
+		ra.ra_lists[k] = json_array();
+	policy_sandbox_rules(sb, rules_cb, &ra);
+	egress = json_object();
+	for (k = 0; k < 6; k++)
+		json_object_set_new(egress, egress_keys[k], ra.ra_lists[k]);
+	return json_pack("{s:s,s:s,s:b,s:o,s:o,s:o,s:s,s:o}",
+	    "id", sandbox_id(sb),
+	    "mode", sandbox_block_all(sb) ? "block-all" : "allow-all",
+	    "intercept", sandbox_intercept(sb),
+	    "egress", egress,
+	    "sources", sources_json(sb),
+	    "policies", policies_json(sb),
+	    "source", sandbox_from_api(sb) ? "api" : "config",
+	    "rules", ra.ra_rules);
+}
+
+/* ------------------------------------------------------------ state */
+
+/*
+ * The API's state is a JSON document `{"sandboxes": [ENTRY...]}` whose
+ * entries use the config's sandbox schema (id, sources, intercept, mode,
+ * allow, deny); config_parse_overlay() lays them over the config file.
+ */
+static json_t *
+state_load(struct admin *ad)
+{
+	const struct proxy_text	*t = &ad->ad_px->p_text;
+	json_t			*st;
+
+	if (t->pt_state != NULL && (st = json_loadb(t->pt_state,
+	    t->pt_statelen, 0, NULL)) != NULL && json_is_object(st))
+		return st;
+	return json_pack("{s:[]}", "sandboxes");
+}
+
+static json_t *
+state_entry(json_t *st, const char *id, bool create)
+{
+	json_t	*sbs = json_object_get(st, "sandboxes"), *e;
+	size_t	 i;
+
+	if (!json_is_array(sbs)) {
+		sbs = json_array();
+		json_object_set_new(st, "sandboxes", sbs);
+	}
+	json_array_foreach(sbs, i, e)
+		if (json_is_string(json_object_get(e, "id")) &&
+		    strcmp(json_string_value(json_object_get(e, "id")), id) == 0)
+			return e;
+	if (!create)
+		return NULL;
+	e = json_pack("{s:s}", "id", id);
+	json_array_append_new(sbs, e);
+	return e;
+}
+
+/* Seeds an entry's allow/deny from the sandbox's own inline rules. */
+struct seed_acc {
+	json_t		*sa_entry;
+	const char	*sa_from;
+};
+
+static void
+seed_cb(void *arg, const char *kind, const char *pattern, const char *from)
+{
+	struct seed_acc	*sa = arg;
+	char		 side[8];
+	const char	*dot = strchr(kind, '.');
+	json_t		*s, *l;
+
+	if (strncmp(from, sa->sa_from, strlen(sa->sa_from)) != 0 ||
+	    dot == NULL || (size_t)(dot - kind) >= sizeof(side))
+		return;
+	memcpy(side, kind, (size_t)(dot - kind));
+	side[dot - kind] = '\0';
+	if ((s = json_object_get(sa->sa_entry, side)) == NULL) {
+		s = json_object();
+		json_object_set_new(sa->sa_entry, side, s);
+	}
+	if ((l = json_object_get(s, dot + 1)) == NULL) {
+		l = json_array();
+		json_object_set_new(s, dot + 1, l);
+	}
+	json_array_append_new(l, strcmp(dot + 1, "ports") == 0 ?
+	    port_json(pattern) : json_string(pattern));
+}
+
+static json_t *
+state_entry_seeded(json_t *st, const struct sandbox *sb)
+{
+	json_t		*e = state_entry(st, sandbox_id(sb), false);
+	struct seed_acc	 sa;
+	char		 from[128];
+
+	if (e != NULL)
+		return e;
+	e = state_entry(st, sandbox_id(sb), true);
+	snprintf(from, sizeof(from), "sandbox %s", sandbox_id(sb));
+	sa.sa_entry = e;
+	sa.sa_from = from;
+	policy_sandbox_rules(sb, seed_cb, &sa);
+	return e;
+}
+
+static json_t *
+list_of(json_t *entry, const char *side, const char *key)
+{
+	json_t	*s = json_object_get(entry, side), *l;
+
+	if (!json_is_object(s)) {
+		s = json_object();
+		json_object_set_new(entry, side, s);
+	}
+	if (!json_is_array(l = json_object_get(s, key))) {
+		l = json_array();
+		json_object_set_new(s, key, l);
+	}
+	return l;
+}
+
+static void
+list_remove(json_t *l, json_t *v)
+{
+	size_t	i;
+
+	for (i = json_array_size(l); i-- > 0;)
+		if (json_equal(json_array_get(l, i), v))
+			json_array_remove(l, i);
+}
+
+/* Validates, persists and applies <st>; replies on failure. */
+static int
+state_apply(struct admin *ad, struct evhttp_request *req, json_t *st)
+{
+	struct errlist	 el;
+	char		*text;
+	int		 rc;
+
+	if ((text = json_dumps(st, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) ==
+	    NULL) {
+		reply_error(req, 500, "out of memory");
+		return -1;
+	}
+	errlist_init(&el);
+	rc = proxy_apply_state(ad->ad_px, text, strlen(text), &el);
+	if (rc == -1)
+		reply_errlist(req, 400, "invalid change", &el);
+	errlist_free(&el);
+	free(text);
+	return rc;
+}
+
+/* ------------------------------------------------------------ routes */
+
+static json_t *
+body_json(struct evhttp_request *req)
+{
+	struct evbuffer	*b = evhttp_request_get_input_buffer(req);
+	size_t		 n = evbuffer_get_length(b);
+	json_error_t	 err;
+	json_t		*j;
+
+	j = json_loadb((const char *)evbuffer_pullup(b, (ssize_t)n), n, 0,
+	    &err);
+	if (j == NULL)
+		reply_error(req, 400, "bad JSON: %s (line %d, column %d)",
+		    err.text, err.line, err.column);
+	else if (!json_is_object(j)) {
+		reply_error(req, 400, "the body must be a JSON object");
+		json_decref(j);
+		j = NULL;
+	}
+	return j;
+}
+
+/* Checks that <o> has only <keys>; replies 400 naming the first other. */
+static bool
+only_keys(struct evhttp_request *req, json_t *o, const char *const *keys,
+    const char *what)
+{
+	const char	*k;
+	json_t		*v;
+	size_t		 i;
+
+	json_object_foreach(o, k, v) {
+		for (i = 0; keys[i] != NULL; i++)
+			if (strcmp(keys[i], k) == 0)
+				break;
+		if (keys[i] == NULL) {
+			reply_error(req, 400, "unknown field \"%s\" in %s", k,
+			    what);
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool
+string_list(struct evhttp_request *req, json_t *l, const char *what,
+    bool ports)
+{
+	size_t	 i;
+	json_t	*v;
+
+	if (!json_is_array(l)) {
+		reply_error(req, 400, "%s must be a list", what);
+		return false;
+	}
+	json_array_foreach(l, i, v)
+		if (!json_is_string(v) && !(ports && json_is_integer(v))) {
+			reply_error(req, 400, "%s[%zu] must be a %s", what, i,
+			    ports ? "port number or \"LOW-HIGH\" string" :
+			    "string");
+			return false;
+		}
+	return true;
+}
+
+static void
+route_sandboxes(struct admin *ad, struct evhttp_request *req)
+{
+	struct policy	*p = proxy_policy(ad->ad_px);
+	json_t		*a = json_array();
+	size_t		 i;
+
+	for (i = 0; i < policy_nsandboxes(p); i++) {
+		const struct sandbox *sb = policy_sandbox_at(p, i);
+
+		json_array_append_new(a, json_pack("{s:s,s:o,s:o,s:b,s:s}",
+		    "id", sandbox_id(sb), "sources", sources_json(sb),
+		    "policies", policies_json(sb), "intercept",
+		    sandbox_intercept(sb), "source", sandbox_from_api(sb) ?
+		    "api" : "config"));
+	}
+	policy_unref(p);
+	reply_json(req, 200, a);
+}
+
+static void
+reply_network(struct admin *ad, struct evhttp_request *req, const char *id)
+{
+	struct policy		*p = proxy_policy(ad->ad_px);
+	const struct sandbox	*sb = policy_sandbox_by_id(p, id);
+
+	if (sb == NULL)
+		reply_error(req, 404, "no sandbox \"%s\"", id);
+	else
+		reply_json(req, 200, network_json(sb));
+	policy_unref(p);
+}
+
+/* PUT .../network: the body replaces the sandbox's inline policy. */
+static void
+route_put_network(struct admin *ad, struct evhttp_request *req,
+    const char *id)
+{
+	static const char *const keys[] = { "id", "mode", "intercept",
+	    "egress", "sources", "policies", "source", "rules", NULL };
+	static const char *const ekeys[] = { "allowed_domains",
+	    "denied_domains", "allowed_cidrs", "denied_cidrs",
+	    "allowed_ports", "denied_ports", NULL };
+	json_t	*b, *st, *e, *eg, *v, *side;
+	size_t	 k;
+
+	if ((b = body_json(req)) == NULL)
+		return;
+	if (!only_keys(req, b, keys, "the network object"))
+		goto out;
+	st = state_load(ad);
+	e = state_entry(st, id, true);
+	json_object_del(e, "allow");
+	json_object_del(e, "deny");
+	if ((v = json_object_get(b, "mode")) != NULL) {
+		if (!json_is_string(v)) {
+			reply_error(req, 400, "mode must be a string");
+			goto out2;
+		}
+		json_object_set(e, "mode", v);
+	}
+	if ((v = json_object_get(b, "intercept")) != NULL) {
+		if (!json_is_boolean(v)) {
+			reply_error(req, 400, "intercept must be true or false");
+			goto out2;
+		}
+		json_object_set(e, "intercept", v);
+	}
+	if ((v = json_object_get(b, "sources")) != NULL) {
+		if (!string_list(req, v, "sources", false))
+			goto out2;
+		json_object_set(e, "sources", v);
+	}
+	if ((eg = json_object_get(b, "egress")) != NULL) {
+		if (!json_is_object(eg) || !only_keys(req, eg, ekeys,
+		    "egress")) {
+			if (!json_is_object(eg))
+				reply_error(req, 400, "egress must be an "
+				    "object");
+			goto out2;
+		}
+		for (k = 0; k < 6; k++) {
+			if ((v = json_object_get(eg, egress_keys[k])) == NULL)
+				continue;
+			if (!string_list(req, v, egress_keys[k], k >= 4))
+				goto out2;
+			side = list_of(e, k % 2 == 0 ? "allow" : "deny",
+			    k < 2 ? "hosts" : k < 4 ? "cidrs" : "ports");
+			json_array_extend(side, v);
+		}
+	}
+	if (state_apply(ad, req, st) == 0)
+		reply_network(ad, req, id);
+out2:
+	json_decref(st);
+out:
+	json_decref(b);
+}
+
+/* POST .../egress/{allow,deny,unallow,enable,disable} */
+static void
+route_egress(struct admin *ad, struct evhttp_request *req, const char *id,
+    const char *verb)
+{
+	static const char *const keys[] = { "hosts", NULL };
+	struct policy		*p = proxy_policy(ad->ad_px);
+	const struct sandbox	*sb = policy_sandbox_by_id(p, id);
+	json_t			*b = NULL, *st = NULL, *e, *hosts, *h;
+	struct hostpat		 hp;
+	const char		*why;
+	size_t			 i;
+	bool			 on;
+
+	if (sb == NULL) {
+		reply_error(req, 404, "no sandbox \"%s\"", id);
+		goto out;
+	}
+	st = state_load(ad);
+	if ((on = strcmp(verb, "enable") == 0) || strcmp(verb, "disable") == 0) {
+		e = state_entry(st, id, true);
+		json_object_set_new(e, "intercept", json_boolean(on));
+		if (state_apply(ad, req, st) == 0)
+			reply_network(ad, req, id);
+		goto out;
+	}
+	if ((b = body_json(req)) == NULL)
+		goto out;
+	if (!only_keys(req, b, keys, "the body"))
+		goto out;
+	hosts = json_object_get(b, "hosts");
+	if (hosts == NULL || !string_list(req, hosts, "hosts", false) ||
+	    json_array_size(hosts) == 0) {
+		if (hosts == NULL || json_is_array(hosts))
+			reply_error(req, 400, "hosts: a non-empty list of host "
+			    "names is required");
+		goto out;
+	}
+	/* Same words as the config file's validation. */
+	json_array_foreach(hosts, i, h)
+		if (hostpat_parse(json_string_value(h), &hp, &why) == -1) {
+			reply_error(req, 400, "hosts: \"%s\": %s",
+			    json_string_value(h), why);
+			goto out;
+		}
+	e = state_entry_seeded(st, sb);
+	json_array_foreach(hosts, i, h) {
+		if (strcmp(verb, "allow") == 0) {
+			list_remove(list_of(e, "deny", "hosts"), h);
+			list_remove(list_of(e, "allow", "hosts"), h);
+			json_array_append(list_of(e, "allow", "hosts"), h);
+		} else if (strcmp(verb, "deny") == 0) {
+			list_remove(list_of(e, "allow", "hosts"), h);
+			list_remove(list_of(e, "deny", "hosts"), h);
+			json_array_append(list_of(e, "deny", "hosts"), h);
+		} else
+			list_remove(list_of(e, "allow", "hosts"), h);
+	}
+	if (state_apply(ad, req, st) == 0)
+		reply_network(ad, req, id);
+out:
+	json_decref(b);
+	json_decref(st);
+	policy_unref(p);
+}
+
+struct events_acc {
+	struct evbuffer	*ea_b;
+	size_t		 ea_n;
+};
+
+static void
+events_cb(void *arg, const char *line, size_t len)
+{
+	struct events_acc	*ea = arg;
+
+	if (ea->ea_n++ > 0)
+		evbuffer_add(ea->ea_b, ",", 1);
+	evbuffer_add(ea->ea_b, "\n", 1);
+	evbuffer_add(ea->ea_b, line, len);
+}
+
+static void
+route_events(struct admin *ad, struct evhttp_request *req, const char *id)
+{
+	struct evkeyvalq	 q;
+	const char		*ls, *action;
+	struct events_acc	 ea;
+	struct policy		*p;
+	unsigned long		 limit = ADMIN_EVENTS_DEFAULT;
+	char			*ep;
+
+	TAILQ_INIT(&q);
+	evhttp_parse_query_str(evhttp_uri_get_query(
+	    evhttp_request_get_evhttp_uri(req)) ?: "", &q);
+	ls = evhttp_find_header(&q, "limit");
+	action = evhttp_find_header(&q, "action");
+	if (ls != NULL && (ls[0] < '0' || ls[0] > '9' ||
+	    (limit = strtoul(ls, &ep, 10)) == 0 || *ep != '\0' ||
+	    limit > 1000000)) {
+		reply_error(req, 400, "limit must be a number from 1 to "
+		    "1000000");
+		goto out;
+	}
+	if (action != NULL && strcmp(action, "allow") != 0 &&
+	    strcmp(action, "deny") != 0 && strcmp(action, "end") != 0 &&
+	    strcmp(action, "error") != 0) {
+		reply_error(req, 400, "action must be allow, deny, end or "
+		    "error");
+		goto out;
+	}
+	if (id != NULL) {
+		p = proxy_policy(ad->ad_px);
+		if (policy_sandbox_by_id(p, id) == NULL) {
+			policy_unref(p);
+			reply_error(req, 404, "no sandbox \"%s\"", id);
+			goto out;
+		}
+		policy_unref(p);
+	}
+	ea.ea_b = evbuffer_new();
+	ea.ea_n = 0;
+	evbuffer_add(ea.ea_b, "[", 1);
+	audit_recent(ad->ad_px->p_audit, id, action, limit, events_cb, &ea);
+	evbuffer_add(ea.ea_b, "\n]\n", 3);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "application/json");
+	evhttp_send_reply(req, 200, "OK", ea.ea_b);
+	evbuffer_free(ea.ea_b);
+out:
+	evhttp_clear_headers(&q);
+}
+
+static void
+route_explain(struct admin *ad, struct evhttp_request *req)
+{
+	struct evkeyvalq	 q;
+	const char		*sid, *host, *ps, *why;
+	struct policy		*p = proxy_policy(ad->ad_px);
+	const struct sandbox	*sb;
+	struct policy_query	 pq;
+	struct policy_decision	 d;
+	char			 name[HOSTNAME_MAX], *ep;
+	unsigned long		 port = 443;
+
+	TAILQ_INIT(&q);
+	evhttp_parse_query_str(evhttp_uri_get_query(
+	    evhttp_request_get_evhttp_uri(req)) ?: "", &q);
+	sid = evhttp_find_header(&q, "sandbox");
+	host = evhttp_find_header(&q, "host");
+	ps = evhttp_find_header(&q, "port");
+	if (sid == NULL || host == NULL) {
+		reply_error(req, 400, "sandbox and host are required");
+		goto out;
+	}
+	if ((sb = policy_sandbox_by_id(p, sid)) == NULL) {
+		reply_error(req, 404, "no sandbox \"%s\"", sid);
+		goto out;
+	}
+	if (ps != NULL && ((port = strtoul(ps, &ep, 10)) < 1 || port > 65535 ||
+	    *ep != '\0')) {
+		reply_error(req, 400, "port must be 1-65535");
+		goto out;
+	}
+	memset(&pq, 0, sizeof(pq));
+	if (ipaddr_parse(host, &pq.pq_dst) == 0)
+		netaddr_format_ip(&pq.pq_dst, name, sizeof(name));
+	else if (hostname_normalize(host, name, sizeof(name), &why) == -1) {
+		reply_error(req, 400, "host \"%s\": %s", host, why);
+		goto out;
+	}
+	pq.pq_proto = port == 80 ? POLICY_PROTO_HTTP : POLICY_PROTO_TLS;
+	pq.pq_host = name;
+	pq.pq_port = (uint16_t)port;
+	policy_eval(sb, &pq, &d);
+	reply_json(req, 200, json_pack("{s:s,s:s,s:i,s:s,s:s?,s:s?,s:s?,s:s?}",
+	    "sandbox", sid, "host", name, "port", (int)port, "action",
+	    policy_action_str(d.pd_action), "reason",
+	    policy_reason_str(d.pd_reason), "policy", d.pd_policy, "rule",
+	    d.pd_rule, "note", d.pd_by_host ? "allowed by a host rule: at run "
+	    "time the name must also lead to the destination" : NULL));
+out:
+	evhttp_clear_headers(&q);
+	policy_unref(p);
+}
+
+struct stats_acc {
+	json_t		*sa_conn;
+	json_t		*sa_dns;
+	uint64_t	 sa_up, sa_down;
+};
+
+static void
+stats_cb(void *arg, const char *sandbox, const char *action,
+    const char *reason, const char *proto, uint64_t events, uint64_t up,
+    uint64_t down)
+{
+	struct stats_acc	*sa = arg;
+	json_t			*o = strcmp(proto, "dns") == 0 ? sa->sa_dns :
+	    sa->sa_conn;
+	json_t			*v = json_object_get(o, action);
+
+	json_object_set_new(o, action, json_integer((json_int_t)(events +
+	    (v != NULL ? (uint64_t)json_integer_value(v) : 0))));
+	sa->sa_up += up;
+	sa->sa_down += down;
+}
+
+static void
+route_stats(struct admin *ad, struct evhttp_request *req)
+{
+	struct proxy		*px = ad->ad_px;
+	struct stats_acc	 sa = { json_pack("{s:i,s:i,s:i,s:i}", "allow", 0,
+	    "deny", 0, "end", 0, "error", 0), json_pack("{s:i,s:i}", "allow",
+	    0, "deny", 0), 0, 0 };
+
+	audit_counts(px->p_audit, stats_cb, &sa);
+	reply_json(req, 200, json_pack("{s:I,s:i,s:i,s:o,s:I,s:I,s:o,"
+	    "s:{s:I,s:I},s:{s:i,s:i}}",
+	    "uptime_s", (json_int_t)(time(NULL) - px->p_started),
+	    "generation", (int)atomic_load(&px->p_generation),
+	    "active_connections", (int)atomic_load(&px->p_active),
+	    "connections", sa.sa_conn,
+	    "bytes_up", (json_int_t)sa.sa_up,
+	    "bytes_down", (json_int_t)sa.sa_down,
+	    "dns_queries", sa.sa_dns,
+	    "audit_events", "written", (json_int_t)audit_written(px->p_audit),
+	    "dropped", (json_int_t)audit_dropped(px->p_audit),
+	    "reloads", "ok", (int)atomic_load(&px->p_reloads_ok),
+	    "failed", (int)atomic_load(&px->p_reloads_failed)));
+}
+
+static void
+route_reload(struct admin *ad, struct evhttp_request *req)
+{
+	struct errlist	el;
+
+	errlist_init(&el);
+	if (proxy_reload(ad->ad_px, &el) == -1)
+		reply_errlist(req, 400, "config rejected", &el);
+	else
+		reply_json(req, 200, json_pack("{s:b,s:i}", "reloaded", 1,
+		    "generation", (int)atomic_load(&ad->ad_px->p_generation)));
+	errlist_free(&el);
+}
+
+/* ------------------------------------------------------------ metrics */
+
+struct metrics_acc {
+	struct evbuffer	*ma_b;
+	int		 ma_pass;	/* 0 connections, 1 dns, 2 bytes */
+};
+
+static void
+metrics_cb(void *arg, const char *sandbox, const char *action,
+    const char *reason, const char *proto, uint64_t events, uint64_t up,
+    uint64_t down)
+{
+	struct metrics_acc	*ma = arg;
+	bool			 dns = strcmp(proto, "dns") == 0;
+
+	/* Label values are ids and fixed words: nothing needs escaping. */
+	if (ma->ma_pass == 0 && !dns)
+		evbuffer_add_printf(ma->ma_b, "egressd_connections_total{"
+		    "sandbox=\"%s\",action=\"%s\",reason=\"%s\",proto=\"%s\"} "
+		    "%llu\n", sandbox, action, reason, proto,
+		    (unsigned long long)events);
+	else if (ma->ma_pass == 1 && dns)
+		evbuffer_add_printf(ma->ma_b, "egressd_dns_queries_total{"
+		    "sandbox=\"%s\",action=\"%s\",reason=\"%s\"} %llu\n",
+		    sandbox, action, reason, (unsigned long long)events);
+	else if (ma->ma_pass == 2 && (up > 0 || down > 0))
+		evbuffer_add_printf(ma->ma_b, "egressd_bytes_total{sandbox="
+		    "\"%s\",direction=\"up\",proto=\"%s\"} %llu\n"
+		    "egressd_bytes_total{sandbox=\"%s\",direction=\"down\","
+		    "proto=\"%s\"} %llu\n", sandbox, proto,
+		    (unsigned long long)up, sandbox, proto,
+		    (unsigned long long)down);
+}
+
+static void
+route_metrics(struct admin *ad, struct evhttp_request *req)
+{
+	struct proxy		*px = ad->ad_px;
+	struct metrics_acc	 ma;
+	uint64_t		 cum = 0;
+	unsigned		 i;
+
+	ma.ma_b = evbuffer_new();
+	evbuffer_add_printf(ma.ma_b,
+	    "# HELP egressd_build_info egressd version.\n"
+	    "# TYPE egressd_build_info gauge\n"
+	    "egressd_build_info{version=\"%s\"} 1\n"
+	    "# HELP egressd_start_time_seconds Start time, Unix seconds.\n"
+	    "# TYPE egressd_start_time_seconds gauge\n"
+	    "egressd_start_time_seconds %lld\n"
+	    "# HELP egressd_active_connections Client connections open now.\n"
+	    "# TYPE egressd_active_connections gauge\n"
+	    "egressd_active_connections %u\n"
+	    "# HELP egressd_connections_total Connection and request "
+	    "decisions and ends, by sandbox, action, reason and protocol.\n"
+	    "# TYPE egressd_connections_total counter\n",
+	    EGRESS_VERSION, (long long)px->p_started,
+	    atomic_load(&px->p_active));
+	ma.ma_pass = 0;
+	audit_counts(px->p_audit, metrics_cb, &ma);
+	evbuffer_add_printf(ma.ma_b,
+	    "# HELP egressd_dns_queries_total DNS filter queries, by "
+	    "sandbox, action and reason.\n"
+	    "# TYPE egressd_dns_queries_total counter\n");
+	ma.ma_pass = 1;
+	audit_counts(px->p_audit, metrics_cb, &ma);
+	evbuffer_add_printf(ma.ma_b,
+	    "# HELP egressd_bytes_total Bytes relayed by ended connections.\n"
+	    "# TYPE egressd_bytes_total counter\n");
+	ma.ma_pass = 2;
+	audit_counts(px->p_audit, metrics_cb, &ma);
+	evbuffer_add_printf(ma.ma_b,
+	    "# HELP egressd_audit_events_total Audit events queued for the "
+	    "audit file.\n"
+	    "# TYPE egressd_audit_events_total counter\n"
+	    "egressd_audit_events_total %llu\n"
+	    "# HELP egressd_audit_events_dropped_total Audit events dropped "
+	    "because the writer fell behind.\n"
+	    "# TYPE egressd_audit_events_dropped_total counter\n"
+	    "egressd_audit_events_dropped_total %llu\n"
+	    "# HELP egressd_reloads_total Configuration reloads, by result.\n"
+	    "# TYPE egressd_reloads_total counter\n"
+	    "egressd_reloads_total{result=\"ok\"} %u\n"
+	    "egressd_reloads_total{result=\"failed\"} %u\n"
+	    "# HELP egressd_decision_duration_seconds Time the policy engine "
+	    "takes per decision.\n"
+	    "# TYPE egressd_decision_duration_seconds histogram\n",
+	    (unsigned long long)audit_written(px->p_audit),
+	    (unsigned long long)audit_dropped(px->p_audit),
+	    atomic_load(&px->p_reloads_ok),
+	    atomic_load(&px->p_reloads_failed));
+	for (i = 0; i < PROXY_LAT_BUCKETS; i++) {
+		cum += atomic_load(&px->p_lat[i]);
+		evbuffer_add_printf(ma.ma_b, "egressd_decision_duration_seconds"
+		    "_bucket{le=\"%g\"} %llu\n", (double)proxy_lat_bounds_ns[i] /
+		    1e9, (unsigned long long)cum);
+	}
+	cum += atomic_load(&px->p_lat[PROXY_LAT_BUCKETS]);
+	evbuffer_add_printf(ma.ma_b,
+	    "egressd_decision_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
+	    "egressd_decision_duration_seconds_sum %.9f\n"
+	    "egressd_decision_duration_seconds_count %llu\n",
+	    (unsigned long long)cum,
+	    (double)atomic_load(&px->p_lat_sum_ns) / 1e9,
+	    (unsigned long long)cum);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+	evhttp_send_reply(req, 200, "OK", ma.ma_b);
+	evbuffer_free(ma.ma_b);
+}
+
+/* ------------------------------------------------------------ dispatch */
+
+static bool
+token_ok(struct admin *ad, struct evhttp_request *req)
+{
+	const char	*h = evhttp_find_header(
+	    evhttp_request_get_input_headers(req), "Authorization");
+	size_t		 n;
+
+	if (ad->ad_token == NULL || h == NULL || strncmp(h, "Bearer ", 7) != 0)
+		return false;
+	h += 7;
+	n = strlen(ad->ad_token);
+	/* Constant time in the token's content, whatever was sent. */
+	return strlen(h) == n && CRYPTO_memcmp(h, ad->ad_token, n) == 0;
+}
+
+/* Splits "/a/b/c" into at most <max> segments (in place, in <buf>). */
+static size_t
+split_path(char *buf, char **seg, size_t max)
+{
+	size_t	 n = 0;
+	char	*p, *save = NULL;
+
+	for (p = strtok_r(buf, "/", &save); p != NULL && n < max;
+	    p = strtok_r(NULL, "/", &save))
+		seg[n++] = p;
+	return p != NULL ? max + 1 : n;
+}
+
+static void
+admin_request_cb(struct evhttp_request *req, void *arg)
+{
+	struct admin_ep		*ep = arg;
+	struct admin		*ad = ep->ae_admin;
+	enum evhttp_cmd_type	 m = evhttp_request_get_command(req);
+	const char		*path = evhttp_uri_get_path(
+	    evhttp_request_get_evhttp_uri(req));
+	char			*dec, *seg[8];
+	size_t			 n;
+	bool			 get = m == EVHTTP_REQ_GET, post =
+	    m == EVHTTP_REQ_POST;
+
+	if (ep->ae_token && !token_ok(ad, req)) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "WWW-Authenticate", "Bearer");
+		reply_error(req, 401, "missing or invalid token");
+		return;
+	}
+	if (path == NULL || (dec = evhttp_uridecode(path, 0, NULL)) == NULL) {
+		reply_error(req, 400, "bad path");
+		return;
+	}
+	n = split_path(dec, seg, 8);
+	if (n == 1 && strcmp(seg[0], "healthz") == 0 && get) {
+		struct evbuffer *b = evbuffer_new();
+
+		evbuffer_add(b, "ok\n", 3);
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Content-Type", "text/plain");
+		evhttp_send_reply(req, 200, "OK", b);
+		evbuffer_free(b);
+	} else if (n == 1 && strcmp(seg[0], "metrics") == 0 && get)
+		route_metrics(ad, req);
+	else if (n < 3 || strcmp(seg[0], "api") != 0 ||
+	    strcmp(seg[1], "v1") != 0)
+		reply_error(req, 404, "no such route: %s", path);
+	else if (n == 3 && strcmp(seg[2], "sandboxes") == 0 && get)
+		route_sandboxes(ad, req);
+	else if (n == 3 && strcmp(seg[2], "events") == 0 && get)
+		route_events(ad, req, NULL);
+	else if (n == 3 && strcmp(seg[2], "explain") == 0 && get)
+		route_explain(ad, req);
+	else if (n == 3 && strcmp(seg[2], "stats") == 0 && get)
+		route_stats(ad, req);
+	else if (n == 3 && strcmp(seg[2], "reload") == 0 && post)
+		route_reload(ad, req);
+	else if (n == 5 && strcmp(seg[2], "sandboxes") == 0 &&
+	    strcmp(seg[4], "network") == 0 && get)
+		reply_network(ad, req, seg[3]);
+	else if (n == 5 && strcmp(seg[2], "sandboxes") == 0 &&
+	    strcmp(seg[4], "network") == 0 && m == EVHTTP_REQ_PUT)
+		route_put_network(ad, req, seg[3]);
+	else if (n == 6 && strcmp(seg[2], "sandboxes") == 0 &&
+	    strcmp(seg[4], "egress") == 0 && strcmp(seg[5], "events") == 0 &&
+	    get)
+		route_events(ad, req, seg[3]);
+	else if (n == 6 && strcmp(seg[2], "sandboxes") == 0 &&
+	    strcmp(seg[4], "egress") == 0 && post &&
+	    (strcmp(seg[5], "allow") == 0 || strcmp(seg[5], "deny") == 0 ||
+	    strcmp(seg[5], "unallow") == 0 || strcmp(seg[5], "enable") == 0 ||
+	    strcmp(seg[5], "disable") == 0))
+		route_egress(ad, req, seg[3], seg[5]);
+	else
+		reply_error(req, n <= 6 ? 405 : 404, "no such route: %s %s",
+		    m == EVHTTP_REQ_GET ? "GET" : post ? "POST" :
+		    m == EVHTTP_REQ_PUT ? "PUT" : "method", path);
+	free(dec);
+}
+
+/* ------------------------------------------------------------ set-up */
+
+/* A socket file left by a dead egressd is replaced; a live one is not. */
+static int
+unix_listen(const char *path, char **err)
+{
+	struct sockaddr_un	 sun;
+	struct stat		 st;
+	int			 fd, probe;
+	char			*dir, *slash;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		if (asprintf(err, "admin.socket %s: path too long", path) < 0)
+			*err = NULL;
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	if ((dir = strdup(path)) != NULL && (slash = strrchr(dir, '/')) !=
+	    NULL && slash != dir) {
+		*slash = '\0';
+		(void)mkdir(dir, 0755);
+	}
+	free(dir);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			if (asprintf(err, "admin.socket %s exists and is not a "
+			    "socket", path) < 0)
+				*err = NULL;
+			return -1;
+		}
+		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (probe != -1 && connect(probe, (struct sockaddr *)&sun,
+		    sizeof(sun)) == 0) {
+			close(probe);
+			if (asprintf(err, "admin.socket %s: another egressd is "
+			    "listening there", path) < 0)
+				*err = NULL;
+			return -1;
+		}
+		if (probe != -1)
+			close(probe);
+		unlink(path);
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    chmod(path, 0660) == -1 || listen(fd, 64) == -1) {
+		if (asprintf(err, "admin.socket %s: %s", path,
+		    strerror(errno)) < 0)
+			*err = NULL;
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int
+admin_ep_init(struct admin *ad, struct admin_ep *ep, struct event_base *base,
+    bool token)
+{
+	ep->ae_admin = ad;
+	ep->ae_token = token;
+	if ((ep->ae_http = evhttp_new(base)) == NULL)
+		return -1;
+	evhttp_set_max_body_size(ep->ae_http, ADMIN_BODY_MAX);
+	evhttp_set_timeout(ep->ae_http, 30);
+	evhttp_set_allowed_methods(ep->ae_http, EVHTTP_REQ_GET |
+	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+	    EVHTTP_REQ_HEAD);
+	evhttp_set_gencb(ep->ae_http, admin_request_cb, ep);
+	return 0;
+}
+
+static char *
+read_token(const char *path, char **err)
+{
+	FILE	*f;
+	char	 buf[4096];
+	size_t	 n;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		if (asprintf(err, "admin.token_file %s: %s", path,
+		    strerror(errno)) < 0)
+			*err = NULL;
+		return NULL;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' ||
+	    buf[n - 1] == ' ' || buf[n - 1] == '\t'))
+		buf[--n] = '\0';
+	if (n < 16) {
+		if (asprintf(err, "admin.token_file %s: the token must be at "
+		    "least 16 characters", path) < 0)
+			*err = NULL;
+		return NULL;
+	}
+	return strdup(buf);
+}
+
+struct admin *
+admin_new(struct proxy *px, struct event_base *base, char **err)
+{
+	const struct config	*cf = atomic_load(&px->p_cf);
+	struct admin		*ad;
+	int			 fd;
+
+	*err = NULL;
+	if ((ad = calloc(1, sizeof(*ad))) == NULL)
+		return NULL;
+	ad->ad_px = px;
+	if (cf->cf_admin_socket != NULL) {
+		if (admin_ep_init(ad, &ad->ad_unix, base, false) == -1 ||
+		    (fd = unix_listen(cf->cf_admin_socket, err)) == -1)
+			goto fail;
+		if (evhttp_accept_socket_with_handle(ad->ad_unix.ae_http, fd) ==
+		    NULL) {
+			close(fd);
+			goto fail;
+		}
+		ad->ad_sock_path = strdup(cf->cf_admin_socket);
+	}
+	if (cf->cf_admin_listen != NULL) {
+		char		host[64];
+		const char	*colon;
+
+		if ((ad->ad_token = read_token(cf->cf_admin_token_file, err)) ==
+		    NULL || admin_ep_init(ad, &ad->ad_tcp, base, true) == -1)
+			goto fail;
+		/* "[v6]:port" or "v4:port" as validated by the config. */
+		snprintf(host, sizeof(host), "%s",
+		    cf->cf_admin_listen[0].la_text);
+		colon = strrchr(host, ':');
+		host[colon - host] = '\0';
+		if (host[0] == '[') {
+			memmove(host, host + 1, strlen(host));
+			host[strlen(host) - 1] = '\0';
+		}
+		if (evhttp_bind_socket(ad->ad_tcp.ae_http, host,
+		    (ev_uint16_t)netaddr_port((const struct sockaddr *)
+		    &cf->cf_admin_listen[0].la_addr)) == -1) {
+			if (asprintf(err, "admin.listen %s: %s",
+			    cf->cf_admin_listen[0].la_text, strerror(errno)) < 0)
+				*err = NULL;
+			goto fail;
+		}
+	}
+	return ad;
+fail:
+	admin_free(ad);
+	return NULL;
+}
+
+void
+admin_free(struct admin *ad)
+{
+	if (ad == NULL)
+		return;
+	if (ad->ad_unix.ae_http != NULL)
+		evhttp_free(ad->ad_unix.ae_http);
+	if (ad->ad_tcp.ae_http != NULL)
+		evhttp_free(ad->ad_tcp.ae_http);
+	if (ad->ad_sock_path != NULL)
+		unlink(ad->ad_sock_path);
+	free(ad->ad_sock_path);
+	if (ad->ad_token != NULL)
+		OPENSSL_cleanse(ad->ad_token, strlen(ad->ad_token));
+	free(ad->ad_token);
+	free(ad);
+}

@@ -1,0 +1,302 @@
+/*
+ * proxy/proxy.c - the running configuration: loading it with the admin
+ * API's state laid over it, swapping it in (reload, API changes), and
+ * keeping that state on disk.
+ */
+#include "proxy/proxy.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "audit/audit.h"
+#include "common/errlist.h"
+#include "common/log.h"
+#include "policy/config.h"
+#include "policy/policy.h"
+
+#define STATE_FILE	"state.json"
+#define FILE_MAX	(64u << 20)
+
+/* Reads a whole file; NULL with errno set (ENOENT when absent). */
+static char *
+read_file(const char *path, size_t *lenp)
+{
+	char	*buf = NULL, *nb;
+	size_t	 len = 0, cap = 0;
+	ssize_t	 n;
+	int	 fd, e;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return NULL;
+	for (;;) {
+		if (len + 1 >= cap) {
+			cap = cap ? cap * 2 : 8192;
+			if (cap > FILE_MAX || (nb = realloc(buf, cap)) == NULL) {
+				free(buf);
+				close(fd);
+				errno = EFBIG;
+				return NULL;
+			}
+			buf = nb;
+		}
+		if ((n = read(fd, buf + len, cap - len - 1)) < 0) {
+			if (errno == EINTR)
+				continue;
+			e = errno;
+			free(buf);
+			close(fd);
+			errno = e;
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	*lenp = len;
+	return buf;
+}
+
+static char *
+state_path(const struct config *cf)
+{
+	char	*p;
+
+	if (cf->cf_state_dir == NULL || asprintf(&p, "%s/%s", cf->cf_state_dir,
+	    STATE_FILE) < 0)
+		return NULL;
+	return p;
+}
+
+struct config *
+proxy_load(const char *path, struct proxy_text *txt, struct errlist *el)
+{
+	struct config	*cf, *merged;
+	char		*sp;
+
+	memset(txt, 0, sizeof(*txt));
+	if ((txt->pt_cf = read_file(path, &txt->pt_cflen)) == NULL) {
+		errlist_add(el, path, 0, 0, "cannot read: %s", strerror(errno));
+		return NULL;
+	}
+	if ((cf = config_parse(txt->pt_cf, txt->pt_cflen, path, el)) == NULL)
+		return NULL;
+	/* state_dir comes from the config: read what the API left there. */
+	if ((sp = state_path(cf)) == NULL)
+		return cf;
+	txt->pt_state = read_file(sp, &txt->pt_statelen);
+	if (txt->pt_state == NULL) {
+		if (errno != ENOENT) {
+			errlist_add(el, sp, 0, 0, "cannot read: %s",
+			    strerror(errno));
+			config_free(cf);
+			cf = NULL;
+		}
+		free(sp);
+		return cf;
+	}
+	merged = config_parse_overlay(txt->pt_cf, txt->pt_cflen, path,
+	    txt->pt_state, txt->pt_statelen, sp, el);
+	free(sp);
+	config_free(cf);
+	return merged;
+}
+
+void
+proxy_text_free(struct proxy_text *txt)
+{
+	free(txt->pt_cf);
+	free(txt->pt_state);
+	memset(txt, 0, sizeof(*txt));
+}
+
+/* Settings that belong to sockets and threads made at start-up. */
+static void
+warn_restart_needed(const struct config *o, const struct config *n)
+{
+	bool	same_listen = o->cf_nlisten == n->cf_nlisten;
+	size_t	i;
+
+	for (i = 0; same_listen && i < o->cf_nlisten; i++)
+		same_listen = strcmp(o->cf_listen[i].la_text,
+		    n->cf_listen[i].la_text) == 0;
+	if (!same_listen)
+		log_warnx("reload: listen changed; it applies after a restart");
+	if (o->cf_workers != n->cf_workers)
+		log_warnx("reload: workers changed; it applies after a restart");
+	if ((o->cf_audit_file == NULL) != (n->cf_audit_file == NULL) ||
+	    (o->cf_audit_file != NULL &&
+	    strcmp(o->cf_audit_file, n->cf_audit_file) != 0))
+		log_warnx("reload: audit.file changed; it applies after a "
+		    "restart");
+}
+
+void
+proxy_install(struct proxy *px, struct config *cf)
+{
+	struct config	*old = atomic_load(&px->p_cf);
+	struct policy	*op;
+	struct config	**v;
+	unsigned	 i;
+
+	if (cf->cf_nlisten == 0) {
+		/* Listeners are not reloadable: keep the running set. */
+		cf->cf_listen = calloc(old->cf_nlisten, sizeof(*cf->cf_listen));
+		if (cf->cf_listen != NULL) {
+			memcpy(cf->cf_listen, old->cf_listen, old->cf_nlisten *
+			    sizeof(*cf->cf_listen));
+			cf->cf_nlisten = old->cf_nlisten;
+		}
+	}
+	warn_restart_needed(old, cf);
+	pthread_mutex_lock(&px->p_pmtx);
+	op = px->p_policy;
+	px->p_policy = policy_ref(cf->cf_policy);
+	pthread_mutex_unlock(&px->p_pmtx);
+	policy_unref(op);
+	atomic_store(&px->p_cf, cf);
+	audit_set_options(px->p_audit, cf->cf_audit_log_allowed,
+	    cf->cf_audit_memory_events);
+	/* The retired shell keeps no policy: connections hold their own. */
+	policy_unref(old->cf_policy);
+	old->cf_policy = NULL;
+	if ((v = realloc(px->p_retired, (px->p_nretired + 1) * sizeof(*v))) !=
+	    NULL) {
+		px->p_retired = v;
+		v[px->p_nretired++] = old;
+	}
+	atomic_fetch_add(&px->p_generation, 1);
+	for (i = 0; i < px->p_nworkers; i++)
+		worker_wake(&px->p_workers[i]);
+}
+
+int
+proxy_reload(struct proxy *px, struct errlist *el)
+{
+	const struct config	*cur = atomic_load(&px->p_cf);
+	struct proxy_text	 txt;
+	struct config		*cf;
+
+	if ((cf = proxy_load(cur->cf_file, &txt, el)) == NULL) {
+		proxy_text_free(&txt);
+		atomic_fetch_add(&px->p_reloads_failed, 1);
+		return -1;
+	}
+	proxy_text_free(&px->p_text);
+	px->p_text = txt;
+	proxy_install(px, cf);
+	atomic_fetch_add(&px->p_reloads_ok, 1);
+	return 0;
+}
+
+/* write-new, fsync, rename, fsync the directory: never a torn file. */
+static int
+state_write(const struct config *cf, const char *text, size_t len,
+    struct errlist *el)
+{
+	char	*path, *tmp = NULL;
+	int	 fd = -1, dfd, rc = -1;
+	size_t	 off = 0;
+	ssize_t	 n;
+
+	if ((path = state_path(cf)) == NULL || asprintf(&tmp, "%s.tmp",
+	    path) < 0) {
+		errlist_add(el, "state_dir", 0, 0, "out of memory");
+		free(path);
+		return -1;
+	}
+	if (mkdir(cf->cf_state_dir, 0700) == -1 && errno != EEXIST) {
+		errlist_add(el, cf->cf_state_dir, 0, 0, "cannot create: %s",
+		    strerror(errno));
+		goto out;
+	}
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) ==
+	    -1) {
+		errlist_add(el, tmp, 0, 0, "cannot write: %s", strerror(errno));
+		goto out;
+	}
+	while (off < len) {
+		if ((n = write(fd, text + off, len - off)) < 0) {
+			if (errno == EINTR)
+				continue;
+			errlist_add(el, tmp, 0, 0, "write: %s", strerror(errno));
+			goto out;
+		}
+		off += (size_t)n;
+	}
+	if (fsync(fd) == -1 || close(fd) == -1) {
+		fd = -1;
+		errlist_add(el, tmp, 0, 0, "fsync: %s", strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) == -1) {
+		errlist_add(el, path, 0, 0, "rename: %s", strerror(errno));
+		goto out;
+	}
+	if ((dfd = open(cf->cf_state_dir, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) != -1) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	rc = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	if (rc == -1 && tmp != NULL)
+		unlink(tmp);
+	free(tmp);
+	free(path);
+	return rc;
+}
+
+int
+proxy_apply_state(struct proxy *px, const char *state, size_t len,
+    struct errlist *el)
+{
+	const struct config	*cur = atomic_load(&px->p_cf);
+	struct config		*cf;
+	char			*copy, *sp;
+
+	sp = state_path(cur);
+	cf = config_parse_overlay(px->p_text.pt_cf, px->p_text.pt_cflen,
+	    cur->cf_file, state, len, sp != NULL ? sp : "state", el);
+	free(sp);
+	if (cf == NULL)
+		return -1;
+	/* On disk first: a change that is not kept is not made. */
+	if (state_write(cf, state, len, el) == -1 ||
+	    (copy = malloc(len + 1)) == NULL) {
+		config_free(cf);
+		return -1;
+	}
+	memcpy(copy, state, len);
+	copy[len] = '\0';
+	free(px->p_text.pt_state);
+	px->p_text.pt_state = copy;
+	px->p_text.pt_statelen = len;
+	proxy_install(px, cf);
+	return 0;
+}
+
+const unsigned long long proxy_lat_bounds_ns[PROXY_LAT_BUCKETS] = {
+	1000, 2500, 5000, 10000, 25000, 100000, 1000000, 10000000
+};
+
+void
+proxy_count_decision(struct proxy *px, uint64_t ns)
+{
+	unsigned	i;
+
+	for (i = 0; i < PROXY_LAT_BUCKETS; i++)
+		if (ns <= proxy_lat_bounds_ns[i])
+			break;
+	atomic_fetch_add(&px->p_lat[i], 1);
+	atomic_fetch_add(&px->p_lat_sum_ns, ns);
+}
