@@ -908,6 +908,38 @@ split_path(char *buf, char **seg, size_t max)
 	return p != NULL ? max + 1 : n;
 }
 
+/* Whether some method serves this path (then the answer is 405). */
+static bool
+route_known(char **seg, size_t n)
+{
+	static const char *const top[] = { "sandboxes", "events", "explain",
+	    "stats", "reload", NULL };
+	static const char *const verbs[] = { "events", "allow", "deny",
+	    "unallow", "enable", "disable", NULL };
+	size_t	i;
+
+	if (n == 1)
+		return strcmp(seg[0], "healthz") == 0 ||
+		    strcmp(seg[0], "metrics") == 0;
+	if (n < 3 || strcmp(seg[0], "api") != 0 || strcmp(seg[1], "v1") != 0)
+		return false;
+	if (n == 3) {
+		for (i = 0; top[i] != NULL; i++)
+			if (strcmp(seg[2], top[i]) == 0)
+				return true;
+		return false;
+	}
+	if (strcmp(seg[2], "sandboxes") != 0)
+		return false;
+	if (n == 5)
+		return strcmp(seg[4], "network") == 0;
+	if (n == 6 && strcmp(seg[4], "egress") == 0)
+		for (i = 0; verbs[i] != NULL; i++)
+			if (strcmp(seg[5], verbs[i]) == 0)
+				return true;
+	return false;
+}
+
 static void
 admin_request_cb(struct evhttp_request *req, void *arg)
 {
@@ -971,10 +1003,10 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 	    strcmp(seg[5], "unallow") == 0 || strcmp(seg[5], "enable") == 0 ||
 	    strcmp(seg[5], "disable") == 0))
 		route_egress(ad, req, seg[3], seg[5]);
+	else if (route_known(seg, n))
+		reply_error(req, 405, "method not allowed on %s", path);
 	else
-		reply_error(req, n <= 6 ? 405 : 404, "no such route: %s %s",
-		    m == EVHTTP_REQ_GET ? "GET" : post ? "POST" :
-		    m == EVHTTP_REQ_PUT ? "PUT" : "method", path);
+		reply_error(req, 404, "no such route: %s", path);
 	free(dec);
 }
 

@@ -71,6 +71,7 @@ struct conn {
 	bool			 c_ech;
 	bool			 c_peek_timed_out;
 	bool			 c_counted;	/* in c_sb's sb_active */
+	bool			 c_audit_pending; /* early allow not yet written */
 	struct policy_decision	 c_dec;		/* strings borrow c_policy */
 	struct resolver_req	*c_rq;		/* look-up under way, or NULL */
 	enum resolver_status	 c_lookup_st;	/* of the last look-up ... */
@@ -231,6 +232,10 @@ conn_close(struct conn *c, enum close_kind kind, enum policy_reason reason,
 
 	if (c->c_state == CONN_CLOSED)
 		return;
+	if (c->c_audit_pending) {
+		c->c_audit_pending = false;
+		conn_audit_allow(c);
+	}
 	switch (kind) {
 	case CLOSE_END:
 		action = "end";
@@ -452,9 +457,13 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *peer,
 	    &c->c_down);
 	evtimer_assign(&c->c_timer, w->w_base, conn_timer_cb, c);
 	if (policy_eval_early(c->c_sb, &c->c_dst_ip, c->c_dst_port, &d)) {
-		/* Server-speaks-first protocols must not wait for a peek. */
+		/*
+		 * Server-speaks-first protocols must not wait for a peek.  The
+		 * allow event waits for the first bytes instead, so that it
+		 * can still name the host when the client speaks first.
+		 */
 		c->c_dec = d;
-		conn_audit_allow(c);
+		c->c_audit_pending = true;
 		conn_connect(c);
 		return;
 	}
@@ -942,12 +951,70 @@ conn_relay_start(struct conn *c)
 		conn_relay_step(c, &c->c_down);
 }
 
+/*
+ * The allow event of a connection decided at accept time: written when
+ * the first bytes move.  The client's are peeked (not read), so they still
+ * go through the kernel splice, and named when they are a ClientHello or
+ * a request head; a server that speaks first gets an event without host.
+ */
+static void
+conn_audit_late(struct conn *c, bool client_side)
+{
+	uint8_t			 buf[4096];
+	struct tls_sniff	 ts;
+	struct tls_hello	 th;
+	struct http_sniff	 hs;
+	ssize_t			 n;
+
+	if (!client_side) {
+		/* Only a server that really spoke first settles it. */
+		n = recv(c->c_ufd, buf, 1, MSG_PEEK | MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+	} else {
+		n = recv(c->c_cfd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n > 0) {
+			tls_sniff_init(&ts);
+			http_sniff_init(&hs);
+			switch (tls_sniff(&ts, buf, (size_t)n, sizeof(buf), &th)) {
+			case TLS_OK:
+				c->c_ech = th.ech;
+				if (th.has_sni)
+					(void)conn_set_host(c, th.sni);
+				/* FALLTHROUGH */
+			case TLS_NEED_MORE:
+			case TLS_TOO_LARGE:
+				c->c_proto = POLICY_PROTO_TLS;
+				break;
+			case TLS_MALFORMED:
+			case TLS_NOT_TLS:
+				if (http_parse_request(&hs, buf, (size_t)n,
+				    sizeof(buf), &c->c_req) == HTTP_OK) {
+					c->c_proto = POLICY_PROTO_HTTP;
+					c->c_req_buf = buf;
+					(void)conn_set_host(c, c->c_req.host);
+				}
+				break;
+			}
+		}
+	}
+	c->c_audit_pending = false;
+	conn_audit_allow(c);
+	c->c_req_buf = NULL;
+	c->c_req.method[0] = '\0';
+}
+
 /* RELAYING: pump one half and see whether the connection is done. */
 static void
 conn_relay_step(struct conn *c, struct half *h)
 {
 	enum half_status	 st;
 	half_filter_fn		*f;
+
+	if (c->c_audit_pending)
+		conn_audit_late(c, h == &c->c_up);
 
 	f = h == &c->c_up ? conn_http_filter : conn_resp_filter;
 	st = half_pump(h, f);

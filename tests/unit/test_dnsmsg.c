@@ -934,6 +934,49 @@ START_TEST(test_cname_hops)
 }
 END_TEST
 
+/* <junk> unrelated CNAMEs, then a -> b and an A record for b. */
+static uint8_t *
+cname_scan_msg(int junk, size_t *len)
+{
+	char	 src[8192];
+	size_t	 o;
+	int	 k;
+
+	o = (size_t)snprintf(src, sizeof(src),
+	    "0f03 8180 0001 %04x 0000 0000" Q_A, junk + 2);
+	for (k = 0; k < junk; k++)
+		o += (size_t)snprintf(src + o, sizeof(src) - o,
+		    " (u%d) ^e 0005 0001 0000003c [ ^e ]", k);
+	snprintf(src + o, sizeof(src) - o,
+	    " ^q 0005 0001 0000012c [ @b (b) ^e ]"
+	    " ^b 0001 0001 0000003c [ c0000201 ]");
+	return as_build(src, len);
+}
+
+/* Only the first 64 CNAMEs of an answer are looked at. */
+START_TEST(test_cname_scan_limit)
+{
+	struct dnsmsg_query q = query_for("a.example.com", 1);
+	struct dnsmsg_addr out[4];
+	uint8_t		*buf;
+	size_t		 len, n;
+	uint32_t	 min_ttl;
+	int		 rcode;
+
+	buf = cname_scan_msg(63, &len);
+	ck_assert_int_eq(answers_once(buf, len, &q, 0x0f03, out, 4, &n,
+	    &rcode, &min_ttl), DNSMSG_OK);
+	addrs_check("scan_63", out, n, "192.0.2.1/60");
+	free(buf);
+	buf = cname_scan_msg(64, &len);
+	ck_assert_int_eq(answers_once(buf, len, &q, 0x0f03, out, 4, &n,
+	    &rcode, &min_ttl), DNSMSG_OK);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_uint_eq(min_ttl, 0);
+	free(buf);
+}
+END_TEST
+
 /* ---- every prefix, every bit ----------------------------------------- */
 
 /* Fixtures that are well-formed: queries first, then responses. */
@@ -1307,6 +1350,7 @@ dnsmsg_suite(void)
 	tcase_add_test(tc, test_answers_query_case);
 	tcase_add_test(tc, test_ptr_hops);
 	tcase_add_test(tc, test_cname_hops);
+	tcase_add_test(tc, test_cname_scan_limit);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("damage");
