@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 /* The writer wakes at least this often, so lines reach disk within 1 s. */
@@ -45,6 +46,7 @@ struct audit_sink {
 	struct ring	*as_rings[RING_BUCKETS];
 	struct ring	*as_all;
 	bool		 as_log_allowed;
+	bool		 as_syslog;	/* copy each line to syslog(3) */
 	unsigned	 as_memory;
 	char		*as_path;	/* owns; NULL = discard, "-" = stdout */
 	int		 as_fd;
@@ -88,10 +90,10 @@ static void *
 audit_writer(void *arg)
 {
 	struct audit_sink	*as = arg;
-	char			*out;
+	char			*out, *p, *nl;
 	size_t			 n;
 	struct timespec		 dl;
-	bool			 stop, reopen;
+	bool			 stop, reopen, sys;
 	int			 fd;
 
 	if ((out = malloc(as->as_max)) == NULL)
@@ -112,11 +114,18 @@ audit_writer(void *arg)
 		as->as_len = 0;
 		stop = as->as_stop;
 		reopen = as->as_reopen;
+		sys = as->as_syslog;
 		as->as_reopen = false;
 		pthread_mutex_unlock(&as->as_mtx);
 
 		if (n > 0 && as->as_fd != -1)
 			write_all(as->as_fd, out, n);
+		/* syslog(3) may block on a slow daemon: only this thread waits. */
+		for (p = out; sys && p < out + n; p = nl + 1) {
+			if ((nl = memchr(p, '\n', (size_t)(out + n - p))) == NULL)
+				break;
+			syslog(LOG_INFO, "%.*s", (int)(nl - p), p);
+		}
 		if (reopen && as->as_path != NULL &&
 		    (fd = audit_open_fd(as->as_path)) != -1) {
 			close(as->as_fd);
@@ -341,13 +350,16 @@ audit_reopen(struct audit_sink *as)
 
 void
 audit_set_options(struct audit_sink *as, bool log_allowed,
-    unsigned memory_events)
+    unsigned memory_events, bool use_syslog)
 {
 	struct ring	*rg, *next;
 	size_t		 i;
 
 	pthread_mutex_lock(&as->as_mtx);
 	as->as_log_allowed = log_allowed;
+	if (use_syslog && !as->as_syslog)
+		openlog("egressd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	as->as_syslog = use_syslog;
 	if (memory_events != as->as_memory) {
 		/* A new size starts the memory afresh. */
 		for (i = 0; i < RING_BUCKETS; i++) {

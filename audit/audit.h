@@ -62,10 +62,12 @@ uint64_t audit_written(const struct audit_sink *as);
 /*
  * <log_allowed> false keeps allow and end events out of the file (they
  * are still counted); <memory_events> is how many recent events per
- * sandbox stay in memory for audit_recent().  Safe to call at any time.
+ * sandbox stay in memory for audit_recent(); <use_syslog> copies every
+ * written line to syslog (LOG_DAEMON, LOG_INFO, tag "egressd").  Safe to
+ * call at any time.
  */
 void	audit_set_options(struct audit_sink *as, bool log_allowed,
-	    unsigned memory_events);
+	    unsigned memory_events, bool use_syslog);
 /*
  * Calls <fn> with the JSON lines of the newest <limit> kept events of
  * <sandbox> (NULL: of every sandbox) whose action is <action> (NULL:

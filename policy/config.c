@@ -557,18 +557,43 @@ parse_protocols(struct cfctx *cx, const struct ynode *n, const char *what,
 	}
 }
 
+static int
+str_list_into(struct cfctx *cx, const struct ynode *n, const char *what,
+    char ***out, size_t *nout)
+{
+	const struct ynode	*it;
+	size_t			 i;
+
+	if (!want_list(cx, n, what))
+		return -1;
+	if ((*out = calloc(list_len(n) + 1, sizeof(**out))) == NULL)
+		return -1;
+	for (i = 0; i < list_len(n); i++) {
+		it = list_at(n, i);
+		if (!want(cx, it, YN_SCALAR, what))
+			continue;
+		(*out)[(*nout)++] = strdup(it->yn_str);
+	}
+	return 0;
+}
+
 static void
-parse_endpoints(struct cfctx *cx, const struct ynode *n, const char *owner)
+parse_endpoints(struct cfctx *cx, const struct ynode *n, const char *owner,
+    struct pol *po)
 {
 	static const char *const keys[] = { "host", "methods", "paths", NULL };
-	const struct ynode	*it, *h;
+	const struct ynode	*it, *h, *v;
 	struct hostpat		 hp;
+	struct endpoint		*ep;
 	const char		*why;
-	char			 what[192];
-	size_t			 i;
+	char			 what[192], whybuf[320];
+	size_t			 i, j;
 
 	snprintf(what, sizeof(what), "%s endpoints", owner);
 	if (is_null(n) || !want(cx, n, YN_SEQ, what))
+		return;
+	if ((po->po_endpoints = calloc(n->yn_count + 1,
+	    sizeof(*po->po_endpoints))) == NULL)
 		return;
 	for (i = 0; i < n->yn_count; i++) {
 		it = n->yn_items[i];
@@ -578,9 +603,45 @@ parse_endpoints(struct cfctx *cx, const struct ynode *n, const char *owner)
 			cx_err(cx, it, "%s: an entry needs a host", what);
 			continue;
 		}
-		if (want(cx, h, YN_SCALAR, what) &&
-		    hostpat_parse(h->yn_str, &hp, &why) == -1)
-			cx_err(cx, h, "%s: \"%s\": %s", what, h->yn_str, why);
+		if (!want(cx, h, YN_SCALAR, what))
+			continue;
+		if (hostpat_parse(h->yn_str, &hp, &why) == -1 ||
+		    hp.hp_kind == HOSTPAT_IP) {
+			cx_err(cx, h, "%s: \"%s\": %s", what, h->yn_str,
+			    hp.hp_kind == HOSTPAT_IP ? "endpoints take host "
+			    "names, not addresses" : why);
+			continue;
+		}
+		ep = &po->po_endpoints[po->po_nendpoints++];
+		ep->ep_hosts = hostset_new();
+		ep->ep_text = xasprintf("endpoints %s", h->yn_str);
+		if (ep->ep_hosts == NULL || ep->ep_text == NULL ||
+		    hostset_add(ep->ep_hosts, &hp, ep->ep_text, whybuf,
+		    sizeof(whybuf)) == -1) {
+			cx_err(cx, h, "%s: \"%s\": %s", what, h->yn_str,
+			    whybuf);
+			continue;
+		}
+		if ((v = map_get(it, "methods")) != NULL)
+			str_list_into(cx, v, "endpoints methods",
+			    &ep->ep_methods, &ep->ep_nmethods);
+		for (j = 0; j < ep->ep_nmethods; j++) {
+			const char *m = ep->ep_methods[j];
+
+			if (m == NULL || strspn(m, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") !=
+			    strlen(m) || m[0] == '\0')
+				cx_err(cx, v, "%s: method \"%s\" must be an "
+				    "upper-case HTTP method", what, m ? m : "");
+		}
+		if ((v = map_get(it, "paths")) != NULL)
+			str_list_into(cx, v, "endpoints paths", &ep->ep_paths,
+			    &ep->ep_npaths);
+		for (j = 0; j < ep->ep_npaths; j++)
+			if (ep->ep_paths[j] == NULL ||
+			    ep->ep_paths[j][0] != '/')
+				cx_err(cx, v, "%s: path \"%s\" must start with "
+				    "/", what, ep->ep_paths[j] ?
+				    ep->ep_paths[j] : "");
 	}
 }
 
@@ -679,7 +740,7 @@ parse_policies(struct cfctx *cx, const struct ynode *n)
 		if ((v = map_get(def, "deny")) != NULL)
 			parse_rule_set(cx, v, "deny", what, &po->po_deny);
 		if ((v = map_get(def, "endpoints")) != NULL)
-			parse_endpoints(cx, v, what);
+			parse_endpoints(cx, v, what, po);
 		if ((v = map_get(def, "destination")) != NULL)
 			parse_destination(cx, v, "destination",
 			    &po->po_destination);

@@ -1,5 +1,6 @@
 #include "policy/policy.h"
 
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,8 +147,23 @@ rule_set_free(struct rule_set *rs)
 void
 pol_free(struct pol *po)
 {
+	size_t	i, j;
+
 	if (po == NULL)
 		return;
+	for (i = 0; i < po->po_nendpoints; i++) {
+		struct endpoint *ep = &po->po_endpoints[i];
+
+		hostset_free(ep->ep_hosts);
+		for (j = 0; j < ep->ep_nmethods; j++)
+			free(ep->ep_methods[j]);
+		for (j = 0; j < ep->ep_npaths; j++)
+			free(ep->ep_paths[j]);
+		free(ep->ep_methods);
+		free(ep->ep_paths);
+		free(ep->ep_text);
+	}
+	free(po->po_endpoints);
 	free(po->po_name);
 	free(po->po_profiles);
 	rule_set_free(&po->po_allow);
@@ -320,6 +336,75 @@ allow_cidr_match(const struct pol *po, const struct ipaddr *ia)
 	return NULL;
 }
 
+/*
+ * A path a prefix rule could be fooled by: dot segments, encoded dots or
+ * slashes, backslashes.  Servers resolve those after we judged the path.
+ */
+static bool
+path_ambiguous(const char *p, size_t n)
+{
+	size_t	i, seg, len;
+	char	a, b;
+
+	for (i = 0; i < n; i++) {
+		if (p[i] == '\\')
+			return true;
+		if (p[i] == '%' && i + 2 < n) {
+			a = p[i + 1];
+			b = (char)(p[i + 2] | 0x20);
+			if ((a == '2' && (b == 'e' || b == 'f')) ||
+			    (a == '5' && b == 'c'))
+				return true;
+		}
+	}
+	for (i = 0, seg = 0; i <= n; i++) {
+		if (i < n && p[i] != '/')
+			continue;
+		len = i - seg;
+		if ((len == 1 && p[seg] == '.') ||
+		    (len == 2 && p[seg] == '.' && p[seg + 1] == '.') ||
+		    (len == 0 && seg > 0 && i < n))
+			return true;
+		seg = i + 1;
+	}
+	return false;
+}
+
+/* The endpoint entry text that refuses this request, or NULL. */
+static const char *
+endpoints_refuse(const struct pol *po, const struct policy_query *q)
+{
+	const struct endpoint	*ep, *governs = NULL;
+	char			 path[2048];
+	size_t			 i, j;
+	bool			 mok, pok;
+
+	if (q->pq_method == NULL || q->pq_host == NULL)
+		return NULL;
+	for (i = 0; i < po->po_nendpoints; i++) {
+		ep = &po->po_endpoints[i];
+		if (hostset_match(ep->ep_hosts, q->pq_host) == NULL)
+			continue;
+		governs = ep;
+		if (q->pq_path_len >= sizeof(path) ||
+		    path_ambiguous(q->pq_path, q->pq_path_len))
+			return ep->ep_text;
+		memcpy(path, q->pq_path, q->pq_path_len);
+		path[q->pq_path_len] = '\0';
+		if (path[0] == '\0')
+			strcpy(path, "/");
+		for (mok = ep->ep_nmethods == 0, j = 0; !mok &&
+		    j < ep->ep_nmethods; j++)
+			mok = strcmp(ep->ep_methods[j], q->pq_method) == 0;
+		for (pok = ep->ep_npaths == 0, j = 0; !pok &&
+		    j < ep->ep_npaths; j++)
+			pok = fnmatch(ep->ep_paths[j], path, 0) == 0;
+		if (mok && pok)
+			return NULL;
+	}
+	return governs != NULL ? governs->ep_text : NULL;
+}
+
 static void
 decide(struct policy_decision *d, enum policy_action a, enum policy_reason r,
     const char *pname, const char *rule)
@@ -369,6 +454,14 @@ pol_eval(const struct pol *po, const struct pol *inl,
 		decide(d, POLICY_DENY, REASON_DESTINATION_MISMATCH,
 		    po->po_name, NULL);
 		return;
+	}
+	/* endpoints narrow what an allowed host may be asked over HTTP. */
+	for (i = 0; i < 2; i++) {
+		if (pv[i] != NULL && (r = endpoints_refuse(pv[i], q)) != NULL) {
+			decide(d, POLICY_DENY, REASON_NO_MATCHING_ALLOW,
+			    pv[i]->po_name, r);
+			return;
+		}
 	}
 	if (po->po_mode == MODE_ALLOW_ALL) {
 		decide(d, POLICY_ALLOW, REASON_RULE, po->po_name,

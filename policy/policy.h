@@ -65,6 +65,9 @@ struct policy_query {
 	struct ipaddr		 pq_dst;	/* original destination; family
 						   0 = unknown (--explain) */
 	uint16_t		 pq_port;
+	const char		*pq_method;	/* HTTP: the request's, or NULL */
+	const char		*pq_path;	/* HTTP: raw path, not ... */
+	size_t			 pq_path_len;	/* ... NUL-terminated */
 };
 
 struct policy_decision {

@@ -33,6 +33,16 @@ struct profile {
 
 enum policy_mode { MODE_BLOCK_ALL, MODE_ALLOW_ALL };
 
+/* endpoints: plain-HTTP requests to <ep_hosts> must match one entry. */
+struct endpoint {
+	struct hostset	 *ep_hosts;	/* owns: the entry's host pattern */
+	char		**ep_methods;	/* owns; none = any method */
+	size_t		  ep_nmethods;
+	char		**ep_paths;	/* owns: fnmatch globs; none = any */
+	size_t		  ep_npaths;
+	char		 *ep_text;	/* owns: "endpoints HOST" */
+};
+
 struct pol {
 	char		 *po_name;	/* owns */
 	enum policy_mode  po_mode;
@@ -43,6 +53,8 @@ struct pol {
 	struct rule_set	  po_deny;
 	bool		  po_allow_private;
 	enum policy_dest  po_destination;
+	struct endpoint	 *po_endpoints;	/* owns */
+	size_t		  po_nendpoints;
 };
 
 struct sandbox {

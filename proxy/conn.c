@@ -519,6 +519,12 @@ conn_query(const struct conn *c, struct policy_query *q)
 	q->pq_host = c->c_has_host ? c->c_host : NULL;
 	q->pq_dst = c->c_dst_ip;
 	q->pq_port = c->c_dst_port;
+	if (c->c_proto == POLICY_PROTO_HTTP && c->c_req_buf != NULL &&
+	    c->c_req.method[0] != '\0') {
+		q->pq_method = c->c_req.method;
+		q->pq_path = (const char *)c->c_req_buf + c->c_req.path_off;
+		q->pq_path_len = c->c_req.path_len;
+	}
 }
 
 /* The policy's verdict on what was peeked; allow dials upstream. */

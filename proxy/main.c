@@ -255,7 +255,7 @@ run(struct config **cfp, struct proxy_text *txt)
 		return 1;
 	}
 	audit_set_options(px.p_audit, cf->cf_audit_log_allowed,
-	    cf->cf_audit_memory_events);
+	    cf->cf_audit_memory_events, cf->cf_audit_syslog);
 	if ((base = event_base_new()) == NULL)
 		fatalx("event_base_new");
 	px.p_base = base;

@@ -162,7 +162,7 @@ proxy_install(struct proxy *px, struct config *cf)
 	policy_unref(op);
 	atomic_store(&px->p_cf, cf);
 	audit_set_options(px->p_audit, cf->cf_audit_log_allowed,
-	    cf->cf_audit_memory_events);
+	    cf->cf_audit_memory_events, cf->cf_audit_syslog);
 	/* The retired shell keeps no policy: connections hold their own. */
 	policy_unref(old->cf_policy);
 	old->cf_policy = NULL;

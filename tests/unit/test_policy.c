@@ -301,6 +301,67 @@ START_TEST(test_cidrset)
 }
 END_TEST
 
+START_TEST(test_endpoints)
+{
+	static const char yaml[] =
+	    "policies:\n"
+	    "  p:\n"
+	    "    allow: { hosts: [api.example.com, other.example.com] }\n"
+	    "    endpoints:\n"
+	    "      - host: api.example.com\n"
+	    "        methods: [GET, HEAD]\n"
+	    "        paths: [\"/v1/models*\"]\n"
+	    "sandboxes:\n"
+	    "  - id: s\n"
+	    "    policies: [p]\n";
+	static const struct {
+		const char *host, *method, *path, *reason;
+	} ep_cases[] = {
+		{ "api.example.com", "GET", "/v1/models", "rule" },
+		{ "api.example.com", "HEAD", "/v1/models/gpt", "rule" },
+		{ "api.example.com", "POST", "/v1/models", "no-matching-allow" },
+		{ "api.example.com", "GET", "/v1/files", "no-matching-allow" },
+		{ "api.example.com", "GET", "/v1/models/../admin",
+		    "no-matching-allow" },
+		{ "api.example.com", "GET", "/v1/models/%2e%2e/admin",
+		    "no-matching-allow" },
+		{ "api.example.com", "GET", "/v1/models//x", "no-matching-allow" },
+		{ "api.example.com", NULL, NULL, "rule" },	/* TLS: no path */
+		{ "other.example.com", "POST", "/anything", "rule" },
+	};
+	struct errlist		 el;
+	struct config		*cf;
+	const struct sandbox	*sb;
+	struct policy_query	 q;
+	struct policy_decision	 d;
+	size_t			 i;
+
+	errlist_init(&el);
+	cf = config_parse(yaml, strlen(yaml), "t.yaml", &el);
+	ck_assert_ptr_nonnull(cf);
+	sb = policy_sandbox_by_id(cf->cf_policy, "s");
+	for (i = 0; i < sizeof(ep_cases) / sizeof(ep_cases[0]); i++) {
+		memset(&q, 0, sizeof(q));
+		q.pq_proto = ep_cases[i].method ? POLICY_PROTO_HTTP :
+		    POLICY_PROTO_TLS;
+		q.pq_host = ep_cases[i].host;
+		q.pq_method = ep_cases[i].method;
+		q.pq_path = ep_cases[i].path;
+		q.pq_path_len = ep_cases[i].path ? strlen(ep_cases[i].path) : 0;
+		q.pq_port = 80;
+		ipaddr_parse("203.0.113.1", &q.pq_dst);
+		policy_eval(sb, &q, &d);
+		ck_assert_msg(strcmp(policy_reason_str(d.pd_reason),
+		    ep_cases[i].reason) == 0, "case %zu: %s %s %s -> %s", i,
+		    ep_cases[i].host, ep_cases[i].method ? ep_cases[i].method : "-",
+		    ep_cases[i].path ? ep_cases[i].path : "-",
+		    policy_reason_str(d.pd_reason));
+	}
+	config_free(cf);
+	errlist_free(&el);
+}
+END_TEST
+
 static Suite *
 policy_suite(void)
 {
@@ -312,6 +373,7 @@ policy_suite(void)
 	tcase_add_test(tc, test_sandbox_lookup);
 	tcase_add_test(tc, test_early);
 	tcase_add_test(tc, test_cidrset);
+	tcase_add_test(tc, test_endpoints);
 	suite_add_tcase(s, tc);
 	return s;
 }
