@@ -160,7 +160,9 @@ topo_up() {
 
 topo_down() {
   local ns p
-  for ns in "$E2E_SBX" "$E2E_NET"; do
+  # the pair, plus any extra namespace a case made with this run's suffix
+  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E -- "^egs-[a-z0-9]+-$E2E_ID\$" | sort -r) \
+    "$E2E_SBX" "$E2E_NET"; do
     ip netns list 2>/dev/null | grep -qw -- "$ns" || continue
     # every process still inside our own, uniquely named namespace is one we started
     for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
