@@ -243,20 +243,27 @@ bool
 ipaddr_is_private(const struct ipaddr *ia)
 {
 	/* SPEC 4.4; mapped forms were already folded to IPv4. */
-	static const char *const ranges[] = {
-		"0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8",
-		"169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16",
-		"224.0.0.0/4", "240.0.0.0/4",
-		"::/128", "::1/128", "fc00::/7", "fe80::/10", "ff00::/8",
+	static const struct cidr ranges[] = {
+		{ { 4, { 0 } }, 8 },			/* 0.0.0.0/8 */
+		{ { 4, { 10 } }, 8 },			/* 10/8 */
+		{ { 4, { 100, 64 } }, 10 },		/* 100.64/10 */
+		{ { 4, { 127 } }, 8 },			/* 127/8 */
+		{ { 4, { 169, 254 } }, 16 },		/* 169.254/16 */
+		{ { 4, { 172, 16 } }, 12 },		/* 172.16/12 */
+		{ { 4, { 192, 168 } }, 16 },		/* 192.168/16 */
+		{ { 4, { 224 } }, 4 },			/* 224/4 */
+		{ { 4, { 240 } }, 4 },			/* 240/4 */
+		{ { 6, { 0 } }, 128 },			/* ::/128 */
+		{ { 6, { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 } },
+		    128 },				/* ::1/128 */
+		{ { 6, { 0xfc } }, 7 },			/* fc00::/7 */
+		{ { 6, { 0xfe, 0x80 } }, 10 },		/* fe80::/10 */
+		{ { 6, { 0xff } }, 8 },			/* ff00::/8 */
 	};
-	struct cidr	 c;
-	const char	*why;
-	size_t		 i;
+	size_t	i;
 
-	for (i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
-		if (cidr_parse(ranges[i], &c, &why) == 0 &&
-		    cidr_contains(&c, ia))
+	for (i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
+		if (cidr_contains(&ranges[i], ia))
 			return true;
-	}
 	return false;
 }

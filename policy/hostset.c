@@ -205,6 +205,8 @@ hostset_add(struct hostset *hs, const struct hostpat *hp, const char *text,
 	return 0;
 }
 
+static _Thread_local pcre2_match_data *hostset_md;
+
 const char *
 hostset_match(const struct hostset *hs, const char *name)
 {
@@ -229,17 +231,19 @@ hostset_match(const struct hostset *hs, const char *name)
 	}
 	if (hs->hs_nregex == 0)
 		return NULL;
-	if ((md = pcre2_match_data_create(1, NULL)) == NULL)
+	/*
+	 * Match data is scratch space: one per thread, kept, instead of an
+	 * allocation per decision.  Only whether a pattern matched is used.
+	 */
+	if ((md = hostset_md) == NULL &&
+	    (md = hostset_md = pcre2_match_data_create(1, NULL)) == NULL)
 		return NULL;
 	for (i = 0; i < hs->hs_nregex; i++) {
 		rc = pcre2_match(hs->hs_regex[i].re_code, (PCRE2_SPTR)name, len,
 		    0, 0, md, NULL);
-		if (rc >= 0) {
-			pcre2_match_data_free(md);
+		if (rc >= 0)
 			return hs->hs_regex[i].re_text;
-		}
 	}
-	pcre2_match_data_free(md);
 	return NULL;
 }
 
