@@ -49,9 +49,10 @@ valgrind_units() {
 }
 
 fuzz_all() {
-	local f corpus rc=0
+	local f corpus rc=0 n=0
 	for f in build-fuzz/fuzz_*; do
 		[ -x "$f" ] || continue
+		n=$((n + 1))
 		corpus=$(mktemp -d)
 		cp -r "tests/fuzz/corpus/${f##*/fuzz_}/." "$corpus/" 2>/dev/null
 		echo "fuzzing ${f##*/} for ${fuzz_s}s"
@@ -66,6 +67,7 @@ fuzz_all() {
 		fi
 		rm -rf "$corpus"
 	done
+	[ "$n" -gt 0 ] || { echo "no fuzz targets were built"; return 1; }
 	return $rc
 }
 
