@@ -48,7 +48,7 @@ e2e_setup "$EGRESSD" || exit 1
 # rules exempt egressd's own sockets with the same mark.
 CFG=$E2E_TMP/egressd.yaml
 if ! "$E2E_PY" - "$CONF" "$CFG" "$E2E_AUDIT" "$E2E_PROXY_PORT" "$NET_IP" >"$E2E_TMP/mark" <<'PYEOF'
-import sys
+import os, sys
 src, dst, audit, port, resolver = sys.argv[1:6]
 try:
     import yaml
@@ -65,6 +65,10 @@ if yaml is not None:
     if not isinstance(cfg.get("dns"), dict):
         cfg["dns"] = {}
     cfg["dns"]["servers"] = [resolver]
+    tmp = os.path.dirname(audit)
+    if isinstance(cfg.get("admin"), dict):
+        cfg["admin"] = {"socket": os.path.join(tmp, "admin.sock")}
+    cfg["state_dir"] = os.path.join(tmp, "state")
     mark = (cfg.get("upstream") or {}).get("mark", 0x1E9D)
     out = "# demo copy of %s (audit.file, listen and dns.servers adjusted)\n" % src + yaml.safe_dump(cfg, sort_keys=False)
     # yaml dumps 0x1e9d as 7837: same value
@@ -80,6 +84,11 @@ else:
     out = re.sub(r"^listen:.*$", 'listen: ["127.0.0.1:%s", "[::1]:%s"]' % (port, port), out, count=1, flags=re.M)
     if not re.search(r"^dns:", out, re.M):
         out += '\ndns: { servers: ["%s"] }\n' % resolver
+    else:
+        out = re.sub(r"^dns:.*$", 'dns:\n  servers: ["%s"]' % resolver, out, count=1, flags=re.M)
+    tmp = os.path.dirname(audit)
+    out = re.sub(r"^(\s+socket:\s*).*$", r"\g<1>" + os.path.join(tmp, "admin.sock"), out, count=1, flags=re.M)
+    out = re.sub(r"^state_dir:.*$", "state_dir: " + os.path.join(tmp, "state"), out, count=1, flags=re.M)
 open(dst, "w").write(out)
 print(hex(int(mark)) if not isinstance(mark, str) else hex(int(mark, 0)))
 PYEOF

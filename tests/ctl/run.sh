@@ -1,0 +1,434 @@
+#!/usr/bin/env bash
+# tests/ctl/run.sh BUILD_DIR - egressctl against a mock admin API.
+#
+# Starts tests/ctl/mock_admin.py on a unix socket and on 127.0.0.1:PORT
+# (bearer token), runs BUILD_DIR/egressctl for every command and exit code,
+# prints "ok NAME" / "FAIL NAME: why", then "N passed, N failed".
+# Exits 0 iff nothing failed.  Every wait is bounded; runs in ~10 s.
+# "cond && pass NAME || fail NAME why" is safe here: pass always succeeds.
+# shellcheck disable=SC2015
+set -u
+
+if [ $# -ne 1 ]; then
+	echo "usage: $0 BUILD_DIR" >&2
+	exit 2
+fi
+CTL=$(cd "$1" 2>/dev/null && pwd)/egressctl
+HERE=$(cd "$(dirname "$0")" && pwd)
+MOCK="$HERE/mock_admin.py"
+if [ ! -x "$CTL" ]; then
+	echo "$0: no $CTL (build the egressctl target first)" >&2
+	exit 2
+fi
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/egressctl-test.XXXXXX")
+MOCK_PID=
+BG_PID=
+cleanup() {
+	[ -n "$BG_PID" ] && kill "$BG_PID" 2>/dev/null
+	if [ -n "$MOCK_PID" ]; then
+		kill "$MOCK_PID" 2>/dev/null
+		wait "$MOCK_PID" 2>/dev/null
+	fi
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+SOCK="$TMP/admin.sock"
+printf 'sekrit-token-1\n\n' >"$TMP/token"
+echo "wrong-token" >"$TMP/badtoken"
+
+# The variables egressctl reads must come from the tests, not the caller.
+unset EGRESSCTL_SOCKET EGRESSCTL_URL EGRESSCTL_TOKEN_FILE EGRESSCTL_TIMEOUT
+
+python3 "$MOCK" serve --socket "$SOCK" --token-file "$TMP/token" \
+    --port-file "$TMP/port" --verbose 2>"$TMP/mock.log" &
+MOCK_PID=$!
+for _ in $(seq 100); do
+	[ -f "$TMP/port" ] && break
+	sleep 0.05
+done
+if [ ! -f "$TMP/port" ]; then
+	echo "FAIL setup: mock did not start within 5 s:" >&2
+	cat "$TMP/mock.log" >&2
+	exit 1
+fi
+PORT=$(cat "$TMP/port")
+URL="http://127.0.0.1:$PORT"
+
+PASS=0
+FAILS=0
+pass() { echo "ok $1"; PASS=$((PASS + 1)); }
+fail() { echo "FAIL $1: $2"; FAILS=$((FAILS + 1)); }
+snip() { head -c 400 "$1" | tr '\n' '|'; }
+
+# Runs the command with output in $TMP/out and $TMP/err; sets RC.
+run() {
+	"$@" >"$TMP/out" 2>"$TMP/err" </dev/null
+	RC=$?
+}
+
+# tc NAME WANT_RC STDOUT_ERE STDERR_ERE CMD... ("" skips a check)
+tc() {
+	local name=$1 want=$2 o=$3 e=$4
+	shift 4
+	run "$@"
+	if [ "$RC" != "$want" ]; then
+		fail "$name" "exit $RC, want $want; stdout: $(snip "$TMP/out");" \
+		    "stderr: $(snip "$TMP/err")"
+		return 1
+	fi
+	if [ -n "$o" ] && ! grep -Eq -- "$o" "$TMP/out"; then
+		fail "$name" "stdout lacks /$o/: $(snip "$TMP/out")"
+		return 1
+	fi
+	if [ -n "$e" ] && ! grep -Eq -- "$e" "$TMP/err"; then
+		fail "$name" "stderr lacks /$e/: $(snip "$TMP/err")"
+		return 1
+	fi
+	pass "$name"
+}
+
+# tj NAME PY_EXPR CMD...: exit 0, stdout is JSON with 2-space indents,
+# and PY_EXPR (over the parsed value j) is true.
+tj() {
+	local name=$1 expr=$2
+	shift 2
+	run "$@"
+	if [ "$RC" != 0 ]; then
+		fail "$name" "exit $RC; stderr: $(snip "$TMP/err")"
+		return 1
+	fi
+	if ! python3 -c '
+import json, sys
+text = open(sys.argv[1]).read()
+j = json.loads(text)
+if not eval("(" + sys.argv[2] + ")"):
+    sys.exit("condition false: " + sys.argv[2])
+if isinstance(j, (dict, list)) and len(j) and "\n  \"" not in text \
+        and "\n  {" not in text:
+    sys.exit("not indented by 2 spaces")
+' "$TMP/out" "$expr" 2>"$TMP/why"; then
+		fail "$name" "$(snip "$TMP/why") stdout: $(snip "$TMP/out")"
+		return 1
+	fi
+	pass "$name"
+}
+
+# Lines of stdout matching ERE; used after run/tc.
+count() { grep -Ec -- "$1" "$TMP/out"; }
+
+mock() { python3 "$MOCK" client --socket "$SOCK" "$@" >/dev/null; }
+
+C=("$CTL" -s "$SOCK")
+
+# ---- help, version, usage errors (exit 2) ----------------------------
+tc version 0 '^egressctl [0-9]+\.[0-9]+' '' "$CTL" --version
+tc help 0 '^commands:' '' "$CTL" help
+tc help-flag 0 'exit codes: 0 ok, 1 refused' '' "$CTL" --help
+tc help-allow 0 '^usage: egressctl \[options\] allow SANDBOX HOST\.\.\.' '' \
+    "$CTL" help allow
+tc allow--help 0 '^usage: egressctl \[options\] allow SANDBOX HOST\.\.\.' \
+    '' "$CTL" allow --help
+tc events--help 0 'events \[--sandbox S\]' '' "${C[@]}" events --help
+tc help-unknown 2 '' 'unknown command "bogus"' "$CTL" help bogus
+tc no-command 2 '' '^usage: egressctl' "$CTL"
+tc unknown-command 2 '' 'egressctl: unknown command "frobnicate"' \
+    "${C[@]}" frobnicate
+tc unknown-option 2 '' 'unknown option "--frob"' "$CTL" --frob sandboxes
+tc option-needs-value 2 '' 'needs a value' "$CTL" -s
+tc socket-and-url 2 '' 'exclude each other' "$CTL" -s "$SOCK" -u "$URL" \
+    sandboxes
+tc bad-url-scheme 2 '' 'only http://' "$CTL" -u https://x:1 sandboxes
+tc bad-url-port 2 '' 'bad port' "$CTL" -u http://127.0.0.1:99999 sandboxes
+tc table-missing-arg 2 '' 'missing SANDBOX' "${C[@]}" table
+tc table-too-many 2 '' 'too many arguments' "${C[@]}" table a b
+tc allow-missing-host 2 '' 'usage: egressctl \[options\] allow' \
+    "${C[@]}" allow agent-1
+tc deny-missing-all 2 '' 'missing SANDBOX and HOST' "${C[@]}" deny
+tc enable-missing 2 '' 'missing SANDBOX' "${C[@]}" enable
+tc sandboxes-extra-arg 2 '' 'takes no arguments' "${C[@]}" sandboxes x
+tc explain-missing-host 2 '' 'missing SANDBOX or HOST' "${C[@]}" explain a
+tc explain-bad-port 2 '' 'bad PORT "http"' "${C[@]}" explain agent-1 x.org \
+    http
+tc explain-port-range 2 '' 'bad PORT "70000"' "${C[@]}" explain agent-1 \
+    x.org 70000
+tc events-bad-limit 2 '' '--limit "abc"' "${C[@]}" events --limit abc
+tc events-zero-limit 2 '' '--limit "0"' "${C[@]}" events --limit 0
+tc events-neg-limit 2 '' '--limit "-5"' "${C[@]}" events --limit=-5
+tc events-limit-novalue 2 '' '--limit needs a value' "${C[@]}" events \
+    --limit
+tc events-bad-action 2 '' '--action "permit"' "${C[@]}" events --action \
+    permit
+tc events-unknown-arg 2 '' 'unknown argument "--since"' "${C[@]}" events \
+    --since 1h
+tc bad-timeout-env 2 '' 'EGRESSCTL_TIMEOUT' env EGRESSCTL_TIMEOUT=abc \
+    "${C[@]}" sandboxes
+tc missing-token-file 2 '' "token file $TMP/nope" "$CTL" -u "$URL" \
+    -t "$TMP/nope" sandboxes
+: >"$TMP/emptytoken"
+tc empty-token-file 2 '' 'empty' "$CTL" -u "$URL" -t "$TMP/emptytoken" \
+    sandboxes
+
+# ---- sandboxes -------------------------------------------------------
+if tc sandboxes 0 '^ID +SOURCES +POLICIES +INTERCEPT' '' "${C[@]}" sandboxes
+then
+	grep -Eq '^agent-1 +198\.18\.0\.2/32 +agent +on +config$' "$TMP/out" &&
+	    grep -Eq '^ci-runner +198\.18\.0\.3/32,198\.18\.0\.4/32 +ci +off +api$' \
+	    "$TMP/out" && pass sandboxes-rows ||
+	    fail sandboxes-rows "$(snip "$TMP/out")"
+	# Columns line up: the second column starts at the same offset.
+	awk 'NR == 1 { p = index($0, "SOURCES") }
+	    NR > 1 && substr($0, p - 2, 2) != "  " { bad = 1 }
+	    NR > 1 && substr($0, p, 1) == " " { bad = 1 }
+	    END { exit bad }' "$TMP/out" && pass sandboxes-aligned ||
+	    fail sandboxes-aligned "$(snip "$TMP/out")"
+fi
+tj sandboxes-json 'j[0]["id"] == "agent-1" and j[0]["intercept"] is True' \
+    "${C[@]}" --json sandboxes
+tj sandboxes-json-after 'j[1]["id"] == "ci-runner"' "${C[@]}" sandboxes \
+    --json
+tc sandboxes-env-socket 0 '^agent-1 ' '' env EGRESSCTL_SOCKET="$SOCK" \
+    "$CTL" sandboxes
+tc socket-flag-beats-env 0 '^agent-1 ' '' env \
+    EGRESSCTL_URL="http://127.0.0.1:1" "$CTL" --socket="$SOCK" sandboxes
+
+# ---- table -----------------------------------------------------------
+if tc table 0 '^sandbox agent-1: block-all, intercept on, policies: agent$' \
+    '' "${C[@]}" table agent-1; then
+	sed -n 2p "$TMP/out" | grep -Eq '^KIND +PATTERN +FROM$' &&
+	    grep -Eq '^allow\.hosts +files\.pythonhosted\.org +profile package-managers$' \
+	    "$TMP/out" &&
+	    grep -Eq '^deny\.cidrs +169\.254\.169\.254/32 +sandbox agent-1' \
+	    "$TMP/out" && pass table-rows || fail table-rows "$(snip "$TMP/out")"
+fi
+tj table-json 'j["mode"] == "block-all" and "rules" in j and
+    j["egress"]["allowed_ports"][1] == "8000-8100"' \
+    "${C[@]}" table agent-1 --json
+tc table-unknown 1 '' '^egressctl: no sandbox "nope"$' "${C[@]}" table nope
+[ "$(wc -l <"$TMP/err")" = 1 ] && pass table-unknown-one-line ||
+    fail table-unknown-one-line "$(snip "$TMP/err")"
+# The id goes in the path percent-encoded, and comes back decoded.
+tc table-escaped-id 1 '' 'no sandbox "a b/c\?d"' "${C[@]}" table 'a b/c?d'
+tc table-empty-id 2 '' 'must not be empty' "${C[@]}" table ''
+
+# ---- allow, deny, unallow --------------------------------------------
+tc allow 0 '^agent-1: allowed example\.com, \*\.example\.org$' '' \
+    "${C[@]}" allow agent-1 example.com '*.example.org'
+tc allow-visible 0 '^allow\.hosts +\*\.example\.org +sandbox agent-1' '' \
+    "${C[@]}" table agent-1
+tj allow-json '"new.example" in j["egress"]["allowed_domains"]' \
+    "${C[@]}" --json allow agent-1 new.example
+tc allow-url 1 '' '^egressctl: hosts: "https://x": hosts are hostnames, not URLs \(drop the scheme and path\)$' \
+    "${C[@]}" allow agent-1 https://x
+tc allow-unknown-sandbox 1 '' 'no sandbox "ghost"' "${C[@]}" allow ghost \
+    a.example
+tc deny 0 '^agent-1: denied evil\.example$' '' "${C[@]}" deny agent-1 \
+    evil.example
+tc deny-visible 0 '^deny\.hosts +evil\.example ' '' "${C[@]}" table agent-1
+tj deny-json '"x.example" in j["egress"]["denied_domains"]' \
+    "${C[@]}" deny agent-1 x.example --json
+tc unallow 0 '^agent-1: unallowed example\.com, evil\.example$' '' \
+    "${C[@]}" unallow agent-1 example.com evil.example
+run "${C[@]}" table agent-1
+if grep -Eq ' (example\.com|evil\.example) ' "$TMP/out"; then
+	fail unallow-visible "$(snip "$TMP/out")"
+else
+	pass unallow-visible
+fi
+tj unallow-json '"x.example" not in j["egress"]["denied_domains"]' \
+    "${C[@]}" --json unallow agent-1 x.example
+
+# ---- enable, disable -------------------------------------------------
+tc disable 0 '^agent-1: intercept off$' '' "${C[@]}" disable agent-1
+tc disable-visible 0 '^sandbox agent-1: block-all, intercept off' '' \
+    "${C[@]}" table agent-1
+tj enable-json 'j["intercept"] is True' "${C[@]}" --json enable agent-1
+tc enable 0 '^agent-1: intercept on$' '' "${C[@]}" enable agent-1
+tc enable-unknown 1 '' 'no sandbox "nope"' "${C[@]}" enable nope
+
+# ---- explain ---------------------------------------------------------
+if tc explain 0 '^agent-1 pypi\.org:443 -> allow$' '' "${C[@]}" explain \
+    agent-1 pypi.org; then
+	grep -Eq '^  reason: rule$' "$TMP/out" &&
+	    grep -Eq '^  policy: agent$' "$TMP/out" &&
+	    grep -Eq '^  rule: +policies\.agent pypi\.org$' "$TMP/out" &&
+	    pass explain-lines || fail explain-lines "$(snip "$TMP/out")"
+fi
+tc explain-deny-port 0 '^agent-1 pypi\.org:22 -> deny$' '' "${C[@]}" \
+    explain agent-1 pypi.org 22
+grep -Eq '^  policy: -$' "$TMP/out" && pass explain-null-dash ||
+    fail explain-null-dash "$(snip "$TMP/out")"
+tj explain-json 'j["action"] == "deny" and j["reason"] == "no-matching-allow"
+    and j["port"] == 8080' "${C[@]}" explain agent-1 nope.example 8080 --json
+tc explain-unknown 1 '' 'no sandbox "nope"' "${C[@]}" explain nope pypi.org
+tc explain-bad-host 1 '' 'not URLs' "${C[@]}" explain agent-1 http://x/y
+# '&' and ' ' must reach the server inside the host value, not split it.
+tc explain-escaped 1 '' 'host: "a b&port=1": not a valid host name' \
+    "${C[@]}" explain agent-1 'a b&port=1'
+
+# ---- events ----------------------------------------------------------
+HDR='^TS +SANDBOX +ACTION +REASON +PROTO +HOST +METHOD PATH +SRC -> DST$'
+if tc events 0 "$HDR" '' "${C[@]}" events; then
+	# Oldest first; null shows as "-"; method and path share a column.
+	sed -n 2p "$TMP/out" | grep -q '2024-05-01T12:00:01.000Z' &&
+	    grep -Eq ' deny +no-matching-allow +http +evil\.example +GET /x +198\.18\.0\.2:40002 -> 93\.184\.216\.34:80$' \
+	    "$TMP/out" &&
+	    grep -Eq ' end +- +tls +pypi\.org +- +198' "$TMP/out" &&
+	    [ "$(count '^2024-')" = 5 ] && pass events-rows ||
+	    fail events-rows "$(snip "$TMP/out")"
+fi
+tc events-limit 0 "$HDR" '' "${C[@]}" events --limit 2
+[ "$(count '^2024-')" = 2 ] && grep -q '12:00:05.000Z' "$TMP/out" &&
+    pass events-limit-newest || fail events-limit-newest "$(snip "$TMP/out")"
+tc events-action 0 "$HDR" '' "${C[@]}" events --action deny
+[ "$(count '^2024-')" = 2 ] && [ "$(count ' allow ')" = 0 ] &&
+    pass events-action-filter || fail events-action-filter "$(snip "$TMP/out")"
+tc events-sandbox 0 "$HDR" '' "${C[@]}" events --sandbox=ci-runner
+[ "$(count '^2024-')" = 1 ] && grep -q 'api\.github\.com' "$TMP/out" &&
+    pass events-sandbox-filter || fail events-sandbox-filter \
+    "$(snip "$TMP/out")"
+tc events-sandbox-unknown 1 '' 'no sandbox "nope"' "${C[@]}" events \
+    --sandbox nope
+tj events-json 'len(j) == 2 and j[0]["ts"] > j[1]["ts"] and
+    j[0]["action"] == "deny"' "${C[@]}" --json events --limit 2 --action deny
+tj events-json-sandbox 'all(e["sandbox"] == "agent-1" for e in j) and
+    len(j) == 4' "${C[@]}" events --sandbox agent-1 --json
+
+# wait_for FILE ERE SECONDS: until a line of FILE matches (bounded).
+wait_for() {
+	local n=$(($3 * 20))
+	while [ "$n" -gt 0 ]; do
+		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+		n=$((n - 1))
+	done
+	return 1
+}
+
+# --follow: the backlog, then events the mock gains between polls, each
+# once, oldest first; SIGINT ends it with exit 0.  The test sends SIGINT
+# (through timeout, which relays it) as soon as it has seen enough;
+# timeout's own SIGINT is the backstop.
+timeout --preserve-status -s INT 5 "${C[@]}" events --follow \
+    >"$TMP/follow.out" 2>"$TMP/follow.err" &
+BG_PID=$!
+wait_for "$TMP/follow.out" 'tracker\.example' 3
+mock POST /_mock/events '{"events": [{"host": "first-new.example"}]}'
+wait_for "$TMP/follow.out" 'first-new\.example' 3
+mock POST /_mock/events '{"events": [{"host": "second-new.example",
+    "action": "allow", "reason": "rule"}, {"host": "third-new.example",
+    "sandbox": "ci-runner"}]}'
+wait_for "$TMP/follow.out" 'third-new\.example' 3
+# One more poll, to catch any repeat.
+sleep 1.1
+kill -INT "$BG_PID" 2>/dev/null
+wait "$BG_PID"
+RC=$?
+BG_PID=
+cp "$TMP/follow.out" "$TMP/out"
+if [ "$RC" != 0 ]; then
+	fail events-follow "exit $RC; stderr: $(snip "$TMP/follow.err")"
+elif [ "$(count "$HDR")" != 1 ] ||
+    [ "$(count 'first-new\.example')" != 1 ] ||
+    [ "$(count 'second-new\.example')" != 1 ] ||
+    [ "$(count 'third-new\.example')" != 1 ] ||
+    [ "$(count 'tracker\.example')" != 1 ] ||
+    [ "$(count 'evil\.example')" != 1 ]; then
+	fail events-follow "want each host once: $(snip "$TMP/out")"
+elif ! awk '/first-new/ { f = NR } /second-new/ { s = NR }
+    /third-new/ { t = NR } END { exit !(f < s && s < t) }' "$TMP/out"; then
+	fail events-follow "not oldest first: $(snip "$TMP/out")"
+else
+	pass events-follow
+fi
+
+# --json --follow: JSON Lines, filtered; ended by timeout's SIGINT.
+timeout --preserve-status -s INT 2.5 "${C[@]}" --json events --follow \
+    --action allow --limit 1 >"$TMP/follow.out" 2>"$TMP/follow.err" &
+BG_PID=$!
+wait_for "$TMP/follow.out" 'second-new' 2
+mock POST /_mock/events '{"events": [{"host": "json-new.example",
+    "action": "allow", "reason": "rule"}, {"host": "denied-new.example"}]}'
+wait "$BG_PID"
+RC=$?
+BG_PID=
+if [ "$RC" != 0 ]; then
+	fail events-follow-json "exit $RC; stderr: $(snip "$TMP/follow.err")"
+elif ! python3 -c '
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+evs = [json.loads(l) for l in lines]
+assert [e["host"] for e in evs] == ["second-new.example",
+                                    "json-new.example"], evs
+assert all(e["action"] == "allow" for e in evs)
+' "$TMP/follow.out" 2>"$TMP/why"; then
+	fail events-follow-json "$(snip "$TMP/why") $(snip "$TMP/follow.out")"
+else
+	pass events-follow-json
+fi
+
+# ---- reload ----------------------------------------------------------
+tc reload 0 '^reloaded, generation 2$' '' "${C[@]}" reload
+tj reload-json 'j["reloaded"] is True and j["generation"] == 3' \
+    "${C[@]}" --json reload
+mock POST /_mock/set '{"reload_fail": true}'
+tc reload-rejected 1 '' '^egressctl: config rejected$' "${C[@]}" reload
+grep -q '^/etc/egressd/egressd.yaml:3:7: unknown key "lisen"$' "$TMP/err" &&
+    grep -q '^/etc/egressd/egressd.yaml:9:3: ' "$TMP/err" &&
+    pass reload-rejected-errors || fail reload-rejected-errors \
+    "$(snip "$TMP/err")"
+mock POST /_mock/set '{"reload_fail": false}'
+
+# ---- stats, health ---------------------------------------------------
+if tc stats 0 '^connections\.allow +10$' '' "${C[@]}" stats; then
+	grep -Eq '^uptime_s +[0-9]+$' "$TMP/out" &&
+	    grep -Eq '^audit_events\.dropped +0$' "$TMP/out" &&
+	    grep -Eq '^reloads\.ok +2$' "$TMP/out" &&
+	    pass stats-flattened || fail stats-flattened "$(snip "$TMP/out")"
+fi
+tj stats-json 'j["connections"]["deny"] == 2 and j["bytes_down"] == 4567' \
+    "${C[@]}" stats --json
+tc health 0 '^ok$' '' "${C[@]}" health
+
+# ---- TCP and tokens --------------------------------------------------
+tc tcp-token 0 '^agent-1 ' '' "$CTL" -u "$URL" -t "$TMP/token" sandboxes
+tc tcp-token-env 0 '^agent-1 ' '' env EGRESSCTL_URL="$URL" \
+    EGRESSCTL_TOKEN_FILE="$TMP/token" "$CTL" sandboxes
+tc tcp-url-beats-socket-env 0 '^connections\.allow ' '' env EGRESSCTL_URL="$URL/" \
+    EGRESSCTL_SOCKET="$TMP/nope.sock" EGRESSCTL_TOKEN_FILE="$TMP/token" \
+    "$CTL" stats
+tc tcp-wrong-token 1 '' '^egressctl: missing or invalid token$' "$CTL" \
+    -u "$URL" -t "$TMP/badtoken" sandboxes
+tc tcp-no-token 1 '' 'missing or invalid token' "$CTL" -u "$URL" sandboxes
+tc tcp-mutation 0 '^agent-1: allowed tcp\.example$' '' "$CTL" -u "$URL" \
+    -t "$TMP/token" allow agent-1 tcp.example
+tc tcp-events-chunked 0 'json-new\.example' '' "$CTL" -u "$URL" \
+    -t "$TMP/token" events --limit 3
+
+# ---- unreachable (exit 3) --------------------------------------------
+tc no-socket 3 '' "^egressctl: cannot connect to $TMP/nope\.sock: No such file or directory$" \
+    "$CTL" -s "$TMP/nope.sock" sandboxes
+: >"$TMP/notasock"
+tc not-a-socket 3 '' "cannot connect to $TMP/notasock: Connection refused" \
+    "$CTL" -s "$TMP/notasock" sandboxes
+FREE=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+tc tcp-refused 3 '' "^egressctl: cannot connect to http://127\.0\.0\.1:$FREE: Connection refused$" \
+    "$CTL" -u "http://127.0.0.1:$FREE" -t "$TMP/token" sandboxes
+tc timeout 3 '' "waiting for $SOCK: timed out" env EGRESSCTL_TIMEOUT=1 \
+    "${C[@]}" table slow
+if [ -e /run/egressd/admin.sock ]; then
+	pass "default-socket # skipped: a real egressd is running"
+else
+	tc default-socket 3 '' 'cannot connect to /run/egressd/admin\.sock' \
+	    "$CTL" sandboxes
+fi
+
+# ---- bad responses ---------------------------------------------------
+tc not-json 4 '' 'bad response from .*not JSON' "${C[@]}" table not-json
+tc not-json-json-mode 4 '' 'not JSON' "${C[@]}" --json table not-json
+tc html-error 1 '' 'answered HTTP 502' "${C[@]}" table html-error
+
+echo "$PASS passed, $FAILS failed"
+[ "$FAILS" = 0 ]
