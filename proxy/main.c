@@ -203,6 +203,18 @@ env_config(void *arg)
 	return atomic_load(&px->p_cf);
 }
 
+/* Start-up failed half-way: the workers already running stop at once. */
+static void
+stop_started(struct proxy *px, unsigned started)
+{
+	unsigned	i;
+
+	atomic_store(&px->p_stopping, true);
+	px->p_drain_deadline = 0;
+	for (i = 0; i < started; i++)
+		worker_wake(&px->p_workers[i]);
+}
+
 static unsigned
 worker_count(const struct config *cf)
 {
@@ -276,10 +288,7 @@ run(struct config **cfp, struct proxy_text *txt)
 			break;
 	if (started < px.p_nworkers) {
 		log_warnx("cannot start worker %u", started);
-		atomic_store(&px.p_stopping, true);
-		px.p_drain_deadline = 0;
-		for (i = 0; i < started; i++)
-			worker_wake(&px.p_workers[i]);
+		stop_started(&px, started);
 		goto join;
 	}
 	if (cf->cf_dns && cf->cf_dns_nlisten > 0) {
@@ -301,10 +310,7 @@ run(struct config **cfp, struct proxy_text *txt)
 		    cf->cf_dns_listen, cf->cf_dns_nlisten, &err)) == NULL) {
 			log_warnx("dns filter: %s", err ? err : "cannot start");
 			free(err);
-			atomic_store(&px.p_stopping, true);
-			px.p_drain_deadline = 0;
-			for (i = 0; i < started; i++)
-				worker_wake(&px.p_workers[i]);
+			stop_started(&px, started);
 			goto join;
 		}
 		for (i = 0; i < cf->cf_dns_nlisten; i++)
@@ -315,10 +321,7 @@ run(struct config **cfp, struct proxy_text *txt)
 	    (admin = admin_new(&px, base, &err)) == NULL) {
 		log_warnx("admin: %s", err ? err : "cannot start");
 		free(err);
-		atomic_store(&px.p_stopping, true);
-		px.p_drain_deadline = 0;
-		for (i = 0; i < started; i++)
-			worker_wake(&px.p_workers[i]);
+		stop_started(&px, started);
 		goto join;
 	}
 	if (cf->cf_admin_socket != NULL)
