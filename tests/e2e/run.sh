@@ -110,6 +110,17 @@ for f in "${cases[@]}"; do
   fi
 done
 
+# Sanitizer builds: every egressd this run started must have stayed quiet,
+# including LeakSanitizer's report at exit (so stop the last one first).
+egressd_stop
+san=$(grep -hE "ERROR: (Address|Leak|Thread)Sanitizer|runtime error:" \
+  "$E2E_ELOG" "$E2E_TMP"/*.log 2>/dev/null | head -5)
+if [ -n "$san" ]; then
+  fail sanitizers_clean "sanitizer reports in egressd's stderr" "$san"
+else
+  pass sanitizers_clean
+fi
+
 passed=$(grep -c '^ok ' "$E2E_RESULTS")
 failed=$(grep -c '^FAIL ' "$E2E_RESULTS")
 e2e_log "$(basename "$EGRESSD") e2e: $((SECONDS - T0)) s"

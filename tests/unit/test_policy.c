@@ -362,6 +362,67 @@ START_TEST(test_endpoints)
 }
 END_TEST
 
+START_TEST(test_name_check_and_destination)
+{
+	static const char yaml[] =
+	    "policies:\n"
+	    "  v:\n"
+	    "    allow: { hosts: [\"*.example.com\"] }\n"
+	    "    deny: { hosts: [bad.example.com] }\n"
+	    "  r:\n"
+	    "    destination: redial\n"
+	    "    allow: { hosts: [\"*.example.com\"] }\n"
+	    "  t:\n"
+	    "    destination: trust\n"
+	    "    allow: { hosts: [\"*.example.com\"] }\n"
+	    "  c:\n"
+	    "    allow: { cidrs: [\"203.0.113.0/24\"] }\n"
+	    "sandboxes:\n"
+	    "  - id: vr\n"
+	    "    sources: [198.18.0.0/24]\n"
+	    "    policies: [v, r]\n"
+	    "  - id: tt\n"
+	    "    sources: [198.18.1.0/24]\n"
+	    "    policies: [t]\n"
+	    "  - id: cidr\n"
+	    "    sources: [198.18.2.0/24]\n"
+	    "    policies: [c]\n";
+	struct errlist		 el;
+	struct config		*cf;
+	struct policy_decision	 d;
+	struct policy_query	 q;
+
+	errlist_init(&el);
+	cf = config_parse(yaml, strlen(yaml), "t.yaml", &el);
+	ck_assert_ptr_nonnull(cf);
+	/* The DNS filter answers names a host rule could allow, only. */
+	ck_assert(policy_name_check(policy_sandbox_by_id(cf->cf_policy, "vr"),
+	    "a.example.com", &d));
+	ck_assert(!policy_name_check(policy_sandbox_by_id(cf->cf_policy, "vr"),
+	    "bad.example.com", &d));
+	ck_assert_str_eq(policy_reason_str(d.pd_reason), "denied-by-rule");
+	ck_assert(!policy_name_check(policy_sandbox_by_id(cf->cf_policy, "vr"),
+	    "example.com", &d));
+	ck_assert(!policy_name_check(policy_sandbox_by_id(cf->cf_policy,
+	    "cidr"), "a.example.com", &d));
+	/* The most careful destination check any allowing policy asks for. */
+	memset(&q, 0, sizeof(q));
+	q.pq_proto = POLICY_PROTO_TLS;
+	q.pq_host = "a.example.com";
+	q.pq_port = 443;
+	ipaddr_parse("203.0.113.5", &q.pq_dst);
+	policy_eval(policy_sandbox_by_id(cf->cf_policy, "vr"), &q, &d);
+	ck_assert(d.pd_by_host);
+	ck_assert_int_eq(d.pd_dest, DEST_REDIAL);
+	policy_eval(policy_sandbox_by_id(cf->cf_policy, "tt"), &q, &d);
+	ck_assert_int_eq(d.pd_dest, DEST_TRUST);
+	policy_eval(policy_sandbox_by_id(cf->cf_policy, "cidr"), &q, &d);
+	ck_assert(!d.pd_by_host);
+	config_free(cf);
+	errlist_free(&el);
+}
+END_TEST
+
 static Suite *
 policy_suite(void)
 {
@@ -374,6 +435,7 @@ policy_suite(void)
 	tcase_add_test(tc, test_early);
 	tcase_add_test(tc, test_cidrset);
 	tcase_add_test(tc, test_endpoints);
+	tcase_add_test(tc, test_name_check_and_destination);
 	suite_add_tcase(s, tc);
 	return s;
 }
