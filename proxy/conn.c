@@ -109,6 +109,7 @@ static void	conn_connect(struct conn *);
 static void	conn_relay_start(struct conn *);
 static void	conn_relay_step(struct conn *, struct half *);
 static int	conn_http_filter(struct half *);
+static int	conn_http_request_done(struct conn *, struct half *);
 static int	conn_resp_filter(struct half *);
 
 static const char *
@@ -1120,6 +1121,28 @@ conn_http_head(struct conn *c, struct half *h)
 	http_sniff_init(&c->c_hs);
 	http_body_init(&c->c_body, &c->c_req);
 	c->c_hphase = HP_BODY;
+	/* No body: done now, not when the client next sends something. */
+	if (c->c_body.hb_state == HTTP_BS_DONE)
+		return conn_http_request_done(c, h);
+	return 0;
+}
+
+/*
+ * A request went out whole.  After an Upgrade request the client's next
+ * bytes wait until the response's status line says whether they are
+ * still HTTP; otherwise the next request head is judged.
+ */
+static int
+conn_http_request_done(struct conn *c, struct half *h)
+{
+	if (c->c_req.upgrade && c->c_nreq == 1) {
+		/* Only the first request's response starts the stream. */
+		c->c_hphase = HP_UPGRADE_WAIT;
+		h->h_hold = true;
+		c->c_down.h_copy = true;
+		return 1;
+	}
+	c->c_hphase = HP_HEAD;
 	return 0;
 }
 
@@ -1153,15 +1176,7 @@ conn_http_body(struct conn *c, struct half *h)
 	}
 	if (c->c_body.hb_state != HTTP_BS_DONE)
 		return evbuffer_get_length(h->h_in) > 0 ? 0 : 1;
-	if (c->c_req.upgrade && c->c_nreq == 1) {
-		/* Only the first request's response starts the stream. */
-		c->c_hphase = HP_UPGRADE_WAIT;
-		h->h_hold = true;
-		c->c_down.h_copy = true;
-		return 1;
-	}
-	c->c_hphase = HP_HEAD;
-	return 0;
+	return conn_http_request_done(c, h);
 }
 
 /* half_filter_fn for client -> upstream in an HTTP connection. */

@@ -12,6 +12,7 @@ namespace it runs in (the test addresses live on that namespace's lo).
 HTTP(S), for any Host:
   /blob  -> BLOB_SIZE deterministic bytes (random.Random(BLOB_SEED))
   /echo  -> "method=M\nhost=H\npath=P\n" (P is the raw request target)
+  /ws    -> with Upgrade: websocket, 101 then an echo of every byte
   other  -> "hello from H\n" (H = the Host header without port)
 DNS (UDP): A/AAAA from the --host name=ip[,ip...] map, NXDOMAIN for other names.
 """
@@ -83,6 +84,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if n:
             self.rfile.read(n)
         path = urlsplit(self.path).path
+        if path == "/ws" and self.headers.get("Upgrade", "").lower() == "websocket":
+            # Not real WebSocket framing: after 101 the stream just echoes
+            # bytes back, which is all a splice test needs.
+            self.send_response(101, "Switching Protocols")
+            self.send_header("Upgrade", "websocket")
+            self.send_header("Connection", "Upgrade")
+            self.end_headers()
+            self.wfile.flush()
+            while True:
+                data = self.connection.recv(65536)
+                if not data:
+                    break
+                self.connection.sendall(data)
+            self.close_connection = True
+            return
         if path == "/blob":
             self.send_body(blob(), "application/octet-stream")
         elif path == "/echo":
