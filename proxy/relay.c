@@ -7,8 +7,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* One splice moves at most a pipe's worth (the default pipe is 64 KiB). */
+/*
+ * One splice moves at most a pipe's worth: 64 KiB by default.  A flow that
+ * fills that gets a 1 MiB pipe (fewer syscalls per byte); short ones never
+ * pay for the resize.  Pages are only allocated while data sits in it.
+ */
 #define RELAY_CHUNK		65536
+#define RELAY_BULK_PIPE		(1 << 20)
 /* Reads per pump before yielding, so one fast flow cannot starve others. */
 #define RELAY_BURST		8
 #define RELAY_COPY_READ		16384
@@ -114,8 +119,14 @@ half_pump(struct half *h, half_filter_fn *filter)
 		if (h->h_pipe[0] == -1 &&
 		    pipe2(h->h_pipe, O_NONBLOCK | O_CLOEXEC) == -1)
 			return half_fail(h);
-		n = splice(h->h_from, NULL, h->h_pipe[1], NULL, RELAY_CHUNK,
+		n = splice(h->h_from, NULL, h->h_pipe[1], NULL,
+		    h->h_bulk ? RELAY_BULK_PIPE : RELAY_CHUNK,
 		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n == RELAY_CHUNK && !h->h_bulk) {
+			/* Best effort: capped by /proc/sys/fs/pipe-max-size. */
+			h->h_bulk = fcntl(h->h_pipe[1], F_SETPIPE_SZ,
+			    RELAY_BULK_PIPE) >= RELAY_BULK_PIPE;
+		}
 		if (n < 0 && would_block())
 			return half_wait(&h->h_rd);
 		if (n < 0 && errno == EINTR)

@@ -35,6 +35,7 @@ struct half {
 	bool		 h_eof;		/* h_from said EOF */
 	bool		 h_shut;	/* shutdown(h_to, SHUT_WR) done */
 	int		 h_pipe[2];	/* splice mode; -1 until first use */
+	bool		 h_bulk;	/* the pipe was grown for bulk */
 	size_t		 h_inpipe;	/* bytes sitting in the pipe */
 	struct evbuffer	*h_in;		/* copy mode: read, not yet judged */
 	struct evbuffer	*h_out;		/* approved, not yet written */
