@@ -75,7 +75,8 @@ struct conn {
 	struct policy_decision	 c_dec;		/* strings borrow c_policy */
 	struct resolver_req	*c_rq;		/* look-up under way, or NULL */
 	enum resolver_status	 c_lookup_st;	/* of the last look-up ... */
-	char			 c_lookup_host[HOSTNAME_MAX]; /* ... of this */
+	uint64_t		 c_lookup_hash;	/* ... of the host with this hash
+						   (0 = none yet) */
 
 	uint8_t			*c_peek;	/* owns; freed once relaying */
 	size_t			 c_peek_len;
@@ -556,6 +557,22 @@ conn_decide(struct conn *c)
 	conn_proceed(c);
 }
 
+/*
+ * A 64-bit hash stands in for the name a look-up was for: idle connections
+ * should not carry a second 254-byte copy of their host.  Never 0.
+ */
+static uint64_t
+host_hash(const char *s)
+{
+	uint64_t	h = 0xcbf29ce484222325ULL;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	return h | 1;
+}
+
 static enum policy_dest
 conn_dest_mode(const struct conn *c)
 {
@@ -572,7 +589,7 @@ conn_resolved_cb(void *arg, enum resolver_status st, const struct ipaddr *addrs,
 
 	c->c_rq = NULL;
 	c->c_lookup_st = st;
-	snprintf(c->c_lookup_host, sizeof(c->c_lookup_host), "%s", c->c_host);
+	c->c_lookup_hash = host_hash(c->c_host);
 	c->c_refs++;
 	if (c->c_state == CONN_RESOLVING)
 		conn_proceed(c);
@@ -599,7 +616,7 @@ enum dest_verdict {
 static bool
 conn_looked_up(const struct conn *c)
 {
-	return strcmp(c->c_lookup_host, c->c_host) == 0;
+	return c->c_lookup_hash == host_hash(c->c_host);
 }
 
 static enum dest_verdict

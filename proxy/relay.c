@@ -54,6 +54,12 @@ half_pump(struct half *h, half_filter_fn *filter)
 
 	for (;;) {
 		/* Approved bytes leave first and in order. */
+		if (h->h_out != NULL && !h->h_copy &&
+		    evbuffer_get_length(h->h_out) == 0) {
+			/* Spliced from now on: an idle flow keeps no buffer. */
+			evbuffer_free(h->h_out);
+			h->h_out = NULL;
+		}
 		if (h->h_out != NULL && evbuffer_get_length(h->h_out) > 0) {
 			n = evbuffer_write(h->h_out, h->h_to);
 			if (n < 0 && would_block())
