@@ -268,7 +268,7 @@ cfg_write() {
   local dest=verify
   [ "$variant" = redial ] && dest=redial
   if [ "${E2E_DNS:-on}" != off ]; then
-    dns="dns: { listen: [\"127.0.0.1:15053\"], servers: [\"$NET_IP\"], destination: $dest }"
+    dns="dns: { listen: [\"127.0.0.1:15053\", \"[::1]:15053\"], servers: [\"$NET_IP\"], destination: $dest }"
   fi
   cat >"$f" <<EOF
 listen: ["127.0.0.1:$E2E_PROXY_PORT", "[::1]:$E2E_PROXY_PORT"]

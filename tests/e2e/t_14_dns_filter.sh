@@ -42,6 +42,8 @@ out=$(sdig +tcp allowed.example.com AAAA)
 expect_contains "status: NOERROR" "$out" "status over TCP"
 expect_contains "$IP6_A" "$out" "AAAA record over TCP"
 expect_event "e['action']=='allow' and e.get('proto')=='dns' and h(e)=='allowed.example.com'" "allow event"
+out=$(sbx timeout 10 dig @"$NET_IP6" +time=3 +tries=1 evil.example.com A 2>&1)
+expect_contains "status: NXDOMAIN" "$out" "a query over IPv6 reaches the filter too"
 case_end
 
 case_begin dns_denied_nxdomain_never_leaves
