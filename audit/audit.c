@@ -313,17 +313,17 @@ audit_emit(struct audit_sink *as, const struct audit_event *ev)
 	size_t	n;
 	bool	quiet;
 
-	/* Format outside the lock: the mutex only guards a memcpy. */
-	n = audit_json(ev, line, sizeof(line));
 	pthread_mutex_lock(&as->as_mtx);
 	count_event(as, ev);
 	quiet = !as->as_log_allowed && ev->ae_action != NULL &&
 	    (strcmp(ev->ae_action, "allow") == 0 ||
 	    strcmp(ev->ae_action, "end") == 0);
-	if (quiet) {
-		pthread_mutex_unlock(&as->as_mtx);
-		return;
-	}
+	pthread_mutex_unlock(&as->as_mtx);
+	if (quiet)
+		return;		/* counted, never formatted */
+	/* Format outside the lock: the mutex only guards a memcpy. */
+	n = audit_json(ev, line, sizeof(line));
+	pthread_mutex_lock(&as->as_mtx);
 	remember_event(as, ev, line, n);
 	if (as->as_len + n > as->as_max) {
 		pthread_mutex_unlock(&as->as_mtx);

@@ -423,8 +423,8 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *peer,
 	memcpy(&c->c_src, peer, peerlen);
 	clock_gettime(CLOCK_MONOTONIC, &c->c_start);
 	c->c_active = c->c_start.tv_sec;
-	half_init(&c->c_up, c);
-	half_init(&c->c_down, c);
+	half_init(&c->c_up, c, &w->w_pipes);
+	half_init(&c->c_down, c, &w->w_pipes);
 	c->c_up.h_from = c->c_down.h_to = fd;
 	c->c_policy = proxy_policy(px);
 	TAILQ_INSERT_TAIL(&w->w_conns, c, c_entry);

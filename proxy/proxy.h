@@ -9,6 +9,9 @@
 #ifndef EGRESS_PROXY_H
 #define EGRESS_PROXY_H
 
+/* First: libevent's event_struct.h plays with TAILQ_* macros. */
+#include "proxy/relay.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -51,6 +54,7 @@ struct worker {
 	struct event		*w_tick;	/* owns: idle sweep, drain */
 	struct event		*w_accept_pause; /* owns: EMFILE back-off */
 	struct resolver		*w_resolver;	/* owns: this loop's c-ares */
+	struct pipe_pool	 w_pipes;	/* owns: spare empty pipes */
 	struct conn_list	 w_conns;
 	unsigned		 w_nconns;
 	uint64_t		 w_next_id;	/* conn ids: stride nworkers */

@@ -4,6 +4,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -19,9 +20,63 @@
 #define RELAY_COPY_READ		16384
 
 void
-half_init(struct half *h, struct conn *c)
+pipe_pool_init(struct pipe_pool *pp, size_t cap)
+{
+	pp->pp_count = 0;
+	pp->pp_fds = calloc(cap, sizeof(*pp->pp_fds));
+	pp->pp_cap = pp->pp_fds != NULL ? cap : 0;
+}
+
+void
+pipe_pool_free(struct pipe_pool *pp)
+{
+	while (pp->pp_count > 0) {
+		pp->pp_count--;
+		close(pp->pp_fds[pp->pp_count][0]);
+		close(pp->pp_fds[pp->pp_count][1]);
+	}
+	free(pp->pp_fds);
+	pp->pp_fds = NULL;
+	pp->pp_cap = 0;
+}
+
+static int
+pipe_get(struct half *h)
+{
+	struct pipe_pool	*pp = h->h_pool;
+
+	if (pp != NULL && pp->pp_count > 0) {
+		pp->pp_count--;
+		h->h_pipe[0] = pp->pp_fds[pp->pp_count][0];
+		h->h_pipe[1] = pp->pp_fds[pp->pp_count][1];
+		return 0;
+	}
+	return pipe2(h->h_pipe, O_NONBLOCK | O_CLOEXEC);
+}
+
+static void
+pipe_put(struct half *h)
+{
+	struct pipe_pool	*pp = h->h_pool;
+
+	/* Only an empty pipe of the default size can serve another flow. */
+	if (pp != NULL && h->h_inpipe == 0 && !h->h_bulk &&
+	    pp->pp_count < pp->pp_cap) {
+		pp->pp_fds[pp->pp_count][0] = h->h_pipe[0];
+		pp->pp_fds[pp->pp_count][1] = h->h_pipe[1];
+		pp->pp_count++;
+	} else {
+		close(h->h_pipe[0]);
+		close(h->h_pipe[1]);
+	}
+	h->h_pipe[0] = h->h_pipe[1] = -1;
+}
+
+void
+half_init(struct half *h, struct conn *c, struct pipe_pool *pp)
 {
 	h->h_conn = c;
+	h->h_pool = pp;
 	h->h_from = h->h_to = -1;
 	h->h_pipe[0] = h->h_pipe[1] = -1;
 }
@@ -122,8 +177,7 @@ half_pump(struct half *h, half_filter_fn *filter)
 				return HALF_FAILED;
 			continue;
 		}
-		if (h->h_pipe[0] == -1 &&
-		    pipe2(h->h_pipe, O_NONBLOCK | O_CLOEXEC) == -1)
+		if (h->h_pipe[0] == -1 && pipe_get(h) == -1)
 			return half_fail(h);
 		n = splice(h->h_from, NULL, h->h_pipe[1], NULL,
 		    h->h_bulk ? RELAY_BULK_PIPE : RELAY_CHUNK,
@@ -158,11 +212,8 @@ void
 half_release(struct half *h)
 {
 	half_disarm(h);
-	if (h->h_pipe[0] != -1) {
-		close(h->h_pipe[0]);
-		close(h->h_pipe[1]);
-		h->h_pipe[0] = h->h_pipe[1] = -1;
-	}
+	if (h->h_pipe[0] != -1)
+		pipe_put(h);
 	if (h->h_in != NULL) {
 		evbuffer_free(h->h_in);
 		h->h_in = NULL;

@@ -17,6 +17,8 @@
 
 /* Accepts per readable event: bounded so one listener cannot starve. */
 #define ACCEPT_BURST	64
+/* Spare pipes per worker (two descriptors each). */
+#define WORKER_PIPE_POOL	256
 /* Per try; c-ares tries each server twice. */
 #define WORKER_DNS_TIMEOUT_MS	2000
 /* Back-off when out of descriptors, instead of spinning on EMFILE. */
@@ -174,6 +176,7 @@ worker_start(struct proxy *px, struct worker *w, unsigned index)
 	w->w_proxy = px;
 	w->w_next_id = index + 1;
 	w->w_generation = atomic_load(&px->p_generation);
+	pipe_pool_init(&w->w_pipes, WORKER_PIPE_POOL);
 	TAILQ_INIT(&w->w_conns);
 	if ((w->w_base = event_base_new()) == NULL)
 		return -1;
@@ -244,6 +247,7 @@ worker_free(struct worker *w)
 	if (w->w_accept_pause != NULL)
 		event_free(w->w_accept_pause);
 	resolver_free(w->w_resolver);
+	pipe_pool_free(&w->w_pipes);
 	if (w->w_base != NULL)
 		event_base_free(w->w_base);
 }
