@@ -932,8 +932,29 @@ parse_daemon(struct cfctx *cx, const struct ynode *root)
 	unsigned long long	 u;
 	size_t			 i, nl = 0;
 
-	set_addrs(cx, root, "listen", "listen", &cf->cf_listen,
-	    &cf->cf_nlisten);
+	if ((n = map_get(root, "listen")) == NULL) {
+		/* SPEC 3's default: the REDIRECT target on both families. */
+		static const char *const defs[] = { "127.0.0.1:15001",
+		    "[::1]:15001" };
+		size_t	d;
+
+		if ((cf->cf_listen = calloc(2, sizeof(*cf->cf_listen))) != NULL)
+			for (d = 0; d < 2; d++, cf->cf_nlisten++) {
+				netaddr_parse_hostport(defs[d],
+				    &cf->cf_listen[d].la_addr,
+				    &cf->cf_listen[d].la_len);
+				snprintf(cf->cf_listen[d].la_text,
+				    sizeof(cf->cf_listen[d].la_text), "%s",
+				    defs[d]);
+			}
+	} else {
+		nl = cx->cx_el->el_count;
+		set_addrs(cx, root, "listen", "listen", &cf->cf_listen,
+		    &cf->cf_nlisten);
+		if (cf->cf_nlisten == 0 && cx->cx_el->el_count == nl)
+			cx_err(cx, n, "listen needs at least one address:port");
+		nl = 0;
+	}
 	if ((n = map_get(root, "workers")) != NULL &&
 	    want(cx, n, YN_SCALAR, "workers") &&
 	    strcmp(n->yn_str, "auto") != 0 &&
@@ -1261,48 +1282,6 @@ fail:
 	if (cx.cx_cf == NULL)
 		policy_unref(cx.cx_pol);
 	return NULL;
-}
-
-struct config *
-config_load(const char *path, struct errlist *el)
-{
-	FILE		*f;
-	char		*buf = NULL;
-	size_t		 len = 0, cap = 0, n;
-	struct config	*cf;
-
-	if ((f = fopen(path, "r")) == NULL) {
-		errlist_add(el, path, 0, 0, "cannot open: %s", strerror(errno));
-		return NULL;
-	}
-	for (;;) {
-		if (len == cap) {
-			char *nb;
-
-			cap = cap ? cap * 2 : 8192;
-			if (cap > (64u << 20) ||
-			    (nb = realloc(buf, cap)) == NULL) {
-				errlist_add(el, path, 0, 0, "file too large");
-				free(buf);
-				fclose(f);
-				return NULL;
-			}
-			buf = nb;
-		}
-		if ((n = fread(buf + len, 1, cap - len, f)) == 0)
-			break;
-		len += n;
-	}
-	if (ferror(f)) {
-		errlist_add(el, path, 0, 0, "read error: %s", strerror(errno));
-		free(buf);
-		fclose(f);
-		return NULL;
-	}
-	fclose(f);
-	cf = config_parse(buf ? buf : "", len, path, el);
-	free(buf);
-	return cf;
 }
 
 void

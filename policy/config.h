@@ -75,8 +75,6 @@ struct config	*config_parse(const char *buf, size_t len, const char *file,
 struct config	*config_parse_overlay(const char *buf, size_t len,
 		    const char *file, const char *obuf, size_t olen,
 		    const char *ofile, struct errlist *el);
-/* Reads <path> and parses it; I/O errors are reported in <el> too. */
-struct config	*config_load(const char *path, struct errlist *el);
 void		 config_free(struct config *cf);
 
 #endif /* EGRESS_CONFIG_H */

@@ -2,7 +2,7 @@
  * policy/policy.h - the policy model and its decisions (SPEC 4.2-4.4).
  *
  * Pure code.  A struct policy is an immutable snapshot of profiles,
- * policies and sandboxes built by config_load(); it is reference-counted
+ * policies and sandboxes built by config_parse(); it is reference-counted
  * so a reload can swap it while connections still hold the old one.
  */
 #ifndef EGRESS_POLICY_H

@@ -436,22 +436,6 @@ main(int argc, char **argv)
 		config_free(cf);
 		return rc;
 	}
-	if (cf->cf_nlisten == 0) {
-		/* SPEC 3's default: the REDIRECT target on both families. */
-		static const char *const defs[] = { "127.0.0.1:15001",
-		    "[::1]:15001" };
-		size_t	i;
-
-		cf->cf_listen = calloc(2, sizeof(*cf->cf_listen));
-		for (i = 0; cf->cf_listen != NULL && i < 2; i++) {
-			netaddr_parse_hostport(defs[i],
-			    &cf->cf_listen[i].la_addr,
-			    &cf->cf_listen[i].la_len);
-			snprintf(cf->cf_listen[i].la_text,
-			    sizeof(cf->cf_listen[i].la_text), "%s", defs[i]);
-			cf->cf_nlisten++;
-		}
-	}
 	rc = run(&cf, &txt);
 	config_free(cf);
 	return rc;

@@ -15,53 +15,12 @@
 
 #include "audit/audit.h"
 #include "common/errlist.h"
+#include "common/fileio.h"
 #include "common/log.h"
 #include "policy/config.h"
 #include "policy/policy.h"
 
 #define STATE_FILE	"state.json"
-#define FILE_MAX	(64u << 20)
-
-/* Reads a whole file; NULL with errno set (ENOENT when absent). */
-static char *
-read_file(const char *path, size_t *lenp)
-{
-	char	*buf = NULL, *nb;
-	size_t	 len = 0, cap = 0;
-	ssize_t	 n;
-	int	 fd, e;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return NULL;
-	for (;;) {
-		if (len + 1 >= cap) {
-			cap = cap ? cap * 2 : 8192;
-			if (cap > FILE_MAX || (nb = realloc(buf, cap)) == NULL) {
-				free(buf);
-				close(fd);
-				errno = EFBIG;
-				return NULL;
-			}
-			buf = nb;
-		}
-		if ((n = read(fd, buf + len, cap - len - 1)) < 0) {
-			if (errno == EINTR)
-				continue;
-			e = errno;
-			free(buf);
-			close(fd);
-			errno = e;
-			return NULL;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	buf[len] = '\0';
-	*lenp = len;
-	return buf;
-}
 
 static char *
 state_path(const struct config *cf)
@@ -81,7 +40,7 @@ proxy_load(const char *path, struct proxy_text *txt, struct errlist *el)
 	char		*sp;
 
 	memset(txt, 0, sizeof(*txt));
-	if ((txt->pt_cf = read_file(path, &txt->pt_cflen)) == NULL) {
+	if ((txt->pt_cf = file_read(path, &txt->pt_cflen)) == NULL) {
 		errlist_add(el, path, 0, 0, "cannot read: %s", strerror(errno));
 		return NULL;
 	}
@@ -90,7 +49,7 @@ proxy_load(const char *path, struct proxy_text *txt, struct errlist *el)
 	/* state_dir comes from the config: read what the API left there. */
 	if ((sp = state_path(cf)) == NULL)
 		return cf;
-	txt->pt_state = read_file(sp, &txt->pt_statelen);
+	txt->pt_state = file_read(sp, &txt->pt_statelen);
 	if (txt->pt_state == NULL) {
 		if (errno != ENOENT) {
 			errlist_add(el, sp, 0, 0, "cannot read: %s",
@@ -145,15 +104,6 @@ proxy_install(struct proxy *px, struct config *cf)
 	struct config	**v;
 	unsigned	 i;
 
-	if (cf->cf_nlisten == 0) {
-		/* Listeners are not reloadable: keep the running set. */
-		cf->cf_listen = calloc(old->cf_nlisten, sizeof(*cf->cf_listen));
-		if (cf->cf_listen != NULL) {
-			memcpy(cf->cf_listen, old->cf_listen, old->cf_nlisten *
-			    sizeof(*cf->cf_listen));
-			cf->cf_nlisten = old->cf_nlisten;
-		}
-	}
 	warn_restart_needed(old, cf);
 	pthread_mutex_lock(&px->p_pmtx);
 	op = px->p_policy;

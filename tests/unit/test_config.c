@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/errlist.h"
+#include "common/fileio.h"
 #include "policy/config.h"
 
 struct bad_case {
@@ -69,6 +70,7 @@ static const struct bad_case bad[] = {
 	{ "a: &x 1\nb: *x\n", "t.yaml:2:4: ", "aliases" },
 	{ "admin:\n  listen: \"127.0.0.1:15000\"\n", "t.yaml:2:11: ",
 	    "requires admin.token_file" },
+	{ "listen: []\n", "t.yaml:1:9: ", "at least one address" },
 };
 
 START_TEST(test_bad)
@@ -148,10 +150,14 @@ START_TEST(test_shipped_config)
 {
 	struct errlist	 el;
 	struct config	*cf;
-	size_t		 i;
+	char		*buf;
+	size_t		 i, len;
 
 	errlist_init(&el);
-	cf = config_load("../conf/egressd.yaml", &el);
+	buf = file_read("../conf/egressd.yaml", &len);
+	ck_assert_ptr_nonnull(buf);
+	cf = config_parse(buf, len, "../conf/egressd.yaml", &el);
+	free(buf);
 	for (i = 0; i < el.el_count; i++)
 		fprintf(stderr, "%s\n", el.el_msgs[i]);
 	ck_assert_ptr_nonnull(cf);
