@@ -533,13 +533,40 @@ dest_merge(enum policy_dest a, enum policy_dest b, bool first)
 	return DEST_TRUST;
 }
 
+/*
+ * The policies a sandbox is judged by: each named one with the sandbox's
+ * inline rules merged in, or, when it names none, its inline rules alone.
+ * Every one of them must allow.
+ */
+static size_t
+judges_count(const struct sandbox *sb)
+{
+	if (sb->sb_npols > 0)
+		return sb->sb_npols;
+	return sb->sb_inline != NULL ? 1 : 0;
+}
+
+static void
+judge_at(const struct sandbox *sb, size_t i, const struct pol **po,
+    const struct pol **inl)
+{
+	if (sb->sb_npols > 0) {
+		*po = sb->sb_pols[i];
+		*inl = sb->sb_inline;
+	} else {
+		*po = sb->sb_inline;
+		*inl = NULL;
+	}
+}
+
 void
 policy_eval(const struct sandbox *sb, const struct policy_query *q,
     struct policy_decision *d)
 {
 	struct policy_decision	 one, first;
 	enum policy_dest	 dest = DEST_DEFAULT;
-	size_t			 i;
+	const struct pol	*po, *inl;
+	size_t			 i, n = judges_count(sb);
 	bool			 by_host = false;
 
 	memset(d, 0, sizeof(*d));
@@ -547,18 +574,14 @@ policy_eval(const struct sandbox *sb, const struct policy_query *q,
 		decide(d, POLICY_ALLOW, REASON_INTERCEPT_OFF, NULL, NULL);
 		return;
 	}
-	if (sb->sb_npols == 0) {
-		if (sb->sb_inline == NULL) {
-			decide(d, POLICY_DENY, REASON_NO_MATCHING_ALLOW, NULL,
-			    NULL);
-			return;
-		}
-		pol_eval(sb->sb_inline, NULL, q, d);
+	if (n == 0) {
+		decide(d, POLICY_DENY, REASON_NO_MATCHING_ALLOW, NULL, NULL);
 		return;
 	}
 	/* Every policy must allow; the first one that denies decides. */
-	for (i = 0; i < sb->sb_npols; i++) {
-		pol_eval(sb->sb_pols[i], sb->sb_inline, q, &one);
+	for (i = 0; i < n; i++) {
+		judge_at(sb, i, &po, &inl);
+		pol_eval(po, inl, q, &one);
 		if (one.pd_action == POLICY_DENY) {
 			*d = one;
 			return;
@@ -609,24 +632,22 @@ bool
 policy_name_check(const struct sandbox *sb, const char *name,
     struct policy_decision *d)
 {
-	struct policy_decision	one;
-	size_t			i;
+	struct policy_decision	 one;
+	const struct pol	*po, *inl;
+	size_t			 i, n = judges_count(sb);
 
 	memset(d, 0, sizeof(*d));
 	if (!sb->sb_intercept) {
 		decide(d, POLICY_ALLOW, REASON_INTERCEPT_OFF, NULL, NULL);
 		return true;
 	}
-	if (sb->sb_npols == 0) {
-		if (sb->sb_inline == NULL) {
-			decide(d, POLICY_DENY, REASON_NO_MATCHING_ALLOW, NULL,
-			    NULL);
-			return false;
-		}
-		return pol_name_check(sb->sb_inline, NULL, name, d);
+	if (n == 0) {
+		decide(d, POLICY_DENY, REASON_NO_MATCHING_ALLOW, NULL, NULL);
+		return false;
 	}
-	for (i = 0; i < sb->sb_npols; i++) {
-		if (!pol_name_check(sb->sb_pols[i], sb->sb_inline, name, &one)) {
+	for (i = 0; i < n; i++) {
+		judge_at(sb, i, &po, &inl);
+		if (!pol_name_check(po, inl, name, &one)) {
 			*d = one;
 			return false;
 		}
@@ -673,29 +694,23 @@ bool
 policy_eval_early(const struct sandbox *sb, const struct ipaddr *dst,
     uint16_t port, struct policy_decision *d)
 {
-	const char	*rule;
-	size_t		 i;
+	const struct pol	*po, *inl;
+	const char		*rule;
+	size_t			 i, n = judges_count(sb);
 
 	memset(d, 0, sizeof(*d));
 	if (!sb->sb_intercept) {
 		decide(d, POLICY_ALLOW, REASON_INTERCEPT_OFF, NULL, NULL);
 		return true;
 	}
-	if (sb->sb_npols == 0) {
-		if (sb->sb_inline == NULL ||
-		    !pol_allows_early(sb->sb_inline, NULL, dst, port, &rule))
-			return false;
-		decide(d, POLICY_ALLOW, REASON_RULE, sb->sb_inline->po_name,
-		    rule);
-		return true;
-	}
-	for (i = 0; i < sb->sb_npols; i++) {
-		if (!pol_allows_early(sb->sb_pols[i], sb->sb_inline, dst, port,
-		    &rule))
+	if (n == 0)
+		return false;
+	for (i = 0; i < n; i++) {
+		judge_at(sb, i, &po, &inl);
+		if (!pol_allows_early(po, inl, dst, port, &rule))
 			return false;
 		if (i == 0)
-			decide(d, POLICY_ALLOW, REASON_RULE,
-			    sb->sb_pols[0]->po_name, rule);
+			decide(d, POLICY_ALLOW, REASON_RULE, po->po_name, rule);
 	}
 	return true;
 }
