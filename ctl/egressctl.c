@@ -39,8 +39,16 @@ enum exit_code {
 	EXIT_USAGE = 2,		/* bad command line, unreadable token file */
 	EXIT_UNREACHABLE = 3,	/* no connection, or no answer in time */
 	EXIT_BAD_RESPONSE = 4,	/* an answer that is not what the API says */
+	EXIT_INTERNAL = 5,	/* egressctl itself failed (out of memory) */
 	EXIT_STOPPED = -1	/* internal: SIGINT during --follow */
 };
+
+static int
+ctl_oom(void)
+{
+	fprintf(stderr, "egressctl: out of memory\n");
+	return EXIT_INTERNAL;
+}
 
 struct ctl {
 	struct ctl_target	 c_t;
@@ -172,8 +180,7 @@ api(struct ctl *c, const char *method, const char *path, const json_t *body,
 
 	*out = NULL;
 	if (body != NULL && (b = json_dumps(body, JSON_COMPACT)) == NULL) {
-		fprintf(stderr, "egressctl: out of memory\n");
-		return EXIT_USAGE;
+		return ctl_oom();
 	}
 	hr = ctl_http_request(&c->c_t, method, path, b, &r, err, sizeof(err));
 	free(b);
@@ -386,8 +393,7 @@ run_sandboxes(struct ctl *c, const struct cmd *cm, int argc, char **argv)
 oom:
 	ctl_table_free(t);
 	json_decref(j);
-	fprintf(stderr, "egressctl: out of memory\n");
-	return EXIT_USAGE;
+	return ctl_oom();
 }
 
 /* ---- table -------------------------------------------------------- */
@@ -498,8 +504,7 @@ run_table(struct ctl *c, const struct cmd *cm, int argc, char **argv)
 		print_json(j);
 	else if (print_network(argv[0], j) == -1) {
 		json_decref(j);
-		fprintf(stderr, "egressctl: out of memory\n");
-		return EXIT_USAGE;
+		return ctl_oom();
 	}
 	json_decref(j);
 	return EXIT_OK;
@@ -558,8 +563,7 @@ run_hosts(struct ctl *c, const struct cmd *cm, int argc, char **argv)
 	return EXIT_OK;
 oom:
 	json_decref(body);
-	fprintf(stderr, "egressctl: out of memory\n");
-	return EXIT_USAGE;
+	return ctl_oom();
 }
 
 /* ---- enable, disable ---------------------------------------------- */
@@ -932,8 +936,7 @@ oom_j:
 oom:
 	seen_free(&prev);
 	ctl_table_free(t);
-	fprintf(stderr, "egressctl: out of memory\n");
-	return EXIT_USAGE;
+	return ctl_oom();
 }
 
 /* Takes "--name VALUE" or "--name=VALUE" at argv[*i]. */
@@ -1029,8 +1032,7 @@ run_events(struct ctl *c, const struct cmd *cm, int argc, char **argv)
 oom:
 	ctl_table_free(t);
 	json_decref(j);
-	fprintf(stderr, "egressctl: out of memory\n");
-	return EXIT_USAGE;
+	return ctl_oom();
 }
 
 /* ---- reload, stats, health ---------------------------------------- */
@@ -1146,8 +1148,7 @@ run_stats(struct ctl *c, const struct cmd *cm, int argc, char **argv)
 	free(kv.kv_vals);
 	json_decref(j);
 	if (rc == -1) {
-		fprintf(stderr, "egressctl: out of memory\n");
-		return EXIT_USAGE;
+		return ctl_oom();
 	}
 	return EXIT_OK;
 }
@@ -1297,7 +1298,7 @@ parse_url(struct ctl *c, const char *url)
 		return usage_error(NULL, "URL \"%s\": only http://HOST:PORT "
 		    "is supported", url);
 	if ((c->c_url = strdup(url + 7)) == NULL)
-		return usage_error(NULL, "out of memory");
+		return ctl_oom();
 	h = c->c_url;
 	if ((slash = strchr(h, '/')) != NULL) {
 		/* For a server mounted below "/"; no trailing slash. */
@@ -1306,7 +1307,7 @@ parse_url(struct ctl *c, const char *url)
 		while (plen > 0 && slash[plen - 1] == '/')
 			slash[--plen] = '\0';
 		if ((c->c_prefix = strdup(slash)) == NULL)
-			return usage_error(NULL, "out of memory");
+			return ctl_oom();
 		c->c_t.ct_prefix = c->c_prefix;
 		*slash = '\0';
 	}
@@ -1348,7 +1349,7 @@ read_token(struct ctl *c, const char *file)
 	}
 	if ((buf = malloc(TOKEN_MAX + 1)) == NULL) {
 		fclose(f);
-		return usage_error(NULL, "out of memory");
+		return ctl_oom();
 	}
 	n = fread(buf, 1, TOKEN_MAX + 1, f);
 	fclose(f);
@@ -1437,7 +1438,7 @@ main(int argc, char **argv)
 		return usage_error(NULL, "unknown command \"%s\"", argv[i]);
 	/* --json and --help also count after the command's arguments. */
 	if ((args = calloc((size_t)argc, sizeof(*args))) == NULL)
-		return usage_error(NULL, "out of memory");
+		return ctl_oom();
 	for (nargs = 0, i++; i < argc; i++) {
 		if (!dashdash && strcmp(argv[i], "--") == 0)
 			dashdash = true;
