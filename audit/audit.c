@@ -10,6 +10,8 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "common/strhash.h"
+
 /* The writer wakes at least this often, so lines reach disk within 1 s. */
 #define AUDIT_FLUSH_MS	200
 
@@ -177,14 +179,11 @@ fail:
 	return NULL;
 }
 
+/* A field separator, so ("ab", "c") and ("a", "bc") hash apart. */
 static uint64_t
 str_hash(const char *s, uint64_t h)
 {
-	for (; s != NULL && *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ULL;
-	}
-	return h * 31 + 7;
+	return strhash(h, s) * 31 + 7;
 }
 
 static bool
@@ -203,7 +202,7 @@ str_dup(const char *s)
 static void
 count_event(struct audit_sink *as, const struct audit_event *ev)
 {
-	uint64_t	 h = 0xcbf29ce484222325ULL;
+	uint64_t	 h = STRHASH_INIT;
 	struct acount	*c;
 
 	h = str_hash(ev->ae_sandbox, h);
@@ -289,7 +288,7 @@ static void
 remember_event(struct audit_sink *as, const struct audit_event *ev,
     const char *line, size_t len)
 {
-	uint64_t	 h = str_hash(ev->ae_sandbox, 0xcbf29ce484222325ULL);
+	uint64_t	 h = str_hash(ev->ae_sandbox, STRHASH_INIT);
 	struct ring	*rg;
 
 	if (as->as_memory == 0)
@@ -383,7 +382,7 @@ void
 audit_recent(struct audit_sink *as, const char *sandbox, const char *action,
     size_t limit, void (*fn)(void *, const char *, size_t), void *arg)
 {
-	uint64_t	 h = str_hash(sandbox, 0xcbf29ce484222325ULL);
+	uint64_t	 h = str_hash(sandbox, STRHASH_INIT);
 	struct ring	*rg = NULL;
 	struct rslot	*sl;
 	size_t		 i, done = 0;

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/strhash.h"
+
 struct dentry {
 	struct dentry	*de_hnext;	/* hash chain */
 	struct dentry	*de_prev;	/* LRU list, most recent first */
@@ -22,18 +24,6 @@ struct dnscache {
 	struct dentry	 *dc_head;	/* most recently used */
 	struct dentry	 *dc_tail;
 };
-
-static uint64_t
-name_hash(const char *s)
-{
-	uint64_t	h = 0xcbf29ce484222325ULL;
-
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
 
 struct dnscache *
 dnscache_new(size_t max_names)
@@ -98,7 +88,7 @@ lru_push(struct dnscache *dc, struct dentry *e)
 static struct dentry **
 bucket_of(struct dnscache *dc, const char *name)
 {
-	return &dc->dc_buckets[name_hash(name) & (dc->dc_nbuckets - 1)];
+	return &dc->dc_buckets[strhash(STRHASH_INIT, name) & (dc->dc_nbuckets - 1)];
 }
 
 static struct dentry *

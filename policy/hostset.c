@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/strhash.h"
+
 /* Open addressing, linear probing; keys owned, values are rule texts. */
 struct strmap {
 	char		**sm_keys;
@@ -29,19 +31,6 @@ struct hostset {
 	size_t		 hs_ntexts;
 };
 
-static uint64_t
-str_hash(const char *s, size_t len)
-{
-	uint64_t	h = 0xcbf29ce484222325ULL;	/* FNV-1a */
-	size_t		i;
-
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 static const char *
 strmap_get(const struct strmap *sm, const char *key, size_t len)
 {
@@ -49,7 +38,7 @@ strmap_get(const struct strmap *sm, const char *key, size_t len)
 
 	if (sm->sm_cap == 0)
 		return NULL;
-	for (i = str_hash(key, len) & (sm->sm_cap - 1); sm->sm_keys[i] != NULL;
+	for (i = strhash_n(STRHASH_INIT, key, len) & (sm->sm_cap - 1); sm->sm_keys[i] != NULL;
 	    i = (i + 1) & (sm->sm_cap - 1)) {
 		if (strncmp(sm->sm_keys[i], key, len) == 0 &&
 		    sm->sm_keys[i][len] == '\0')
@@ -92,7 +81,7 @@ strmap_put(struct strmap *sm, char *key, const char *val)
 
 	if ((sm->sm_count + 1) * 2 > sm->sm_cap && strmap_grow(sm) == -1)
 		return -1;
-	for (i = str_hash(key, len) & (sm->sm_cap - 1); sm->sm_keys[i] != NULL;
+	for (i = strhash_n(STRHASH_INIT, key, len) & (sm->sm_cap - 1); sm->sm_keys[i] != NULL;
 	    i = (i + 1) & (sm->sm_cap - 1)) {
 		if (strcmp(sm->sm_keys[i], key) == 0) {
 			free(key);

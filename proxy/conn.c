@@ -18,6 +18,7 @@
 #include "audit/audit.h"
 #include "common/log.h"
 #include "common/netaddr.h"
+#include "common/strhash.h"
 #include "dns/resolver.h"
 #include "policy/config.h"
 #include "policy/hostname.h"
@@ -564,13 +565,7 @@ conn_decide(struct conn *c)
 static uint64_t
 host_hash(const char *s)
 {
-	uint64_t	h = 0xcbf29ce484222325ULL;
-
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ULL;
-	}
-	return h | 1;
+	return strhash(STRHASH_INIT, s) | 1;
 }
 
 static enum policy_dest
