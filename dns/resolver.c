@@ -99,18 +99,6 @@ dns_shared_free(struct dns_shared *ds)
 	free(ds);
 }
 
-bool
-dns_shared_cached(struct dns_shared *ds, const char *name,
-    const struct ipaddr *ip)
-{
-	bool	hit;
-
-	pthread_mutex_lock(&ds->ds_mtx);
-	hit = dnscache_has(ds->ds_cache, name, ip, now_ms());
-	pthread_mutex_unlock(&ds->ds_mtx);
-	return hit;
-}
-
 size_t
 dns_shared_get(struct dns_shared *ds, const char *name, struct ipaddr *out,
     size_t max)
@@ -149,16 +137,17 @@ dns_shared_remember(struct dns_shared *ds, const char *sandbox,
 }
 
 bool
-dns_shared_answered(struct dns_shared *ds, const char *sandbox,
+dns_shared_vouches(struct dns_shared *ds, const char *sandbox,
     const char *name, const struct ipaddr *ip)
 {
-	char	key[384];
-	bool	hit;
+	char		key[384];
+	uint64_t	now = now_ms();
+	bool		hit;
 
-	if (answered_key(key, sizeof(key), sandbox, name) == -1)
-		return false;
 	pthread_mutex_lock(&ds->ds_mtx);
-	hit = dnscache_has(ds->ds_answered, key, ip, now_ms());
+	hit = (answered_key(key, sizeof(key), sandbox, name) == 0 &&
+	    dnscache_has(ds->ds_answered, key, ip, now)) ||
+	    dnscache_has(ds->ds_cache, name, ip, now);
 	pthread_mutex_unlock(&ds->ds_mtx);
 	return hit;
 }

@@ -25,9 +25,6 @@ struct dns_shared;
 
 struct dns_shared *dns_shared_new(size_t max_names);
 void		 dns_shared_free(struct dns_shared *ds);
-/* <name> (normalized) resolved to <ip>, as far as anyone here knows. */
-bool		 dns_shared_cached(struct dns_shared *ds, const char *name,
-		    const struct ipaddr *ip);
 /* Unexpired addresses of <name>; 0 when unknown. */
 size_t		 dns_shared_get(struct dns_shared *ds, const char *name,
 		    struct ipaddr *out, size_t max);
@@ -35,7 +32,11 @@ size_t		 dns_shared_get(struct dns_shared *ds, const char *name,
 void		 dns_shared_remember(struct dns_shared *ds, const char *sandbox,
 		    const char *name, const struct ipaddr *addrs, size_t n,
 		    uint32_t ttl);
-bool		 dns_shared_answered(struct dns_shared *ds, const char *sandbox,
+/*
+ * Whether <ip> is vouched for as an address of <name>: answered to
+ * <sandbox> by the DNS filter, or resolved by egressd (one lock).
+ */
+bool		 dns_shared_vouches(struct dns_shared *ds, const char *sandbox,
 		    const char *name, const struct ipaddr *ip);
 
 enum resolver_status {

@@ -24,6 +24,7 @@
 
 #include "audit/audit.h"
 #include "common/errlist.h"
+#include "common/fileio.h"
 #include "common/log.h"
 #include "common/netaddr.h"
 #include "policy/config.h"
@@ -1088,19 +1089,15 @@ admin_ep_init(struct admin *ad, struct admin_ep *ep, struct event_base *base,
 static char *
 read_token(const char *path, char **err)
 {
-	FILE	*f;
-	char	 buf[4096];
+	char	*buf;
 	size_t	 n;
 
-	if ((f = fopen(path, "r")) == NULL) {
+	if ((buf = file_read(path, &n)) == NULL) {
 		if (asprintf(err, "admin.token_file %s: %s", path,
 		    strerror(errno)) < 0)
 			*err = NULL;
 		return NULL;
 	}
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' ||
 	    buf[n - 1] == ' ' || buf[n - 1] == '\t'))
 		buf[--n] = '\0';
@@ -1108,9 +1105,11 @@ read_token(const char *path, char **err)
 		if (asprintf(err, "admin.token_file %s: the token must be at "
 		    "least 16 characters", path) < 0)
 			*err = NULL;
+		OPENSSL_cleanse(buf, n);
+		free(buf);
 		return NULL;
 	}
-	return strdup(buf);
+	return buf;
 }
 
 struct admin *

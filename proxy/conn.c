@@ -684,8 +684,8 @@ conn_dest_check(struct conn *c, bool mid_stream)
 	/* Mid-stream the upstream is fixed: redial can only verify. */
 	if (mode == DEST_REDIAL && !mid_stream)
 		return conn_redial(c);
-	if (dns_shared_answered(ds, sandbox_id(c->c_sb), c->c_host,
-	    &c->c_dst_ip) || dns_shared_cached(ds, c->c_host, &c->c_dst_ip))
+	if (dns_shared_vouches(ds, sandbox_id(c->c_sb), c->c_host,
+	    &c->c_dst_ip))
 		return DV_OK;
 	if (!conn_looked_up(c))
 		return conn_lookup(c);
