@@ -91,7 +91,7 @@ struct conn {
 	const uint8_t		*c_req_buf;	/* c_req's path points here */
 	struct http_body	 c_body;
 	enum http_phase		 c_hphase;
-	unsigned		 c_nreq;	/* requests judged so far */
+	unsigned		 c_nreq;	/* requests allowed so far */
 	bool			 c_first_judged;/* request 1 judged at peek */
 
 	struct half		 c_up;		/* client -> upstream */
@@ -1096,7 +1096,6 @@ conn_http_head(struct conn *c, struct half *h)
 	judged = c->c_first_judged;
 	c->c_first_judged = false;
 	if (!judged) {
-		c->c_nreq++;
 		c->c_has_host = false;
 		if (conn_set_host(c, c->c_req.host) == -1) {
 			conn_deny(c, REASON_BAD_HTTP);
@@ -1114,7 +1113,6 @@ conn_http_head(struct conn *c, struct half *h)
 			break;
 		case DV_WAIT:
 			/* Hold the head (and everything after) for the answer. */
-			c->c_nreq--;
 			h->h_hold = true;
 			return 1;
 		case DV_MISMATCH:
@@ -1124,6 +1122,7 @@ conn_http_head(struct conn *c, struct half *h)
 			conn_deny(c, REASON_DNS_FAILED);
 			return -1;
 		}
+		c->c_nreq++;
 		conn_audit_allow(c);
 	}
 	if (evbuffer_remove_buffer(h->h_in, h->h_out, c->c_req.head_len) !=
