@@ -28,6 +28,7 @@ struct audit_event {
 	const char		*ae_path;	/* not NUL-terminated: */
 	size_t			 ae_path_len;	/* ... this many bytes */
 	bool			 ae_ech;
+	bool			 ae_host_claimed; /* host not what decided */
 	const struct sockaddr	*ae_src;
 	const struct sockaddr	*ae_dst;
 	uint64_t		 ae_conn;

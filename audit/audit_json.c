@@ -167,6 +167,11 @@ audit_json(const struct audit_event *ev, char *buf, size_t len)
 		jb_quote(&jb, ev->ae_path, ev->ae_path_len, 400);
 	jb_key(&jb, "ech");
 	jb_str(&jb, ev->ae_ech ? "true" : "false");
+	if (ev->ae_host_claimed && ev->ae_host != NULL) {
+		/* Only what the client said: the decision never read it. */
+		jb_key(&jb, "host_verified");
+		jb_str(&jb, "false");
+	}
 	jb_kaddr(&jb, "src", ev->ae_src);
 	jb_kaddr(&jb, "dst", ev->ae_dst);
 	jb_kuint(&jb, "conn", ev->ae_conn);

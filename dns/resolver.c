@@ -333,8 +333,18 @@ resolver_new(struct event_base *base, struct dns_shared *ds,
 	opts.sock_state_cb_data = r;
 	opts.timeout = (int)timeout_ms;
 	opts.tries = 2;
+	/*
+	 * Names are always absolute: a resolv.conf `search` list (Kubernetes'
+	 * ndots:5) would have "pypi.org" asked as "pypi.org.<ns>.svc..." first,
+	 * and a wildcard record there would vouch for any address.
+	 */
+	opts.flags = ARES_FLAG_NOSEARCH;
+	opts.ndomains = 0;
+	opts.domains = NULL;
+	opts.ndots = 1;
 	rc = ares_init_options(&r->r_ch, &opts, ARES_OPT_SOCK_STATE_CB |
-	    ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
+	    ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS |
+	    ARES_OPT_DOMAINS | ARES_OPT_NDOTS);
 	if (rc != ARES_SUCCESS) {
 		if (asprintf(err, "c-ares: %s", ares_strerror(rc)) < 0)
 			*err = NULL;
@@ -385,6 +395,7 @@ struct resolver_req *
 resolver_lookup(struct resolver *r, const char *name, resolver_cb *cb,
     void *arg)
 {
+	char				 absname[258];
 	struct ares_addrinfo_hints	 hints;
 	struct resolver_req		*rq;
 	struct rlookup			*lk;
@@ -414,8 +425,12 @@ resolver_lookup(struct resolver *r, const char *name, resolver_cb *cb,
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_flags = ARES_AI_NOSORT;
+	/* The trailing dot makes the name absolute whatever c-ares's
+	 * options say. */
+	snprintf(absname, sizeof(absname), "%s.", name);
 	r->r_in_call = true;
-	ares_getaddrinfo(r->r_ch, name, NULL, &hints, resolver_addrinfo_cb, lk);
+	ares_getaddrinfo(r->r_ch, absname, NULL, &hints, resolver_addrinfo_cb,
+	    lk);
 	r->r_in_call = false;
 	resolver_reschedule(r);
 	return rq;

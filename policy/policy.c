@@ -676,7 +676,12 @@ pol_allows_early(const struct pol *po, const struct pol *inl,
 	for (i = 0; i < 2; i++) {
 		if (pv[i] == NULL)
 			continue;
+		/*
+		 * A deny host rule or an endpoint rule judges what the client
+		 * says, so the decision has to wait until it has spoken.
+		 */
 		if (hostset_count(pv[i]->po_deny.rs_hosts) > 0 ||
+		    pv[i]->po_nendpoints > 0 ||
 		    deny_match(&pv[i]->po_deny, &q, NULL) != NULL)
 			return false;
 		if (*rule == NULL)

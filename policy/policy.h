@@ -121,7 +121,8 @@ void		 policy_eval(const struct sandbox *sb,
 		    const struct policy_query *q, struct policy_decision *d);
 /*
  * Decides before any byte is read when the host cannot matter: every
- * policy allows the destination by a cidr rule and names no host to deny.
+ * policy allows the destination by a cidr rule and has no deny host rule
+ * and no endpoint rule (both judge what the client says).
  * Returns true with <d> filled, false when the host must be peeked.
  */
 bool		 policy_eval_early(const struct sandbox *sb,

@@ -73,6 +73,8 @@ struct conn {
 	bool			 c_peek_timed_out;
 	bool			 c_counted;	/* in c_sb's sb_active */
 	bool			 c_audit_pending; /* early allow not yet written */
+	bool			 c_host_claimed; /* c_host never judged: decided
+						    at accept, read afterwards */
 	struct policy_decision	 c_dec;		/* strings borrow c_policy */
 	struct resolver_req	*c_rq;		/* look-up under way, or NULL */
 	enum resolver_status	 c_lookup_st;	/* of the last look-up ... */
@@ -169,6 +171,7 @@ conn_event(const struct conn *c, struct audit_event *ev, const char *action,
 	ev->ae_rule = c->c_dec.pd_rule;
 	ev->ae_proto = policy_proto_str(c->c_proto);
 	ev->ae_host = c->c_has_host ? c->c_host : NULL;
+	ev->ae_host_claimed = c->c_host_claimed;
 	ev->ae_ech = c->c_ech;
 	ev->ae_src = (const struct sockaddr *)&c->c_src;
 	ev->ae_dst = c->c_dstlen > 0 ? (const struct sockaddr *)&c->c_dst :
@@ -1017,6 +1020,7 @@ conn_audit_late(struct conn *c, bool client_side)
 				}
 				break;
 			}
+			c->c_host_claimed = c->c_has_host;
 		}
 	}
 	c->c_audit_pending = false;
@@ -1358,6 +1362,14 @@ conn_revalidate(struct conn *c, struct policy *np)
 	}
 	conn_query(c, &q);
 	conn_eval(c, sb, &q, &d);
+	if (d.pd_action == POLICY_ALLOW && c->c_host_claimed) {
+		/*
+		 * A name the client only claimed may narrow what the flow
+		 * keeps, never widen it: it must also pass without the name.
+		 */
+		q.pq_host = NULL;
+		conn_eval(c, sb, &q, &d);
+	}
 	if (d.pd_action == POLICY_DENY) {
 		/* A revoked rule must not live on in a long-lived flow. */
 		conn_close(c, CLOSE_END, REASON_REVOKED, true);
