@@ -22,6 +22,33 @@ label_char(char c)
 	    c == '_';
 }
 
+/*
+ * True when the last label of normalized <name> is a decimal or 0x-hex
+ * number.  No top-level domain is one, and URL parsers, inet_aton() and
+ * resolvers read such a name ("1.2.3.4." with its dot removed, "0x7f.1",
+ * "2130706433") as an IPv4 address: a real IP literal is recognised
+ * before a name ever gets here, so this is one spelled some other way.
+ */
+static bool
+numeric_tail(const char *name)
+{
+	const char	*l = strrchr(name, '.');
+	size_t		 i = 0;
+
+	l = l != NULL ? l + 1 : name;
+	if (l[0] == '0' && l[1] == 'x') {
+		for (i = 2; l[i] != '\0'; i++)
+			if (!((l[i] >= '0' && l[i] <= '9') ||
+			    (l[i] >= 'a' && l[i] <= 'f')))
+				return false;
+		return true;
+	}
+	for (; l[i] != '\0'; i++)
+		if (l[i] < '0' || l[i] > '9')
+			return false;
+	return i > 0;
+}
+
 int
 hostname_normalize(const char *in, char *out, size_t outsz, const char **why)
 {
@@ -68,8 +95,19 @@ hostname_normalize(const char *in, char *out, size_t outsz, const char **why)
 		}
 		out[i] = c;
 	}
+	/* "a.b.." loses one dot above and would end in an empty label. */
+	if (label == 0) {
+		*why = "empty label in host name";
+		free(ace);
+		return -1;
+	}
 	out[len] = '\0';
 	free(ace);
+	if (numeric_tail(out)) {
+		*why = "last label is a number: an IPv4 address in another "
+		    "spelling";
+		return -1;
+	}
 	return 0;
 }
 

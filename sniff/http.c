@@ -36,6 +36,8 @@
 #define HTTP_CHUNK_HEX	16	/* chunk-size hex digits: 64 bits */
 #define HTTP_VERSION_LEN 8	/* "HTTP/1.x" */
 #define HTTP_STATUS_MIN	13	/* "HTTP/1.x NNN" and one more byte */
+#define HTTP_NAME_MAX	253	/* longest DNS name in text form */
+#define HTTP_LABEL_MAX	63	/* longest DNS label */
 
 /* A run of bytes inside the head; never extends past it. */
 struct span {
@@ -63,6 +65,9 @@ static bool	is_hex(uint8_t);
 static unsigned	hex_value(uint8_t);
 static bool	is_ctl(uint8_t);
 static bool	is_regname(uint8_t);
+static bool	regname_labels_ok(const uint8_t *, size_t);
+static bool	name_is_dashed(struct span, const char *);
+static int	target_check(struct span);
 static uint8_t	lower(uint8_t);
 static bool	span_eq_ci(struct span, const char *);
 static bool	span_is_token(struct span);
@@ -120,12 +125,42 @@ is_ctl(uint8_t c)
 	return (c < 0x20 && c != HTAB) || c == 0x7f;
 }
 
-/* RFC 3986 unreserved: the reg-name characters once %-encoding is banned. */
+/*
+ * The reg-name characters a host name can hold: RFC 3986 unreserved
+ * without '~' (no DNS name has one), %-encoding banned.  '_' is kept
+ * because real hosts use it.
+ */
 static bool
 is_regname(uint8_t c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~';
+	    is_digit(c) || c == '-' || c == '.' || c == '_';
+}
+
+/*
+ * A reg-name <p>[0..<n>) of is_regname() bytes is a DNS name: labels of 1
+ * to 63 bytes, 253 bytes at most, and only one trailing dot (the root,
+ * which the policy removes).  An empty label ("a..b", ".a", "a.b..")
+ * is a name a server, a resolver and egressd could each shorten or split
+ * in their own way.
+ */
+static bool
+regname_labels_ok(const uint8_t *p, size_t n)
+{
+	size_t	i, label = 0;
+
+	if (n == 0 || n > HTTP_NAME_MAX)
+		return false;
+	for (i = 0; i < n; i++) {
+		if (p[i] != '.') {
+			if (++label > HTTP_LABEL_MAX)
+				return false;
+		} else if (label == 0)
+			return false;
+		else
+			label = 0;
+	}
+	return true;
 }
 
 static uint8_t
@@ -304,7 +339,7 @@ authority_parse(struct span a, char *host, uint16_t *port)
 			;
 		h = a.s_p;
 		hlen = i;
-		if (hlen == 0)
+		if (!regname_labels_ok(h, hlen))
 			return -1;
 	}
 	if (hlen >= HTTP_HOST_MAX)
@@ -425,6 +460,29 @@ field_connection(struct span v, struct fields *f)
  * One field line, CRLF excluded.  The scan already refused controls other
  * than HTAB, so values need no further character checks.
  */
+/*
+ * True when <name> is <lit> (lowercase, with '-') spelt with at least one
+ * '_' in place of a '-'.  CGI-style gateways and some frameworks map both
+ * to the same variable (CONTENT_LENGTH), so "Transfer_Encoding" can frame
+ * a body there while egressd and other servers ignore it.
+ */
+static bool
+name_is_dashed(struct span name, const char *lit)
+{
+	size_t	i;
+	bool	under = false;
+
+	if (name.s_len != strlen(lit))
+		return false;
+	for (i = 0; i < name.s_len; i++) {
+		if (name.s_p[i] == '_' && lit[i] == '-')
+			under = true;
+		else if (lower(name.s_p[i]) != (uint8_t)lit[i])
+			return false;
+	}
+	return under;
+}
+
 static int
 field_parse(struct span line, struct fields *f)
 {
@@ -451,6 +509,9 @@ field_parse(struct span line, struct fields *f)
 	value.s_len = line.s_len - i - 1;
 	value = span_trim_ows(value);
 
+	if (name_is_dashed(name, "content-length") ||
+	    name_is_dashed(name, "transfer-encoding"))
+		return -1;
 	if (span_eq_ci(name, "host")) {
 		f->f_host_count++;
 		f->f_host = value;
@@ -463,6 +524,39 @@ field_parse(struct span line, struct fields *f)
 	} else if (span_eq_ci(name, "upgrade")) {
 		if (value.s_len > 0)
 			f->f_has_upgrade = true;
+	}
+	return 0;
+}
+
+/*
+ * What in a request target (already known to be visible ASCII) a server
+ * could read differently from egressd:
+ *
+ *  - '#': a fragment is never sent (RFC 9112 3.2); servers either cut the
+ *    target there or keep it in the path, so "/v1/x#/../../admin" is one
+ *    path to egressd and another to the server;
+ *  - a "." or ".." segment with parameters ("/..;/", "/.;x/"): Tomcat,
+ *    Jetty and Spring drop the parameter and then resolve the dot segment,
+ *    so a prefix rule would judge a path the server never serves.
+ */
+static int
+target_check(struct span t)
+{
+	size_t	i, seg = 0, len;
+
+	if (memchr(t.s_p, '#', t.s_len) != NULL)
+		return -1;
+	for (i = 0; i <= t.s_len; i++) {
+		if (i < t.s_len && t.s_p[i] != '/' && t.s_p[i] != '?')
+			continue;
+		len = i - seg;
+		if (len >= 2 && t.s_p[seg] == '.' && (t.s_p[seg + 1] == ';' ||
+		    (len >= 3 && t.s_p[seg + 1] == '.' &&
+		    t.s_p[seg + 2] == ';')))
+			return -1;
+		if (i < t.s_len && t.s_p[i] == '?')
+			break;		/* the query is not a path */
+		seg = i + 1;
 	}
 	return 0;
 }
@@ -599,6 +693,8 @@ head_parse(const uint8_t *buf, size_t hlen, size_t mlen,
 	 * whatever it likes past the Host check.
 	 */
 	if (span_eq_ci((struct span){ buf, mlen }, "connect"))
+		return HTTP_MALFORMED;
+	if (target_check(target) == -1)
 		return HTTP_MALFORMED;
 
 	if (target.s_p[0] == '/') {

@@ -4,8 +4,9 @@
  * Pure code: no I/O, no allocation, no logging.  Strictness is the point:
  * anything two HTTP implementations could read differently (bare CR, bare
  * LF, obs-fold, Content-Length with Transfer-Encoding, conflicting lengths,
- * missing or duplicated Host, Host disagreeing with an absolute-form target)
- * is HTTP_MALFORMED, because egressd and the upstream server must agree on
+ * missing or duplicated Host, Host disagreeing with an absolute-form target,
+ * a host name with an empty label, a fragment in the target) is
+ * HTTP_MALFORMED, because egressd and the upstream server must agree on
  * where each request starts, or a second request could hide in a body.
  */
 #ifndef EGRESS_HTTP_H

@@ -32,6 +32,7 @@
 #define TLS_EXT_ECH		0xfe0d
 #define TLS_SNI_HOST_NAME	0
 #define TLS_HOST_MAX		253	/* longest DNS name in text form */
+#define TLS_LABEL_MAX		63	/* longest DNS label */
 
 /*
  * Cursor over a handshake message laid out in consecutive records.  <left>
@@ -150,20 +151,31 @@ cur_u24(struct cur *c, uint32_t *v)
  * Only what a DNS name or an IP literal can hold.  The name goes on to
  * policy matching and into audit lines; refusing NUL, '/', '%', spaces and
  * bytes >= 0x80 here means no later stage can be fooled by them.  '_' is
- * let through because real hosts use it.
+ * let through because real hosts use it.  Labels are 1 to 63 bytes: an
+ * empty one ("a..b", ".a", "a.b..", ".") is a name that egressd and a
+ * server could shorten or split differently, so only one trailing dot,
+ * the root, is allowed (the policy removes it).
  */
 static int
 host_name_ok(const uint8_t *p, size_t n)
 {
-	size_t	i;
+	size_t	i, label = 0;
 
 	if (n == 0 || n > TLS_HOST_MAX)
 		return 0;
 	for (i = 0; i < n; i++) {
+		if (p[i] == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (++label > TLS_LABEL_MAX)
+			return 0;
 		if ((p[i] >= 'a' && p[i] <= 'z') ||
 		    (p[i] >= 'A' && p[i] <= 'Z') ||
 		    (p[i] >= '0' && p[i] <= '9') ||
-		    p[i] == '-' || p[i] == '.' || p[i] == '_')
+		    p[i] == '-' || p[i] == '_')
 			continue;
 		return 0;
 	}
@@ -188,13 +200,12 @@ sni_parse(struct cur *c, struct tls_hello *h)
 		    cur_sub(&list, name_len, &name) == -1)
 			return TLS_MALFORMED;
 		/*
-		 * Other name types were never defined; skip them, as their
-		 * length prefix is all that can be known.  Two host_names
+		 * Other name types were never defined, and OpenSSL and
+		 * BoringSSL refuse them; a server that took one for a name
+		 * would see a host egressd did not judge.  Two host_names
 		 * would let egressd and the server pick different ones.
 		 */
-		if (type != TLS_SNI_HOST_NAME)
-			continue;
-		if (h->has_sni)
+		if (type != TLS_SNI_HOST_NAME || h->has_sni)
 			return TLS_MALFORMED;
 		if (name_len > sizeof(host) ||
 		    cur_bytes(&name, host, name_len) == -1 ||

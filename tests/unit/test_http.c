@@ -40,6 +40,10 @@ struct ok_case {
 	bool		 keep_alive;
 };
 
+#define NAME60	"abcdefghij-abcdefghij-abcdefghij-abcdefghij-abcdefghij-abcde"
+#define NAME61	NAME60 "f"
+#define NAME63	NAME61 "gh"
+
 static const struct ok_case ok_cases[] = {
 	{ "curl get", RAW("GET /x?y=1 HTTP/1.1\r\n"
 	    "Host: 127.0.0.1:18777\r\n"
@@ -199,9 +203,18 @@ static const struct ok_case ok_cases[] = {
 	    "Host: example.org:8443\r\n\r\n"),
 	    "OPTIONS", "example.org", 8443, "*", 1, NONE, 0, false,
 	    true },
-	{ "fragment cut from path", RAW("GET /a/b#frag HTTP/1.1\r\n"
+	{ "params on a plain segment, dot-params in the query",
+	    RAW("GET /a;v=1/b?next=/..;/x HTTP/1.1\r\n"
 	    "Host: a\r\n\r\n"),
-	    "GET", "a", 0, "/a/b", 1, NONE, 0, false, true },
+	    "GET", "a", 0, "/a;v=1/b", 1, NONE, 0, false, true },
+	{ "253 bytes with the trailing dot, and a port",
+	    RAW("GET / HTTP/1.1\r\nHost: "
+	    NAME63 "." NAME63 "." NAME63 "." NAME60 ".:8080\r\n\r\n"),
+	    "GET", NAME63 "." NAME63 "." NAME63 "." NAME60 ".", 8080, "/", 1,
+	    NONE, 0, false, true },
+	{ "content-length with leading zeros", RAW("PUT /f HTTP/1.1\r\n"
+	    "Host: a\r\nContent-Length: 007\r\n\r\n"),
+	    "PUT", "a", 0, "/f", 1, LENGTH, 7, false, true },
 	{ "identical content-lengths", RAW("PUT /f HTTP/1.1\r\n"
 	    "Host: a\r\nContent-Length: 5, 5\r\nContent-Length: 5\r\n\r\n"),
 	    "PUT", "a", 0, "/f", 1, LENGTH, 5, false, true },
@@ -225,9 +238,9 @@ static const struct ok_case ok_cases[] = {
 	    "Host: a\r\n\r\n"),
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ01234", "a", 0, "/", 1, NONE,
 	    0, false, true },
-	{ "port 65535, tilde and underscore", RAW("GET / HTTP/1.1\r\n"
-	    "Host: my_host~1:65535\r\n\r\n"),
-	    "GET", "my_host~1", 65535, "/", 1, NONE, 0, false, true },
+	{ "port 65535 and underscore", RAW("GET / HTTP/1.1\r\n"
+	    "Host: my_host-1:65535\r\n\r\n"),
+	    "GET", "my_host-1", 65535, "/", 1, NONE, 0, false, true },
 	{ "target with odd but visible chars",
 	    RAW("GET /a|b{c}?x=\"y\" HTTP/1.1\r\n"
 	    "Host: a\r\n\r\n"),
@@ -377,6 +390,93 @@ static const struct bad_case bad_cases[] = {
 	{ "Host IPv6 junk after ]",
 	    RAW("GET / HTTP/1.1\r\nHost: [::1]x\r\n\r\n"),
 	    HTTP_MALFORMED },
+	/*
+	 * Names a server could read differently from egressd: an empty
+	 * label (one trailing dot is the root and is allowed), labels and
+	 * names over the DNS limits, characters no host name holds.
+	 */
+	{ "Host two trailing dots",
+	    RAW("GET / HTTP/1.1\r\nHost: evil.example..\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "Host two trailing dots and a port",
+	    RAW("GET / HTTP/1.1\r\nHost: evil.example..:80\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "Host inner empty label",
+	    RAW("GET / HTTP/1.1\r\nHost: a..b\r\n\r\n"), HTTP_MALFORMED },
+	{ "Host leading dot",
+	    RAW("GET / HTTP/1.1\r\nHost: .a.example\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "Host lone dot", RAW("GET / HTTP/1.1\r\nHost: .\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "Host lone dot and port",
+	    RAW("GET / HTTP/1.1\r\nHost: .:80\r\n\r\n"), HTTP_MALFORMED },
+	{ "absolute-form two trailing dots",
+	    RAW("GET http://evil.example../ HTTP/1.1\r\n"
+	    "Host: evil.example..\r\n\r\n"), HTTP_MALFORMED },
+	{ "absolute-form without Host, empty label",
+	    RAW("GET http://a..b/ HTTP/1.1\r\n\r\n"), HTTP_MALFORMED },
+	{ "Host 64-byte label", RAW("GET / HTTP/1.1\r\nHost: "
+	    NAME63 "x.example\r\n\r\n"), HTTP_MALFORMED },
+	{ "Host 254 bytes", RAW("GET / HTTP/1.1\r\nHost: "
+	    NAME63 "." NAME63 "." NAME63 "." NAME61 "x\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "Host 253 bytes and a dot", RAW("GET / HTTP/1.1\r\nHost: "
+	    NAME63 "." NAME63 "." NAME63 "." NAME61 ".\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "Host tilde", RAW("GET / HTTP/1.1\r\nHost: a~1.example\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "Host backslash",
+	    RAW("GET / HTTP/1.1\r\nHost: a\\b.example\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "Host non-ASCII (U-label)",
+	    RAW("GET / HTTP/1.1\r\nHost: b\xc3\xbc" "cher.example\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "Host NUL", RAW("GET / HTTP/1.1\r\nHost: a\0" ".example\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "Host userinfo and port",
+	    RAW("GET / HTTP/1.1\r\nHost: a.example:80@b.example\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "Host port not digits",
+	    RAW("GET / HTTP/1.1\r\nHost: a:8o\r\n\r\n"), HTTP_MALFORMED },
+	{ "Host SP before port",
+	    RAW("GET / HTTP/1.1\r\nHost: a: 80\r\n\r\n"), HTTP_MALFORMED },
+	{ "Host IPv6 empty port",
+	    RAW("GET / HTTP/1.1\r\nHost: [::1]:\r\n\r\n"), HTTP_MALFORMED },
+	{ "Host folded", RAW("GET / HTTP/1.1\r\nHost:\r\n a.example\r\n"
+	    "\r\n"), HTTP_MALFORMED },
+	/* Targets a server could resolve to another path. */
+	{ "fragment in the target",
+	    RAW("GET /v1/x#/../../admin HTTP/1.1\r\nHost: a\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "fragment after a query",
+	    RAW("GET /v1/x?a=1#b HTTP/1.1\r\nHost: a\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "fragment in absolute-form",
+	    RAW("GET http://a/x#y HTTP/1.1\r\nHost: a\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "fragment right after the authority",
+	    RAW("GET http://a#@b/ HTTP/1.1\r\nHost: a\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "dot-dot segment with params",
+	    RAW("GET /v1/..;/admin HTTP/1.1\r\nHost: a\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "dot segment with params",
+	    RAW("GET /v1/.;x=1/admin HTTP/1.1\r\nHost: a\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "dot-dot-params last",
+	    RAW("GET /v1/..; HTTP/1.1\r\nHost: a\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "absolute-form dot-dot-params",
+	    RAW("GET http://a/v1/..;/admin HTTP/1.1\r\nHost: a\r\n\r\n"),
+	    HTTP_MALFORMED },
+	/* Framing fields spelt with '_': one name to CGI-style gateways. */
+	{ "Transfer_Encoding", RAW("POST / HTTP/1.1\r\nHost: a\r\n"
+	    "Content-Length: 5\r\nTransfer_Encoding: chunked\r\n\r\n"),
+	    HTTP_MALFORMED },
+	{ "Content_Length", RAW("POST / HTTP/1.1\r\nHost: a\r\n"
+	    "Content_Length: 5\r\n\r\n"), HTTP_MALFORMED },
+	{ "content_length lowercase", RAW("POST / HTTP/1.1\r\nHost: a\r\n"
+	    "content_length: 5\r\n\r\n"), HTTP_MALFORMED },
 	{ "Host 256 bytes", RAW("GET / HTTP/1.1\r\nHost: "
 	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"

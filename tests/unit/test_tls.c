@@ -284,6 +284,7 @@ struct ch {
 	size_t		 sni_len;	/* 0 = strlen(sni) */
 	const char	*sni2;		/* a second host_name entry */
 	bool		 sni_other;	/* a name_type 1 entry first */
+	bool		 sni_other_last; /* a name_type 1 entry last */
 	bool		 sni_empty;	/* server_name_list of length 0 */
 	int		 sni_list_adj;	/* skew server_name_list length */
 	int		 sni_ext_adj;	/* skew server_name ext length */
@@ -323,6 +324,12 @@ ch_sni(struct bld *b, const struct ch *o)
 			b_u8(b, 0);
 			name = b_open(b, 2);
 			b_mem(b, o->sni2, strlen(o->sni2));
+			b_close(b, name, 2, 0);
+		}
+		if (o->sni_other_last) {
+			b_u8(b, 1);
+			name = b_open(b, 2);
+			b_mem(b, "other", 5);
 			b_close(b, name, 2, 0);
 		}
 	}
@@ -631,8 +638,10 @@ static const struct ok_case ok_cases[] = {
 	{ "case kept", { .sni = "ExAmPlE.OrG" }, { 0 }, "ExAmPlE.OrG", false },
 	{ "one char", { .sni = "a" }, { 0 }, "a", false },
 	{ "253 chars", { .sni = NAME253 }, { 0 }, NAME253, false },
-	{ "other name_type first", { .sni = "example.org", .sni_other = true },
-	    { 0 }, "example.org", false },
+	{ "63-byte label", { .sni = NAME63 ".example" }, { 0 },
+	    NAME63 ".example", false },
+	{ "single label, trailing dot", { .sni = "localhost." }, { 0 },
+	    "localhost.", false },
 	{ "ssl3 legacy_version", { .sni = "example.org", .version = 0x0300 },
 	    { .rec_ver = 0x0300 }, "example.org", false },
 	{ "record version 3.4", { .sni = "example.org" },
@@ -867,6 +876,33 @@ static const struct bad_case bad_cases[] = {
 	{ "256 chars", { .sni = NAME253 "xyz" }, { 0 }, TLS_MALFORMED },
 	{ "bad name after other type", { .sni = "a b", .sni_other = true },
 	    { 0 }, TLS_MALFORMED },
+	/*
+	 * Only host_name exists; OpenSSL and BoringSSL refuse other types,
+	 * and a server that read one as a name would see an unjudged host.
+	 */
+	{ "other name_type first", { .sni = "example.org", .sni_other = true },
+	    { 0 }, TLS_MALFORMED },
+	{ "other name_type last", { .sni = "example.org",
+	    .sni_other_last = true }, { 0 }, TLS_MALFORMED },
+	/* Empty labels: names a server could shorten or split otherwise. */
+	{ "two trailing dots", { .sni = "evil.example.." }, { 0 },
+	    TLS_MALFORMED },
+	{ "three trailing dots", { .sni = "evil.example..." }, { 0 },
+	    TLS_MALFORMED },
+	{ "inner empty label", { .sni = "a..b" }, { 0 }, TLS_MALFORMED },
+	{ "leading dot", { .sni = ".a.example" }, { 0 }, TLS_MALFORMED },
+	{ "lone dot", { .sni = "." }, { 0 }, TLS_MALFORMED },
+	{ "two dots", { .sni = ".." }, { 0 }, TLS_MALFORMED },
+	{ "64-byte label", { .sni = NAME63 "x.example" }, { 0 },
+	    TLS_MALFORMED },
+	{ "64-byte last label", { .sni = "a." NAME63 "x" }, { 0 },
+	    TLS_MALFORMED },
+	{ "tab", { .sni = "a\t.example" }, { 0 }, TLS_MALFORMED },
+	{ "DEL", { .sni = "a\x7f" ".example" }, { 0 }, TLS_MALFORMED },
+	{ "backslash", { .sni = "a\\b.example" }, { 0 }, TLS_MALFORMED },
+	{ "tilde", { .sni = "a~b.example" }, { 0 }, TLS_MALFORMED },
+	{ "U-label", { .sni = "b\xc3\xbc" "cher.example" }, { 0 },
+	    TLS_MALFORMED },
 };
 
 START_TEST(test_bad)
