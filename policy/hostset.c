@@ -2,6 +2,7 @@
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,11 +23,20 @@ struct hs_regex {
 	const char	*re_text;
 };
 
+/*
+ * A host-name regex needs few steps on a name of at most 253 bytes; these
+ * caps only stop a pattern that backtracks catastrophically from holding
+ * a worker for seconds (PCRE2's own default is 10,000,000 steps).
+ */
+#define HOSTSET_MATCH_LIMIT	100000
+#define HOSTSET_DEPTH_LIMIT	5000
+
 struct hostset {
 	struct strmap	 hs_exact;
 	struct strmap	 hs_wild;
 	struct hs_regex	*hs_regex;
 	size_t		 hs_nregex;
+	pcre2_match_context *hs_mctx;	/* limits; made with the first regex */
 	char		**hs_texts;	/* owns every rule text */
 	size_t		 hs_ntexts;
 };
@@ -123,6 +133,7 @@ hostset_free(struct hostset *hs)
 	for (i = 0; i < hs->hs_nregex; i++)
 		pcre2_code_free(hs->hs_regex[i].re_code);
 	free(hs->hs_regex);
+	pcre2_match_context_free(hs->hs_mctx);
 	for (i = 0; i < hs->hs_ntexts; i++)
 		free(hs->hs_texts[i]);
 	free(hs->hs_texts);
@@ -159,6 +170,14 @@ hostset_add(struct hostset *hs, const struct hostpat *hp, const char *text,
 	PCRE2_UCHAR	 msg[256];
 
 	if (hp->hp_kind == HOSTPAT_REGEX) {
+		if (hs->hs_mctx == NULL) {
+			if ((hs->hs_mctx = pcre2_match_context_create(NULL)) ==
+			    NULL) {
+				snprintf(whybuf, whylen, "out of memory");
+				return -1;
+			}
+			hostset_set_match_limit(hs, 0);
+		}
 		/* Whole-name match: anchored at both ends, case folded. */
 		re = pcre2_compile((PCRE2_SPTR)hp->hp_regex,
 		    PCRE2_ZERO_TERMINATED, PCRE2_ANCHORED | PCRE2_ENDANCHORED |
@@ -194,10 +213,27 @@ hostset_add(struct hostset *hs, const struct hostpat *hp, const char *text,
 	return 0;
 }
 
+void
+hostset_set_match_limit(struct hostset *hs, uint32_t limit)
+{
+	if (hs->hs_mctx == NULL &&
+	    (hs->hs_mctx = pcre2_match_context_create(NULL)) == NULL)
+		return;
+	pcre2_set_match_limit(hs->hs_mctx, limit != 0 ? limit :
+	    HOSTSET_MATCH_LIMIT);
+	pcre2_set_depth_limit(hs->hs_mctx, limit != 0 ? limit :
+	    HOSTSET_DEPTH_LIMIT);
+}
+
 static _Thread_local pcre2_match_data *hostset_md;
 
-const char *
-hostset_match(const struct hostset *hs, const char *name)
+/*
+ * <fail_closed>: a regex that cannot give an answer (match or depth limit,
+ * JIT stack, out of memory) counts as a match, as a deny rule must; else
+ * as no match, as an allow rule must.
+ */
+static const char *
+hostset_lookup(const struct hostset *hs, const char *name, bool fail_closed)
 {
 	const char		*r, *p;
 	size_t			 len = strlen(name), i;
@@ -226,14 +262,26 @@ hostset_match(const struct hostset *hs, const char *name)
 	 */
 	if ((md = hostset_md) == NULL &&
 	    (md = hostset_md = pcre2_match_data_create(1, NULL)) == NULL)
-		return NULL;
+		return fail_closed ? hs->hs_regex[0].re_text : NULL;
 	for (i = 0; i < hs->hs_nregex; i++) {
 		rc = pcre2_match(hs->hs_regex[i].re_code, (PCRE2_SPTR)name, len,
-		    0, 0, md, NULL);
-		if (rc >= 0)
+		    0, 0, md, hs->hs_mctx);
+		if (rc >= 0 || (rc != PCRE2_ERROR_NOMATCH && fail_closed))
 			return hs->hs_regex[i].re_text;
 	}
 	return NULL;
+}
+
+const char *
+hostset_match(const struct hostset *hs, const char *name)
+{
+	return hostset_lookup(hs, name, false);
+}
+
+const char *
+hostset_match_deny(const struct hostset *hs, const char *name)
+{
+	return hostset_lookup(hs, name, true);
 }
 
 size_t

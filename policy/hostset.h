@@ -11,6 +11,7 @@
 #define EGRESS_HOSTSET_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "policy/hostname.h"
 
@@ -25,8 +26,22 @@ void		 hostset_free(struct hostset *hs);
  */
 int		 hostset_add(struct hostset *hs, const struct hostpat *hp,
 		    const char *text, char *whybuf, size_t whylen);
-/* The rule text of the first match of normalized <name>, or NULL. */
+/*
+ * The rule text of the first match of normalized <name>, or NULL.  A regex
+ * that cannot finish (PCRE2 match or depth limit, any other match error)
+ * counts as no match: for allow rules.
+ */
 const char	*hostset_match(const struct hostset *hs, const char *name);
+/*
+ * The same, but a regex that cannot finish counts as a match and is the
+ * rule reported: deny rules, and rules that restrict, fail closed.
+ */
+const char	*hostset_match_deny(const struct hostset *hs, const char *name);
+/*
+ * Caps the steps (and backtracking depth) of one regex match; 0 restores
+ * the default, which is far above what a host-name pattern needs.
+ */
+void		 hostset_set_match_limit(struct hostset *hs, uint32_t limit);
 size_t		 hostset_count(const struct hostset *hs);
 /* Calls <fn> with each rule text, in the order added. */
 void		 hostset_foreach(const struct hostset *hs,

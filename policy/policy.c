@@ -295,8 +295,9 @@ deny_match(const struct rule_set *rs, const struct policy_query *q,
 {
 	const char	*r;
 
+	/* A deny regex that cannot finish denies: deny rules fail closed. */
 	if (q->pq_host != NULL && host_ip == NULL &&
-	    (r = hostset_match(rs->rs_hosts, q->pq_host)) != NULL)
+	    (r = hostset_match_deny(rs->rs_hosts, q->pq_host)) != NULL)
 		return r;
 	if ((r = cidrset_match(rs->rs_cidrs, &q->pq_dst)) != NULL)
 		return r;
@@ -383,7 +384,8 @@ endpoints_refuse(const struct pol *po, const struct policy_query *q)
 		return NULL;
 	for (i = 0; i < po->po_nendpoints; i++) {
 		ep = &po->po_endpoints[i];
-		if (hostset_match(ep->ep_hosts, q->pq_host) == NULL)
+		/* An entry restricts: a regex that cannot finish governs. */
+		if (hostset_match_deny(ep->ep_hosts, q->pq_host) == NULL)
 			continue;
 		governs = ep;
 		if (q->pq_path_len >= sizeof(path) ||
@@ -607,8 +609,8 @@ pol_name_check(const struct pol *po, const struct pol *inl, const char *name,
 	size_t			 i;
 
 	for (i = 0; i < 2; i++)
-		if (pv[i] != NULL && (r = hostset_match(pv[i]->po_deny.rs_hosts,
-		    name)) != NULL) {
+		if (pv[i] != NULL && (r = hostset_match_deny(
+		    pv[i]->po_deny.rs_hosts, name)) != NULL) {
 			decide(d, POLICY_DENY, REASON_DENIED_BY_RULE,
 			    pv[i]->po_name, r);
 			return false;

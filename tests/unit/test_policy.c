@@ -12,6 +12,7 @@
 #include "policy/cidrset.h"
 #include "policy/config.h"
 #include "policy/hostname.h"
+#include "policy/hostset.h"
 #include "policy/policy.h"
 
 static const char conf[] =
@@ -423,6 +424,198 @@ START_TEST(test_name_check_and_destination)
 }
 END_TEST
 
+/*
+ * Names from the wire or a config: one canonical spelling or refused.
+ * A name a server, a resolver or a URL parser could read as another name
+ * (an empty label, an IPv4 address in disguise) is refused.
+ */
+START_TEST(test_hostname_normalize)
+{
+	static const struct {
+		const char *in, *out;	/* out NULL: refused */
+	} nc[] = {
+		{ "example.com", "example.com" },
+		{ "ExAmPlE.CoM", "example.com" },
+		{ "evil.example.", "evil.example" },
+		{ "localhost.", "localhost" },
+		{ "_dmarc.my_host.example", "_dmarc.my_host.example" },
+		{ "b\xc3\xbc" "cher.example", "xn--bcher-kva.example" },
+		{ "XN--BCHER-KVA.example", "xn--bcher-kva.example" },
+		{ "a.b1", "a.b1" },
+		{ "a.0xg", "a.0xg" },
+		{ "1a.example", "1a.example" },
+		/* Empty labels: only one trailing dot is the root. */
+		{ "evil.example..", NULL },
+		{ "evil.example...", NULL },
+		{ "a..b", NULL },
+		{ ".a", NULL },
+		{ ".", NULL },
+		{ "..", NULL },
+		{ "", NULL },
+		/* Limits. */
+		{ "abcdefghij-abcdefghij-abcdefghij-abcdefghij-abcdefghij-"
+		    "abcdefghi.example", NULL },	/* 64-byte label */
+		/* Characters no host name holds. */
+		{ "a b.example", NULL },
+		{ "a\tb.example", NULL },
+		{ "a%2e.example", NULL },
+		{ "a\\b.example", NULL },
+		{ "a~b.example", NULL },
+		{ "user@a.example", NULL },
+		{ "a.example:443", NULL },
+		/* IPv4 in other spellings: inet_aton and URL parsers agree. */
+		{ "1.2.3.4.", NULL },
+		{ "01.02.03.04", NULL },
+		{ "0x7f.1", NULL },
+		{ "2130706433", NULL },
+		{ "a.example.123", NULL },
+		{ "a.0x", NULL },
+		{ "a.0XFF", NULL },
+	};
+	char		out[HOSTNAME_MAX];
+	const char	*why;
+	size_t		i;
+	int		rc;
+
+	for (i = 0; i < sizeof(nc) / sizeof(nc[0]); i++) {
+		why = NULL;
+		rc = hostname_normalize(nc[i].in, out, sizeof(out), &why);
+		if (nc[i].out == NULL) {
+			ck_assert_msg(rc == -1, "\"%s\" accepted as \"%s\"",
+			    nc[i].in, out);
+			ck_assert_ptr_nonnull(why);
+		} else {
+			ck_assert_msg(rc == 0, "\"%s\": %s", nc[i].in, why);
+			ck_assert_str_eq(out, nc[i].out);
+		}
+	}
+	/* 253 bytes pass, 254 do not; one trailing dot is not counted. */
+	memset(out, 'a', sizeof(out));
+	for (i = 63; i < 253; i += 64)
+		out[i] = '.';
+	out[253] = '\0';
+	{
+		char	n2[HOSTNAME_MAX + 1], o2[HOSTNAME_MAX];
+
+		ck_assert_int_eq(hostname_normalize(out, o2, sizeof(o2), &why),
+		    0);
+		snprintf(n2, sizeof(n2), "%s.", out);
+		ck_assert_int_eq(hostname_normalize(n2, o2, sizeof(o2), &why),
+		    0);
+		snprintf(n2, sizeof(n2), "%sa", out);
+		ck_assert_int_eq(hostname_normalize(n2, o2, sizeof(o2), &why),
+		    -1);
+	}
+}
+END_TEST
+
+/* A pattern that backtracks exponentially on a name that almost fits. */
+#define EVIL_RE		"~(a+)+\\.example"
+#define EVIL_NAME	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.examplf"
+
+static struct hostset *
+one_regex(const char *re)
+{
+	struct hostset	*hs = hostset_new();
+	struct hostpat	 hp;
+	const char	*why;
+	char		 whybuf[256];
+
+	ck_assert_ptr_nonnull(hs);
+	ck_assert_int_eq(hostpat_parse(re, &hp, &why), 0);
+	ck_assert_int_eq(hostset_add(hs, &hp, re, whybuf, sizeof(whybuf)), 0);
+	return hs;
+}
+
+/* SPEC-level rule: a deny regex that cannot finish denies. */
+START_TEST(test_regex_fail_closed)
+{
+	struct hostset	*hs;
+
+	/* The default limit stops it, quickly. */
+	hs = one_regex(EVIL_RE);
+	ck_assert_ptr_null(hostset_match(hs, EVIL_NAME));
+	ck_assert_str_eq(hostset_match_deny(hs, EVIL_NAME), EVIL_RE);
+	/* Names it can decide are decided the same both ways. */
+	ck_assert_str_eq(hostset_match(hs, "aaa.example"), EVIL_RE);
+	ck_assert_str_eq(hostset_match_deny(hs, "aaa.example"), EVIL_RE);
+	ck_assert_ptr_null(hostset_match(hs, "b.example"));
+	ck_assert_ptr_null(hostset_match_deny(hs, "b.example"));
+	/* A low limit: even a short near miss cannot finish. */
+	hostset_set_match_limit(hs, 20);
+	ck_assert_ptr_null(hostset_match(hs, "aaaaaaaaaaaa.examplf"));
+	ck_assert_str_eq(hostset_match_deny(hs, "aaaaaaaaaaaa.examplf"),
+	    EVIL_RE);
+	/* Back to the default: the short near miss is a plain no match. */
+	hostset_set_match_limit(hs, 0);
+	ck_assert_ptr_null(hostset_match_deny(hs, "aaaaaaaaaaaa.examplf"));
+	hostset_free(hs);
+}
+END_TEST
+
+/* The same through policy_eval, the DNS name check and endpoints. */
+START_TEST(test_regex_fail_closed_policy)
+{
+	static const char yaml[] =
+	    "policies:\n"
+	    "  open:\n"
+	    "    mode: allow-all\n"
+	    "    deny: { hosts: ['" EVIL_RE "'] }\n"
+	    "  closed:\n"
+	    "    allow: { hosts: ['" EVIL_RE "'] }\n"
+	    "  ep:\n"
+	    "    mode: allow-all\n"
+	    "    endpoints:\n"
+	    "      - host: '" EVIL_RE "'\n"
+	    "        paths: [\"/ok\"]\n"
+	    "sandboxes:\n"
+	    "  - id: open\n"
+	    "    sources: [198.18.0.0/24]\n"
+	    "    policies: [open]\n"
+	    "  - id: closed\n"
+	    "    sources: [198.18.1.0/24]\n"
+	    "    policies: [closed]\n"
+	    "  - id: ep\n"
+	    "    sources: [198.18.2.0/24]\n"
+	    "    policies: [ep]\n";
+	struct errlist		 el;
+	struct config		*cf;
+	struct policy_query	 q;
+	struct policy_decision	 d;
+	size_t			 i;
+
+	errlist_init(&el);
+	cf = config_parse(yaml, strlen(yaml), "t.yaml", &el);
+	for (i = 0; i < el.el_count; i++)
+		fprintf(stderr, "%s\n", el.el_msgs[i]);
+	ck_assert_ptr_nonnull(cf);
+	memset(&q, 0, sizeof(q));
+	q.pq_proto = POLICY_PROTO_TLS;
+	q.pq_host = EVIL_NAME;
+	q.pq_port = 443;
+	ipaddr_parse("203.0.113.5", &q.pq_dst);
+	policy_eval(policy_sandbox_by_id(cf->cf_policy, "open"), &q, &d);
+	ck_assert_str_eq(policy_reason_str(d.pd_reason), "denied-by-rule");
+	ck_assert_str_eq(d.pd_rule, "deny.hosts " EVIL_RE);
+	policy_eval(policy_sandbox_by_id(cf->cf_policy, "closed"), &q, &d);
+	ck_assert_str_eq(policy_action_str(d.pd_action), "deny");
+	ck_assert_str_eq(policy_reason_str(d.pd_reason), "no-matching-allow");
+	ck_assert(!policy_name_check(policy_sandbox_by_id(cf->cf_policy,
+	    "open"), EVIL_NAME, &d));
+	ck_assert_str_eq(policy_reason_str(d.pd_reason), "denied-by-rule");
+	/* An endpoint entry whose host regex cannot finish still governs. */
+	q.pq_proto = POLICY_PROTO_HTTP;
+	q.pq_port = 80;
+	q.pq_method = "GET";
+	q.pq_path = "/admin";
+	q.pq_path_len = 6;
+	policy_eval(policy_sandbox_by_id(cf->cf_policy, "ep"), &q, &d);
+	ck_assert_str_eq(policy_action_str(d.pd_action), "deny");
+	config_free(cf);
+	errlist_free(&el);
+}
+END_TEST
+
 static Suite *
 policy_suite(void)
 {
@@ -436,6 +629,9 @@ policy_suite(void)
 	tcase_add_test(tc, test_cidrset);
 	tcase_add_test(tc, test_endpoints);
 	tcase_add_test(tc, test_name_check_and_destination);
+	tcase_add_test(tc, test_hostname_normalize);
+	tcase_add_test(tc, test_regex_fail_closed);
+	tcase_add_test(tc, test_regex_fail_closed_policy);
 	suite_add_tcase(s, tc);
 	return s;
 }
