@@ -9,8 +9,12 @@
 #       -v ./egressd.yaml:/etc/egressd/egressd.yaml:ro egressd
 #
 # NET_ADMIN lets the unprivileged egressd user set SO_MARK on upstream
-# sockets (file capability below); without it, use `mark: 0` and
-# `egress-redirect install --uid 15001` in the init step.
+# sockets (file capability below), which the init step's default
+# `--mark 0x1e9d` exempts. Prefer that. Without it, `mark: 0` and
+# `egress-redirect install --uid 15001` work, but then every process that
+# can become uid 15001 bypasses egressd: root in the sandbox usually can
+# (setpriv --reuid 15001). Use --uid only for sandboxes without root
+# (docs/deploy.md).
 
 FROM debian:12-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends \
