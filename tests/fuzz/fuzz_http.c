@@ -9,6 +9,12 @@
  *    that prefix alone and on the whole input, with the same <out>;
  *  - an accepted head obeys its invariants (offsets inside the head, a
  *    NUL-terminated host of host characters only);
+ *  - an accepted head holds nothing a server could read differently, as
+ *    a reference check written from docs/config.md sees it: a host that
+ *    is an IPv6 literal or a DNS name (labels of 1-63 bytes, at most one
+ *    trailing dot, 253 bytes), a target without '#' and without "." or
+ *    ".." segments carrying ";" parameters, no framing field spelt with
+ *    '_';
  *  - the body framer takes the same bytes and ends in the same state
  *    whether fed at once or in random pieces, and never takes more than
  *    it was given;
@@ -58,7 +64,83 @@ host_char(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 	    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
-	    c == '~' || c == ':';
+	    c == ':';
+}
+
+/* Reference: a DNS name in text form, one trailing dot allowed. */
+static int
+ref_dns_name(const char *h)
+{
+	size_t	n = strlen(h), i, label = 0;
+
+	if (n == 0 || n > 253)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (h[i] == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+		} else if (h[i] == ':' || ++label > 63)
+			return 0;
+	}
+	return 1;
+}
+
+/* Reference: the request target, as the bytes after the method's SP. */
+static void
+ref_target(const uint8_t *buf, size_t len, size_t mlen)
+{
+	const uint8_t	*t = buf + mlen + 1, *e, *q, *seg, *p;
+
+	e = memchr(t, ' ', len - mlen - 1);
+	check(e != NULL);
+	check(memchr(t, '#', (size_t)(e - t)) == NULL);
+	q = memchr(t, '?', (size_t)(e - t));
+	if (q == NULL)
+		q = e;
+	for (seg = t; seg < q; seg = p + 1) {
+		p = memchr(seg, '/', (size_t)(q - seg));
+		if (p == NULL)
+			p = q;
+		check(!(p - seg >= 2 && seg[0] == '.' && seg[1] == ';'));
+		check(!(p - seg >= 3 && seg[0] == '.' && seg[1] == '.' &&
+		    seg[2] == ';'));
+	}
+}
+
+/* Reference: no "content_length" or "transfer_encoding" field line. */
+static void
+ref_fields(const uint8_t *buf, size_t hlen)
+{
+	static const char *const bad[] = { "\ncontent-length:",
+	    "\ntransfer-encoding:" };
+	char	name[24];
+	size_t	i, j, k, n;
+
+	for (i = 0; i + 1 < hlen; i++) {
+		if (buf[i] != '\n')
+			continue;
+		for (n = 0; n < sizeof(name) - 1 && i + n < hlen; n++) {
+			name[n] = (char)buf[i + n];
+			if (name[n] >= 'A' && name[n] <= 'Z')
+				name[n] = (char)(name[n] - 'A' + 'a');
+			if (name[n] == ':') {
+				n++;
+				break;
+			}
+		}
+		name[n] = '\0';
+		for (k = 0; k < 2; k++) {
+			/* The dashed name with some '-' spelt '_'. */
+			if (strlen(name) != strlen(bad[k]))
+				continue;
+			for (j = 0; name[j] != '\0'; j++)
+				if (name[j] != bad[k][j] &&
+				    !(name[j] == '_' && bad[k][j] == '-'))
+					break;
+			check(name[j] != '\0' || strcmp(name, bad[k]) == 0);
+		}
+	}
 }
 
 static int
@@ -75,7 +157,7 @@ req_same(const struct http_request *a, const struct http_request *b)
 }
 
 static void
-req_invariants(const struct http_request *r, size_t len)
+req_invariants(const struct http_request *r, const uint8_t *buf, size_t len)
 {
 	size_t	i, hl;
 
@@ -88,6 +170,9 @@ req_invariants(const struct http_request *r, size_t len)
 	check(hl > 0 && hl < sizeof(r->host));
 	for (i = 0; i < hl; i++)
 		check(host_char(r->host[i]));
+	check(memchr(r->host, ':', hl) != NULL || ref_dns_name(r->host));
+	ref_target(buf, r->head_len, strlen(r->method));
+	ref_fields(buf, r->head_len);
 	check(r->version_minor == 0 || r->version_minor == 1);
 	check(r->framing == HTTP_BODY_NONE || r->framing == HTTP_BODY_LENGTH ||
 	    r->framing == HTTP_BODY_CHUNKED);
@@ -120,7 +205,7 @@ head_check(const uint8_t *buf, size_t len, size_t max, uint64_t *rng,
 	check(part == whole);
 	if (whole == HTTP_OK) {
 		check(req_same(&r1, &r2));
-		req_invariants(&r1, len);
+		req_invariants(&r1, buf, len);
 		/* The prefix up to the head alone gives the same. */
 		http_sniff_init(&st);
 		again = http_parse_request(&st, buf, r1.head_len, max, &r2);

@@ -9,7 +9,10 @@
  *    and an incremental run stops exactly where the verdict became known;
  *  - TLS_OK: consumed <= len and <= max, the hello is the same when only
  *    <consumed> bytes are given, one byte less is TLS_NEED_MORE, and the
- *    SNI is 1..253 bytes of [A-Za-z0-9._-], NUL-terminated;
+ *    SNI is 1..253 bytes of [A-Za-z0-9._-], NUL-terminated, a DNS name:
+ *    labels of 1..63 bytes, at most one trailing dot (so no "a..b",
+ *    "x.example..", ".a" or "."), as a reference check written from
+ *    docs/config.md sees it;
  *  - TLS_NOT_TLS only when one of the first three bytes says so;
  *  - <max> only ever turns a verdict into TLS_TOO_LARGE, and for an OK
  *    hello exactly when max < consumed;
@@ -55,7 +58,7 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 static void
 hello_valid(const struct tls_hello *h, size_t len, size_t max)
 {
-	size_t	n, i;
+	size_t	n, i, label;
 	char	c;
 
 	CHECK(h->consumed <= len);
@@ -70,6 +73,13 @@ hello_valid(const struct tls_hello *h, size_t len, size_t max)
 		CHECK((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
 		    c == '_');
+	}
+	/* Labels, split the slow way: none empty but the root's. */
+	CHECK(h->sni[0] != '.');
+	CHECK(strstr(h->sni, "..") == NULL);
+	for (i = 0, label = 0; i < n; i++) {
+		label = h->sni[i] == '.' ? 0 : label + 1;
+		CHECK(label <= 63);
 	}
 }
 
