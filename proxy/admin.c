@@ -6,6 +6,7 @@
  * validation and snapshot swap as a config reload.
  */
 #include "proxy/admin.h"
+#include "proxy/admin_http.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
@@ -32,12 +33,17 @@
 #include "policy/policy.h"
 #include "proxy/proxy.h"
 
-#define ADMIN_BODY_MAX		(1u << 20)
+/* Limits of the admin listeners (docs/admin.md). */
+#define ADMIN_BODY_MAX		(1u << 20)	/* request body: else 413 */
+#define ADMIN_HEAD_MAX		(32u << 10)	/* request line + headers */
+#define ADMIN_MAX_CONNS		64	/* open connections, per listener */
+#define ADMIN_MAX_PER_SOURCE	8	/* TCP: per address (IPv6: /64) */
+#define ADMIN_TIMEOUT_S		10	/* to send a request, take a reply */
 #define ADMIN_EVENTS_DEFAULT	100
 
 struct admin_ep {
 	struct admin		*ae_admin;
-	struct evhttp		*ae_http;
+	struct ahttp		*ae_http;	/* owns */
 	bool			 ae_token;	/* TCP: bearer token required */
 };
 
@@ -52,40 +58,39 @@ struct admin {
 /* ------------------------------------------------------------ replies */
 
 static void
-reply_json(struct evhttp_request *req, int code, json_t *j)
+reply_json(struct ahttp_req *req, int code, json_t *j)
 {
 	struct evbuffer	*b = evbuffer_new();
 	char		*s = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
 
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", "application/json");
 	if (b != NULL && s != NULL) {
 		evbuffer_add(b, s, strlen(s));
 		evbuffer_add(b, "\n", 1);
 	}
-	evhttp_send_reply(req, code, code < 300 ? "OK" : code == 401 ?
-	    "Unauthorized" : code == 404 ? "Not Found" : code == 405 ?
-	    "Method Not Allowed" : code >= 500 ? "Internal Server Error" :
-	    "Bad Request", b);
+	ahttp_reply(req, code, "application/json", b);
 	free(s);
 	if (b != NULL)
 		evbuffer_free(b);
 	json_decref(j);
 }
 
-static void reply_error(struct evhttp_request *, int, const char *, ...)
+static void reply_error(struct ahttp_req *, int, const char *, ...)
 	__attribute__((format(printf, 3, 4)));
 
 static void
-reply_error(struct evhttp_request *req, int code, const char *fmt, ...)
+reply_error(struct ahttp_req *req, int code, const char *fmt, ...)
 {
-	char	msg[1024];
-	va_list	ap;
+	char	 msg[1024];
+	va_list	 ap;
+	json_t	*j;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	reply_json(req, code, json_pack("{s:s}", "error", msg));
+	if ((j = json_pack("{s:s}", "error", msg)) == NULL)	/* not UTF-8 */
+		j = json_pack("{s:s}", "error", "bad request (the message "
+		    "would not be valid UTF-8)");
+	reply_json(req, code, j);
 }
 
 /* Validation errors read "FILE:L:C: msg": an API client wants the msg. */
@@ -98,7 +103,7 @@ strip_location(const char *m)
 }
 
 static void
-reply_errlist(struct evhttp_request *req, int code, const char *what,
+reply_errlist(struct ahttp_req *req, int code, const char *what,
     const struct errlist *el)
 {
 	json_t	*arr = json_array();
@@ -337,7 +342,7 @@ list_remove(json_t *l, json_t *v)
 
 /* Validates, persists and applies <st>; replies on failure. */
 static int
-state_apply(struct admin *ad, struct evhttp_request *req, json_t *st)
+state_apply(struct admin *ad, struct ahttp_req *req, json_t *st)
 {
 	struct errlist	 el;
 	char		*text;
@@ -360,15 +365,15 @@ state_apply(struct admin *ad, struct evhttp_request *req, json_t *st)
 /* ------------------------------------------------------------ routes */
 
 static json_t *
-body_json(struct evhttp_request *req)
+body_json(struct ahttp_req *req)
 {
-	struct evbuffer	*b = evhttp_request_get_input_buffer(req);
+	struct evbuffer	*b = ahttp_req_body(req);
 	size_t		 n = evbuffer_get_length(b);
 	json_error_t	 err;
 	json_t		*j;
 
-	j = json_loadb((const char *)evbuffer_pullup(b, (ssize_t)n), n, 0,
-	    &err);
+	j = json_loadb((const char *)evbuffer_pullup(b, (ssize_t)n), n,
+	    JSON_REJECT_DUPLICATES, &err);
 	if (j == NULL)
 		reply_error(req, 400, "bad JSON: %s (line %d, column %d)",
 		    err.text, err.line, err.column);
@@ -382,7 +387,7 @@ body_json(struct evhttp_request *req)
 
 /* Checks that <o> has only <keys>; replies 400 naming the first other. */
 static bool
-only_keys(struct evhttp_request *req, json_t *o, const char *const *keys,
+only_keys(struct ahttp_req *req, json_t *o, const char *const *keys,
     const char *what)
 {
 	const char	*k;
@@ -402,8 +407,25 @@ only_keys(struct evhttp_request *req, json_t *o, const char *const *keys,
 	return true;
 }
 
+/* Routes that take no body accept none, or an empty object; 400 else. */
 static bool
-string_list(struct evhttp_request *req, json_t *l, const char *what,
+no_body(struct ahttp_req *req)
+{
+	static const char *const none[] = { NULL };
+	json_t	*b;
+	bool	 ok;
+
+	if (evbuffer_get_length(ahttp_req_body(req)) == 0)
+		return true;
+	if ((b = body_json(req)) == NULL)
+		return false;
+	ok = only_keys(req, b, none, "the body (this route takes none)");
+	json_decref(b);
+	return ok;
+}
+
+static bool
+string_list(struct ahttp_req *req, json_t *l, const char *what,
     bool ports)
 {
 	size_t	 i;
@@ -424,7 +446,7 @@ string_list(struct evhttp_request *req, json_t *l, const char *what,
 }
 
 static void
-route_sandboxes(struct admin *ad, struct evhttp_request *req)
+route_sandboxes(struct admin *ad, struct ahttp_req *req)
 {
 	struct policy	*p = proxy_policy(ad->ad_px);
 	json_t		*a = json_array();
@@ -444,7 +466,7 @@ route_sandboxes(struct admin *ad, struct evhttp_request *req)
 }
 
 static void
-reply_network(struct admin *ad, struct evhttp_request *req, const char *id)
+reply_network(struct admin *ad, struct ahttp_req *req, const char *id)
 {
 	struct policy		*p = proxy_policy(ad->ad_px);
 	const struct sandbox	*sb = policy_sandbox_by_id(p, id);
@@ -458,21 +480,48 @@ reply_network(struct admin *ad, struct evhttp_request *req, const char *id)
 
 /* PUT .../network: the body replaces the sandbox's inline policy. */
 static void
-route_put_network(struct admin *ad, struct evhttp_request *req,
+route_put_network(struct admin *ad, struct ahttp_req *req,
     const char *id)
 {
 	static const char *const keys[] = { "id", "mode", "intercept",
 	    "egress", "sources", "policies", "source", "rules", NULL };
+	/* What GET shows but PUT cannot change: sent back unchanged only. */
+	static const char *const readonly[] = { "policies", "source", "rules",
+	    NULL };
 	static const char *const ekeys[] = { "allowed_domains",
 	    "denied_domains", "allowed_cidrs", "denied_cidrs",
 	    "allowed_ports", "denied_ports", NULL };
-	json_t	*b, *st, *e, *eg, *v, *side;
+	json_t	*b, *st, *e, *eg, *v, *side, *cur = NULL;
 	size_t	 k;
 
 	if ((b = body_json(req)) == NULL)
 		return;
 	if (!only_keys(req, b, keys, "the network object"))
 		goto out;
+	if ((v = json_object_get(b, "id")) != NULL && (!json_is_string(v) ||
+	    strcmp(json_string_value(v), id) != 0)) {
+		reply_error(req, 400, "\"id\" in the body must be the path's "
+		    "\"%s\"", id);
+		goto out;
+	}
+	for (k = 0; readonly[k] != NULL; k++) {
+		if ((v = json_object_get(b, readonly[k])) == NULL)
+			continue;
+		if (cur == NULL) {
+			struct policy		*p = proxy_policy(ad->ad_px);
+			const struct sandbox	*sb = policy_sandbox_by_id(p,
+			    id);
+
+			cur = sb != NULL ? network_json(sb) : json_object();
+			policy_unref(p);
+		}
+		if (!json_equal(v, json_object_get(cur, readonly[k]))) {
+			reply_error(req, 400, "\"%s\" cannot be changed "
+			    "through the API: leave it out (or send it "
+			    "unchanged)", readonly[k]);
+			goto out;
+		}
+	}
 	st = state_load(ad);
 	e = state_entry(st, id, true);
 	json_object_del(e, "allow");
@@ -519,12 +568,13 @@ route_put_network(struct admin *ad, struct evhttp_request *req,
 out2:
 	json_decref(st);
 out:
+	json_decref(cur);
 	json_decref(b);
 }
 
 /* POST .../egress/{allow,deny,unallow,enable,disable} */
 static void
-route_egress(struct admin *ad, struct evhttp_request *req, const char *id,
+route_egress(struct admin *ad, struct ahttp_req *req, const char *id,
     const char *verb)
 {
 	static const char *const keys[] = { "hosts", NULL };
@@ -542,6 +592,8 @@ route_egress(struct admin *ad, struct evhttp_request *req, const char *id,
 	}
 	st = state_load(ad);
 	if ((on = strcmp(verb, "enable") == 0) || strcmp(verb, "disable") == 0) {
+		if (!no_body(req))
+			goto out;
 		e = state_entry(st, id, true);
 		json_object_set_new(e, "intercept", json_boolean(on));
 		if (state_apply(ad, req, st) == 0)
@@ -605,7 +657,7 @@ events_cb(void *arg, const char *line, size_t len)
 }
 
 static void
-route_events(struct admin *ad, struct evhttp_request *req, const char *id)
+route_events(struct admin *ad, struct ahttp_req *req, const char *id)
 {
 	struct evkeyvalq	 q;
 	const char		*ls, *action;
@@ -615,8 +667,7 @@ route_events(struct admin *ad, struct evhttp_request *req, const char *id)
 	char			*ep;
 
 	TAILQ_INIT(&q);
-	evhttp_parse_query_str(evhttp_uri_get_query(
-	    evhttp_request_get_evhttp_uri(req)) ?: "", &q);
+	evhttp_parse_query_str(ahttp_req_query(req) ?: "", &q);
 	ls = evhttp_find_header(&q, "limit");
 	action = evhttp_find_header(&q, "action");
 	if (ls != NULL && (ls[0] < '0' || ls[0] > '9' ||
@@ -647,16 +698,14 @@ route_events(struct admin *ad, struct evhttp_request *req, const char *id)
 	evbuffer_add(ea.ea_b, "[", 1);
 	audit_recent(ad->ad_px->p_audit, id, action, limit, events_cb, &ea);
 	evbuffer_add(ea.ea_b, "\n]\n", 3);
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", "application/json");
-	evhttp_send_reply(req, 200, "OK", ea.ea_b);
+	ahttp_reply(req, 200, "application/json", ea.ea_b);
 	evbuffer_free(ea.ea_b);
 out:
 	evhttp_clear_headers(&q);
 }
 
 static void
-route_explain(struct admin *ad, struct evhttp_request *req)
+route_explain(struct admin *ad, struct ahttp_req *req)
 {
 	struct evkeyvalq	 q;
 	const char		*sid, *host, *ps, *why;
@@ -668,8 +717,7 @@ route_explain(struct admin *ad, struct evhttp_request *req)
 	unsigned long		 port = 443;
 
 	TAILQ_INIT(&q);
-	evhttp_parse_query_str(evhttp_uri_get_query(
-	    evhttp_request_get_evhttp_uri(req)) ?: "", &q);
+	evhttp_parse_query_str(ahttp_req_query(req) ?: "", &q);
 	sid = evhttp_find_header(&q, "sandbox");
 	host = evhttp_find_header(&q, "host");
 	ps = evhttp_find_header(&q, "port");
@@ -731,7 +779,7 @@ stats_cb(void *arg, const char *sandbox, const char *action,
 }
 
 static void
-route_stats(struct admin *ad, struct evhttp_request *req)
+route_stats(struct admin *ad, struct ahttp_req *req)
 {
 	struct proxy		*px = ad->ad_px;
 	struct stats_acc	 sa = { json_pack("{s:i,s:i,s:i,s:i}", "allow", 0,
@@ -755,10 +803,12 @@ route_stats(struct admin *ad, struct evhttp_request *req)
 }
 
 static void
-route_reload(struct admin *ad, struct evhttp_request *req)
+route_reload(struct admin *ad, struct ahttp_req *req)
 {
 	struct errlist	el;
 
+	if (!no_body(req))
+		return;
 	errlist_init(&el);
 	if (proxy_reload(ad->ad_px, &el) == -1)
 		reply_errlist(req, 400, "config rejected", &el);
@@ -802,8 +852,54 @@ metrics_cb(void *arg, const char *sandbox, const char *action,
 		    (unsigned long long)down);
 }
 
+/* The admin listeners' own counters (docs/admin.md, "Limits"). */
 static void
-route_metrics(struct admin *ad, struct evhttp_request *req)
+metrics_admin(struct admin *ad, struct evbuffer *b)
+{
+	const struct admin_ep	*eps[2] = { &ad->ad_unix, &ad->ad_tcp };
+	static const char *const names[2] = { "unix", "tcp" };
+	struct ahttp_stats	 st[2];
+	unsigned		 i;
+
+	for (i = 0; i < 2; i++)
+		if (eps[i]->ae_http != NULL)
+			ahttp_get_stats(eps[i]->ae_http, &st[i]);
+	evbuffer_add_printf(b,
+	    "# HELP egressd_admin_connections Admin API connections open "
+	    "now, by listener.\n"
+	    "# TYPE egressd_admin_connections gauge\n");
+	for (i = 0; i < 2; i++)
+		if (eps[i]->ae_http != NULL)
+			evbuffer_add_printf(b, "egressd_admin_connections{"
+			    "listener=\"%s\"} %u\n", names[i], st[i].as_open);
+	evbuffer_add_printf(b,
+	    "# HELP egressd_admin_connections_refused_total Admin API "
+	    "connections closed as soon as accepted, by listener and the cap "
+	    "they were over.\n"
+	    "# TYPE egressd_admin_connections_refused_total counter\n");
+	for (i = 0; i < 2; i++)
+		if (eps[i]->ae_http != NULL)
+			evbuffer_add_printf(b, "egressd_admin_connections_refused"
+			    "_total{listener=\"%s\",reason=\"limit\"} %llu\n"
+			    "egressd_admin_connections_refused_total{listener="
+			    "\"%s\",reason=\"per-source\"} %llu\n", names[i],
+			    (unsigned long long)st[i].as_refused_limit,
+			    names[i],
+			    (unsigned long long)st[i].as_refused_source);
+	evbuffer_add_printf(b,
+	    "# HELP egressd_admin_accept_pauses_total Times an admin "
+	    "listener paused accepting because accept() failed (out of "
+	    "descriptors).\n"
+	    "# TYPE egressd_admin_accept_pauses_total counter\n");
+	for (i = 0; i < 2; i++)
+		if (eps[i]->ae_http != NULL)
+			evbuffer_add_printf(b, "egressd_admin_accept_pauses_total{"
+			    "listener=\"%s\"} %llu\n", names[i],
+			    (unsigned long long)st[i].as_accept_pauses);
+}
+
+static void
+route_metrics(struct admin *ad, struct ahttp_req *req)
 {
 	struct proxy		*px = ad->ad_px;
 	struct metrics_acc	 ma;
@@ -873,19 +969,18 @@ route_metrics(struct admin *ad, struct evhttp_request *req)
 	    (unsigned long long)cum,
 	    (double)atomic_load(&px->p_lat_sum_ns) / 1e9,
 	    (unsigned long long)cum);
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-	evhttp_send_reply(req, 200, "OK", ma.ma_b);
+	metrics_admin(ad, ma.ma_b);
+	ahttp_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8",
+	    ma.ma_b);
 	evbuffer_free(ma.ma_b);
 }
 
 /* ------------------------------------------------------------ dispatch */
 
 static bool
-token_ok(struct admin *ad, struct evhttp_request *req)
+token_ok(struct admin *ad, struct ahttp_req *req)
 {
-	const char	*h = evhttp_find_header(
-	    evhttp_request_get_input_headers(req), "Authorization");
+	const char	*h = ahttp_req_header(req, "Authorization");
 	size_t		 n;
 
 	if (ad->ad_token == NULL || h == NULL || strncmp(h, "Bearer ", 7) != 0)
@@ -942,25 +1037,23 @@ route_known(char **seg, size_t n)
 }
 
 static void
-admin_request_cb(struct evhttp_request *req, void *arg)
+admin_request_cb(struct ahttp_req *req, void *arg)
 {
 	struct admin_ep		*ep = arg;
 	struct admin		*ad = ep->ae_admin;
-	enum evhttp_cmd_type	 m = evhttp_request_get_command(req);
-	const char		*path = evhttp_uri_get_path(
-	    evhttp_request_get_evhttp_uri(req));
+	const char		*m = ahttp_req_method(req);
+	const char		*path = ahttp_req_path(req);
 	char			*dec, *seg[8];
 	size_t			 n;
-	bool			 get = m == EVHTTP_REQ_GET, post =
-	    m == EVHTTP_REQ_POST;
+	bool			 get = strcmp(m, "GET") == 0, post =
+	    strcmp(m, "POST") == 0;
 
 	if (ep->ae_token && !token_ok(ad, req)) {
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "WWW-Authenticate", "Bearer");
+		ahttp_add_header(req, "WWW-Authenticate", "Bearer");
 		reply_error(req, 401, "missing or invalid token");
 		return;
 	}
-	if (path == NULL || (dec = evhttp_uridecode(path, 0, NULL)) == NULL) {
+	if ((dec = evhttp_uridecode(path, 0, NULL)) == NULL) {
 		reply_error(req, 400, "bad path");
 		return;
 	}
@@ -968,11 +1061,11 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 	if (n == 1 && strcmp(seg[0], "healthz") == 0 && get) {
 		struct evbuffer *b = evbuffer_new();
 
-		evbuffer_add(b, "ok\n", 3);
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Content-Type", "text/plain");
-		evhttp_send_reply(req, 200, "OK", b);
-		evbuffer_free(b);
+		if (b != NULL)
+			evbuffer_add(b, "ok\n", 3);
+		ahttp_reply(req, 200, "text/plain", b);
+		if (b != NULL)
+			evbuffer_free(b);
 	} else if (n == 1 && strcmp(seg[0], "metrics") == 0 && get)
 		route_metrics(ad, req);
 	else if (n < 3 || strcmp(seg[0], "api") != 0 ||
@@ -992,7 +1085,7 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 	    strcmp(seg[4], "network") == 0 && get)
 		reply_network(ad, req, seg[3]);
 	else if (n == 5 && strcmp(seg[2], "sandboxes") == 0 &&
-	    strcmp(seg[4], "network") == 0 && m == EVHTTP_REQ_PUT)
+	    strcmp(seg[4], "network") == 0 && strcmp(m, "PUT") == 0)
 		route_put_network(ad, req, seg[3]);
 	else if (n == 6 && strcmp(seg[2], "sandboxes") == 0 &&
 	    strcmp(seg[4], "egress") == 0 && strcmp(seg[5], "events") == 0 &&
@@ -1012,6 +1105,55 @@ admin_request_cb(struct evhttp_request *req, void *arg)
 }
 
 /* ------------------------------------------------------------ set-up */
+
+static int
+set_err(char **err, const char *what, const char *arg)
+{
+	if (asprintf(err, "%s %s: %s", what, arg, strerror(errno)) < 0)
+		*err = NULL;
+	return -1;
+}
+
+/*
+ * Binds <sun> in a fresh private (0700) directory next to <path>, gives
+ * the socket mode 0660 there and renames it into place: at <path> the
+ * socket never exists with another mode, whatever the umask, and without
+ * touching the process-wide umask while other threads create files.  A
+ * stale socket at <path> is replaced by the rename.  Returns the
+ * listening socket or -1 (errno set).
+ */
+static int
+unix_bind_private(const char *path, struct sockaddr_un *sun)
+{
+	char	 dir[sizeof(sun->sun_path)], *slash;
+	int	 fd, e;
+
+	slash = strrchr(path, '/');
+	if ((size_t)snprintf(dir, sizeof(dir), "%.*s/.egressd-XXXXXX",
+	    slash == NULL ? 1 : slash == path ? 0 : (int)(slash - path),
+	    slash == NULL ? "." : path) >= sizeof(dir) - 2 ||
+	    strlen(dir) + 2 >= sizeof(sun->sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(sun->sun_path, sizeof(sun->sun_path), "%s/s", dir);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1 || bind(fd, (struct sockaddr *)sun, sizeof(*sun)) == -1 ||
+	    chmod(sun->sun_path, 0660) == -1 || listen(fd, 64) == -1 ||
+	    rename(sun->sun_path, path) == -1) {
+		e = errno;
+		if (fd != -1)
+			close(fd);
+		unlink(sun->sun_path);
+		rmdir(dir);
+		errno = e;
+		return -1;
+	}
+	rmdir(dir);
+	return fd;
+}
 
 /* A socket file left by a dead egressd is replaced; a live one is not. */
 static int
@@ -1054,14 +1196,26 @@ unix_listen(const char *path, char **err)
 		}
 		if (probe != -1)
 			close(probe);
-		unlink(path);
 	}
+	if ((fd = unix_bind_private(path, &sun)) != -1)
+		return fd;
+	if (errno != ENAMETOOLONG)
+		return set_err(err, "admin.socket", path);
+	/*
+	 * No room for the private directory's name in sun_path: bind in
+	 * place.  A socket's own mode, set before bind, is the most the file
+	 * gets (less what the umask takes), so it is never wider than 0660;
+	 * chmod then adds back what the umask took.
+	 */
+	unlink(path);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strcpy(sun.sun_path, path);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0)) == -1 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    chmod(path, 0660) == -1 || listen(fd, 64) == -1) {
-		if (asprintf(err, "admin.socket %s: %s", path,
-		    strerror(errno)) < 0)
-			*err = NULL;
+	    0)) == -1 || fchmod(fd, 0660) == -1 || bind(fd,
+	    (struct sockaddr *)&sun, sizeof(sun)) == -1 || chmod(path, 0660) ==
+	    -1 || listen(fd, 64) == -1) {
+		set_err(err, "admin.socket", path);
 		if (fd != -1)
 			close(fd);
 		return -1;
@@ -1070,20 +1224,21 @@ unix_listen(const char *path, char **err)
 }
 
 static int
-admin_ep_init(struct admin *ad, struct admin_ep *ep, struct event_base *base,
-    bool token)
+tcp_listen(const struct listen_addr *la, char **err)
 {
-	ep->ae_admin = ad;
-	ep->ae_token = token;
-	if ((ep->ae_http = evhttp_new(base)) == NULL)
+	int	fd, on = 1;
+
+	if ((fd = socket(la->la_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1 || setsockopt(fd, SOL_SOCKET,
+	    SO_REUSEADDR, &on, sizeof(on)) == -1 || bind(fd,
+	    (const struct sockaddr *)&la->la_addr, la->la_len) == -1 ||
+	    listen(fd, 128) == -1) {
+		set_err(err, "admin.listen", la->la_text);
+		if (fd != -1)
+			close(fd);
 		return -1;
-	evhttp_set_max_body_size(ep->ae_http, ADMIN_BODY_MAX);
-	evhttp_set_timeout(ep->ae_http, 30);
-	evhttp_set_allowed_methods(ep->ae_http, EVHTTP_REQ_GET |
-	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-	    EVHTTP_REQ_HEAD);
-	evhttp_set_gencb(ep->ae_http, admin_request_cb, ep);
-	return 0;
+	}
+	return fd;
 }
 
 static char *
@@ -1117,47 +1272,39 @@ admin_new(struct proxy *px, struct event_base *base, char **err)
 {
 	const struct config	*cf = atomic_load(&px->p_cf);
 	struct admin		*ad;
+	struct ahttp_limits	 lim;
 	int			 fd;
 
 	*err = NULL;
 	if ((ad = calloc(1, sizeof(*ad))) == NULL)
 		return NULL;
 	ad->ad_px = px;
+	lim.al_max_conns = ADMIN_MAX_CONNS;
+	lim.al_max_per_source = 0;
+	lim.al_timeout_s = ADMIN_TIMEOUT_S;
+	lim.al_head_max = ADMIN_HEAD_MAX;
+	lim.al_body_max = ADMIN_BODY_MAX;
 	if (cf->cf_admin_socket != NULL) {
-		if (admin_ep_init(ad, &ad->ad_unix, base, false) == -1 ||
-		    (fd = unix_listen(cf->cf_admin_socket, err)) == -1)
+		ad->ad_unix.ae_admin = ad;
+		ad->ad_unix.ae_token = false;
+		if ((fd = unix_listen(cf->cf_admin_socket, err)) == -1)
 			goto fail;
-		if (evhttp_accept_socket_with_handle(ad->ad_unix.ae_http, fd) ==
-		    NULL) {
-			close(fd);
-			goto fail;
-		}
 		ad->ad_sock_path = strdup(cf->cf_admin_socket);
+		if ((ad->ad_unix.ae_http = ahttp_new(base, fd, &lim,
+		    admin_request_cb, &ad->ad_unix, "admin.socket")) == NULL)
+			goto fail;
 	}
 	if (cf->cf_admin_listen != NULL) {
-		char		host[64];
-		const char	*colon;
-
+		ad->ad_tcp.ae_admin = ad;
+		ad->ad_tcp.ae_token = true;
+		lim.al_max_per_source = ADMIN_MAX_PER_SOURCE;
 		if ((ad->ad_token = read_token(cf->cf_admin_token_file, err)) ==
-		    NULL || admin_ep_init(ad, &ad->ad_tcp, base, true) == -1)
+		    NULL || (fd = tcp_listen(&cf->cf_admin_listen[0], err)) ==
+		    -1)
 			goto fail;
-		/* "[v6]:port" or "v4:port" as validated by the config. */
-		snprintf(host, sizeof(host), "%s",
-		    cf->cf_admin_listen[0].la_text);
-		colon = strrchr(host, ':');
-		host[colon - host] = '\0';
-		if (host[0] == '[') {
-			memmove(host, host + 1, strlen(host));
-			host[strlen(host) - 1] = '\0';
-		}
-		if (evhttp_bind_socket(ad->ad_tcp.ae_http, host,
-		    (ev_uint16_t)netaddr_port((const struct sockaddr *)
-		    &cf->cf_admin_listen[0].la_addr)) == -1) {
-			if (asprintf(err, "admin.listen %s: %s",
-			    cf->cf_admin_listen[0].la_text, strerror(errno)) < 0)
-				*err = NULL;
+		if ((ad->ad_tcp.ae_http = ahttp_new(base, fd, &lim,
+		    admin_request_cb, &ad->ad_tcp, "admin.listen")) == NULL)
 			goto fail;
-		}
 	}
 	return ad;
 fail:
@@ -1170,10 +1317,8 @@ admin_free(struct admin *ad)
 {
 	if (ad == NULL)
 		return;
-	if (ad->ad_unix.ae_http != NULL)
-		evhttp_free(ad->ad_unix.ae_http);
-	if (ad->ad_tcp.ae_http != NULL)
-		evhttp_free(ad->ad_tcp.ae_http);
+	ahttp_free(ad->ad_unix.ae_http);
+	ahttp_free(ad->ad_tcp.ae_http);
 	if (ad->ad_sock_path != NULL)
 		unlink(ad->ad_sock_path);
 	free(ad->ad_sock_path);
