@@ -10,6 +10,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "common/strhash.h"
 
 /* The writer wakes at least this often, so lines reach disk within 1 s. */
@@ -60,6 +61,10 @@ struct audit_sink {
 	size_t		 as_max;
 	bool		 as_stop;
 	bool		 as_reopen;
+	/* Writer thread only: */
+	bool		 as_failing;	/* the last write failed */
+	size_t		 as_torn;	/* bytes of a cut line at the file's end */
+	uint64_t	 as_lost;	/* lines lost since as_failing */
 	atomic_uint_fast64_t as_dropped;
 	atomic_uint_fast64_t as_written;
 };
@@ -72,20 +77,91 @@ audit_open_fd(const char *path)
 	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 }
 
-static void
-write_all(int fd, const char *p, size_t n)
+static size_t
+count_lines(const char *p, size_t n)
 {
-	ssize_t	w;
+	size_t	k = 0;
+	const char *e = p + n;
 
-	while (n > 0) {
-		if ((w = write(fd, p, n)) < 0) {
+	while (p < e && (p = memchr(p, '\n', (size_t)(e - p))) != NULL) {
+		k++;
+		p++;
+	}
+	return k;
+}
+
+/*
+ * A line cut by a full disk must not stay glued to the next one: take the
+ * fragment back off the end of the file (a pipe cannot, so end it there).
+ * Returns false when it has to be tried again later.
+ */
+static bool
+mend_torn_line(struct audit_sink *as)
+{
+	off_t	end;
+
+	if (as->as_torn == 0)
+		return true;
+	end = lseek(as->as_fd, 0, SEEK_END);
+	if (end >= (off_t)as->as_torn &&
+	    ftruncate(as->as_fd, end - (off_t)as->as_torn) == 0) {
+		as->as_torn = 0;
+		return true;
+	}
+	if (end == -1 && errno == ESPIPE && write(as->as_fd, "\n", 1) == 1) {
+		as->as_torn = 0;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Writes <n> bytes of whole lines; what the disk refused is counted as
+ * dropped, never as written (docs/audit.md), and reported once per outage.
+ */
+static void
+write_lines(struct audit_sink *as, const char *p, size_t n)
+{
+	size_t	done = 0, lost;
+	ssize_t	w;
+	const char *lastnl;
+	int	e = 0;
+
+	if (!mend_torn_line(as))
+		e = errno != 0 ? errno : EIO;
+	while (e == 0 && done < n) {
+		if ((w = write(as->as_fd, p + done, n - done)) < 0) {
 			if (errno == EINTR)
 				continue;
-			return;		/* the disk said no: nothing to retry */
+			e = errno;
+			break;
 		}
-		p += w;
-		n -= (size_t)w;
+		if (w == 0) {
+			e = EIO;
+			break;
+		}
+		done += (size_t)w;
 	}
+	atomic_fetch_add(&as->as_written, count_lines(p, done));
+	if (e == 0) {
+		if (as->as_failing)
+			log_info("audit: writing to %s again; %llu events "
+			    "were dropped meanwhile", as->as_path,
+			    (unsigned long long)as->as_lost);
+		as->as_failing = false;
+		as->as_lost = 0;
+		return;
+	}
+	/* The bytes after the last whole line written are a cut line. */
+	lastnl = done > 0 ? memrchr(p, '\n', done) : NULL;
+	as->as_torn += done - (lastnl != NULL ? (size_t)(lastnl + 1 - p) : 0);
+	lost = count_lines(p + done, n - done);
+	atomic_fetch_add(&as->as_dropped, lost);
+	if (!as->as_failing)
+		log_warnx("audit: cannot write to %s: %s; events are dropped "
+		    "(and counted) until it can", as->as_path, strerror(e));
+	as->as_failing = true;
+	as->as_lost += lost;
 }
 
 static void *
@@ -121,7 +197,9 @@ audit_writer(void *arg)
 		pthread_mutex_unlock(&as->as_mtx);
 
 		if (n > 0 && as->as_fd != -1)
-			write_all(as->as_fd, out, n);
+			write_lines(as, out, n);
+		else if (n > 0)
+			atomic_fetch_add(&as->as_written, count_lines(out, n));
 		/* syslog(3) may block on a slow daemon: only this thread waits. */
 		for (p = out; sys && p < out + n; p = nl + 1) {
 			if ((nl = memchr(p, '\n', (size_t)(out + n - p))) == NULL)
@@ -132,6 +210,7 @@ audit_writer(void *arg)
 		    (fd = audit_open_fd(as->as_path)) != -1) {
 			close(as->as_fd);
 			as->as_fd = fd;
+			as->as_torn = 0;	/* that fragment is another file's */
 		}
 		if (stop)
 			break;
@@ -335,7 +414,6 @@ audit_emit(struct audit_sink *as, const struct audit_event *ev)
 	if (as->as_len > as->as_max / 2)
 		pthread_cond_signal(&as->as_cond);
 	pthread_mutex_unlock(&as->as_mtx);
-	atomic_fetch_add(&as->as_written, 1);
 }
 
 void
@@ -435,6 +513,10 @@ audit_close(struct audit_sink *as)
 	pthread_cond_signal(&as->as_cond);
 	pthread_mutex_unlock(&as->as_mtx);
 	pthread_join(as->as_thread, NULL);
+	/* Only now are the counts final. */
+	log_info("audit: %llu events written, %llu dropped",
+	    (unsigned long long)audit_written(as),
+	    (unsigned long long)audit_dropped(as));
 	if (as->as_fd != -1)
 		close(as->as_fd);
 	pthread_mutex_destroy(&as->as_mtx);

@@ -57,7 +57,12 @@ void	audit_emit(struct audit_sink *as, const struct audit_event *ev);
 void	audit_reopen(struct audit_sink *as);
 /* Writes what is buffered, stops the writer, frees. */
 void	audit_close(struct audit_sink *as);
+/*
+ * Lines that never reached the file: a full queue, or a failed write (a
+ * full disk).  Writing resumes by itself when the file takes lines again.
+ */
 uint64_t audit_dropped(const struct audit_sink *as);
+/* Lines the file (or, without one, the writer) really took. */
 uint64_t audit_written(const struct audit_sink *as);
 
 /*

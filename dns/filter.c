@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "audit/audit.h"
+#include "common/log.h"
 #include "common/netaddr.h"
 #include "dns/dnsmsg.h"
 #include "dns/resolver.h"
@@ -28,6 +29,15 @@
 /* TCP: queries in flight per connection, and idle time before closing. */
 #define TCP_MAX_PENDING		64
 #define TCP_IDLE_S		10
+/*
+ * TCP connections held at once, in all and from one source address: the
+ * filter must never hold the descriptors the data path needs
+ * (docs/security.md).  The rest are refused at accept.
+ */
+#define TCP_MAX_CONNS		256
+#define TCP_MAX_PER_SOURCE	32
+/* Back-off when out of descriptors, instead of spinning on EMFILE. */
+#define ACCEPT_PAUSE_MS		100
 /* A UDP answer larger than the client can take is sent truncated. */
 #define UDP_PLAIN_MAX		512
 
@@ -70,6 +80,8 @@ struct dnsfilter {
 	struct dq		*f_pending;
 	unsigned		 f_npending;
 	struct dtcp		*f_tcps;
+	unsigned		 f_ntcps;
+	struct event		*f_pause;	/* owns: EMFILE back-off */
 	uint64_t		 f_next_id;
 	uint8_t			 f_buf[65536];	/* one datagram at a time */
 };
@@ -352,6 +364,7 @@ dtcp_free(struct dtcp *t)
 	*t->dt_pprev = t->dt_next;
 	if (t->dt_next != NULL)
 		t->dt_next->dt_pprev = t->dt_pprev;
+	t->dt_f->f_ntcps--;
 	bufferevent_free(t->dt_bev);
 	free(t);
 }
@@ -386,6 +399,53 @@ dtcp_event_cb(struct bufferevent *bev, short what, void *arg)
 	dtcp_free(arg);
 }
 
+/* Whether one more TCP client from <sa> fits under the caps. */
+static bool
+filter_tcp_room(const struct dnsfilter *f, const struct sockaddr *sa)
+{
+	const struct dtcp	*t;
+	struct ipaddr		 a, b;
+	unsigned		 same = 0;
+
+	if (f->f_ntcps >= TCP_MAX_CONNS)
+		return false;
+	if (ipaddr_from_sockaddr(sa, &a) == -1)
+		return false;
+	for (t = f->f_tcps; t != NULL; t = t->dt_next)
+		if (ipaddr_from_sockaddr((const struct sockaddr *)&t->dt_src,
+		    &b) == 0 && ipaddr_equal(&a, &b) &&
+		    ++same >= TCP_MAX_PER_SOURCE)
+			return false;
+	return true;
+}
+
+static void
+filter_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dnsfilter	*f = arg;
+	size_t			 i;
+
+	for (i = 0; i < f->f_nt; i++)
+		evconnlistener_enable(f->f_tl[i]);
+}
+
+static void
+filter_accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct dnsfilter	*f = arg;
+	struct timeval		 tv = { 0, ACCEPT_PAUSE_MS * 1000 };
+	size_t			 i;
+	int			 e = EVUTIL_SOCKET_ERROR();
+
+	if (e != EMFILE && e != ENFILE && e != ENOBUFS && e != ENOMEM)
+		return;
+	log_warnx("dns filter: accept: %s; pausing TCP for %d ms",
+	    strerror(e), ACCEPT_PAUSE_MS);
+	for (i = 0; i < f->f_nt; i++)
+		evconnlistener_disable(f->f_tl[i]);
+	evtimer_add(f->f_pause, &tv);
+}
+
 static void
 filter_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
@@ -393,7 +453,14 @@ filter_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	struct dnsfilter	*f = arg;
 	struct dtcp		*t;
 	struct timeval		 idle = { TCP_IDLE_S, 0 };
+	struct linger		 rst = { 1, 0 };
 
+	if (!filter_tcp_room(f, sa)) {
+		/* Refused at once, with RST: nothing lingers in TIME_WAIT. */
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
+		close(fd);
+		return;
+	}
 	if ((t = calloc(1, sizeof(*t))) == NULL ||
 	    (t->dt_bev = bufferevent_socket_new(f->f_env.fe_base, fd,
 	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
@@ -409,6 +476,7 @@ filter_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		f->f_tcps->dt_pprev = &t->dt_next;
 	t->dt_pprev = &f->f_tcps;
 	f->f_tcps = t;
+	f->f_ntcps++;
 	bufferevent_setcb(t->dt_bev, dtcp_read_cb, NULL, dtcp_event_cb, t);
 	bufferevent_set_timeouts(t->dt_bev, &idle, &idle);
 	bufferevent_setwatermark(t->dt_bev, EV_READ, 0, 2 + 65535);
@@ -448,6 +516,11 @@ dnsfilter_new(const struct dnsfilter_env *env, const struct listen_addr *addrs,
 		return NULL;
 	f->f_env = *env;
 	f->f_next_id = env->fe_id_first;
+	if ((f->f_pause = evtimer_new(env->fe_base, filter_resume_cb, f)) ==
+	    NULL) {
+		free(f);
+		return NULL;
+	}
 	f->f_ufds = calloc(naddrs, sizeof(*f->f_ufds));
 	f->f_uev = calloc(naddrs, sizeof(*f->f_uev));
 	f->f_tl = calloc(naddrs, sizeof(*f->f_tl));
@@ -476,6 +549,7 @@ dnsfilter_new(const struct dnsfilter_env *env, const struct listen_addr *addrs,
 			goto fail;
 		}
 		f->f_nt++;
+		evconnlistener_set_error_cb(f->f_tl[i], filter_accept_error_cb);
 	}
 	return f;
 fail:
@@ -506,5 +580,7 @@ dnsfilter_free(struct dnsfilter *f)
 	free(f->f_ufds);
 	free(f->f_uev);
 	free(f->f_tl);
+	if (f->f_pause != NULL)
+		event_free(f->f_pause);
 	free(f);
 }

@@ -451,9 +451,13 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *peer,
 		conn_deny(c, REASON_LOOP);
 		return;
 	}
+	if (atomic_load(&px->p_active) > atomic_load(&px->p_conn_cap)) {
+		conn_deny(c, REASON_LIMIT);
+		return;
+	}
+	/* Counted only once added: conn_close takes away what was added. */
 	c->c_counted = true;
-	if (atomic_load(&px->p_active) > cf->cf_max_connections ||
-	    sandbox_conn_add(c->c_sb) > cf->cf_max_conn_per_sandbox) {
+	if (sandbox_conn_add(c->c_sb) > cf->cf_max_conn_per_sandbox) {
 		conn_deny(c, REASON_LIMIT);
 		return;
 	}

@@ -111,16 +111,21 @@ explain(const struct config *cf, int argc, char **argv)
 	return 0;
 }
 
-static void
+/* The soft descriptor limit raised to the hard one; returns it. */
+static unsigned long
 raise_nofile(void)
 {
 	struct rlimit	rl;
 
-	/* Each relayed connection holds two sockets and two pipes. */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return 1024;
+	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			(void)getrlimit(RLIMIT_NOFILE, &rl);
 	}
+	return rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1UL << 30 ?
+	    1UL << 30 : (unsigned long)rl.rlim_cur;
 }
 
 /* Fails early and clearly when the mark cannot be set at all. */
@@ -156,8 +161,10 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 	    (time_t)atomic_load(&px->p_cf)->cf_drain_s;
 	for (i = 0; i < px->p_nworkers; i++)
 		worker_wake(&px->p_workers[i]);
-	/* main() now joins the workers, which exit once drained. */
-	event_base_loopexit(px->p_base, NULL);
+	/*
+	 * The main loop (DNS filter, admin API) keeps answering while the
+	 * workers drain; the last worker to finish ends it.
+	 */
 }
 
 static void
@@ -250,7 +257,7 @@ run(struct config **cfp, struct proxy_text *txt)
 	px.p_policy = policy_ref(cf->cf_policy);
 	pthread_mutex_init(&px.p_pmtx, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	raise_nofile();
+	px.p_nofile = raise_nofile();
 	if (evthread_use_pthreads() == -1)
 		fatalx("libevent without pthreads support");
 	if (check_mark(cf->cf_mark) == -1)
@@ -280,6 +287,7 @@ run(struct config **cfp, struct proxy_text *txt)
 			fatalx("cannot install signal handlers");
 
 	px.p_nworkers = worker_count(cf);
+	proxy_conn_budget(&px, cf);
 	if ((px.p_workers = calloc(px.p_nworkers, sizeof(*px.p_workers))) ==
 	    NULL)
 		fatalx("calloc");
@@ -349,15 +357,11 @@ join:
 		if (sigs[i] != NULL)
 			event_free(sigs[i]);
 	event_base_free(base);
-	log_info("audit: %llu events written, %llu dropped",
-	    (unsigned long long)audit_written(px.p_audit),
-	    (unsigned long long)audit_dropped(px.p_audit));
 	audit_close(px.p_audit);
 	dns_shared_free(px.p_dns);
 	policy_unref(px.p_policy);
 	pthread_mutex_destroy(&px.p_pmtx);
-	for (i = 0; i < px.p_nretired; i++)
-		config_free(px.p_retired[i]);
+	proxy_reclaim(&px, true);
 	proxy_text_free(&px.p_text);
 	free(px.p_retired);
 	*cfp = atomic_load(&px.p_cf);

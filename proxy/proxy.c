@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,10 +100,10 @@ warn_restart_needed(const struct config *o, const struct config *n)
 void
 proxy_install(struct proxy *px, struct config *cf)
 {
-	struct config	*old = atomic_load(&px->p_cf);
-	struct policy	*op;
-	struct config	**v;
-	unsigned	 i;
+	struct config		*old = atomic_load(&px->p_cf);
+	struct policy		*op;
+	struct proxy_retired	*v;
+	unsigned		 i, gen;
 
 	warn_restart_needed(old, cf);
 	pthread_mutex_lock(&px->p_pmtx);
@@ -116,14 +117,71 @@ proxy_install(struct proxy *px, struct config *cf)
 	/* The retired shell keeps no policy: connections hold their own. */
 	policy_unref(old->cf_policy);
 	old->cf_policy = NULL;
+	if (cf->cf_max_connections != old->cf_max_connections)
+		proxy_conn_budget(px, cf);
+	gen = atomic_fetch_add(&px->p_generation, 1) + 1;
+	proxy_reclaim(px, false);
 	if ((v = realloc(px->p_retired, (px->p_nretired + 1) * sizeof(*v))) !=
 	    NULL) {
 		px->p_retired = v;
-		v[px->p_nretired++] = old;
-	}
-	atomic_fetch_add(&px->p_generation, 1);
+		v[px->p_nretired].pr_cf = old;
+		v[px->p_nretired++].pr_gen = gen;
+	} else
+		log_warnx("reload: out of memory: the old config leaks");
 	for (i = 0; i < px->p_nworkers; i++)
 		worker_wake(&px->p_workers[i]);
+}
+
+size_t
+proxy_pipe_pool_size(const struct proxy *px)
+{
+	size_t	n = px->p_nofile / 16 / (px->p_nworkers ? px->p_nworkers : 1) / 2;
+
+	return n < WORKER_PIPE_POOL ? n : WORKER_PIPE_POOL;
+}
+
+void
+proxy_conn_budget(struct proxy *px, const struct config *cf)
+{
+	unsigned long	spare, held;
+	size_t		pools = proxy_pipe_pool_size(px) * 2 * px->p_nworkers;
+
+	spare = px->p_nofile > PROXY_FD_RESERVE + pools ?
+	    px->p_nofile - PROXY_FD_RESERVE - pools : 0;
+	held = spare / RELAY_FDS_PER_CONN;
+	if (held >= cf->cf_max_connections) {
+		atomic_store(&px->p_conn_cap, cf->cf_max_connections);
+		return;
+	}
+	atomic_store(&px->p_conn_cap, (unsigned)held);
+	log_warnx("limits.max_connections is %u, but the descriptor limit "
+	    "(RLIMIT_NOFILE %lu) holds only %lu relayed connections (%d "
+	    "descriptors each, %d kept for the DNS filter and admin API): "
+	    "more are refused with reason limit; raise the limit (ulimit -n, "
+	    "LimitNOFILE=) to %lu or lower max_connections",
+	    cf->cf_max_connections, px->p_nofile, held, RELAY_FDS_PER_CONN,
+	    PROXY_FD_RESERVE, (unsigned long)cf->cf_max_connections *
+	    RELAY_FDS_PER_CONN + PROXY_FD_RESERVE + pools);
+}
+
+void
+proxy_reclaim(struct proxy *px, bool all)
+{
+	unsigned	seen = UINT_MAX, g;
+	size_t		i, keep = 0;
+
+	for (i = 0; i < px->p_nworkers; i++) {
+		g = atomic_load(&px->p_workers[i].w_generation);
+		if (g < seen)
+			seen = g;
+	}
+	for (i = 0; i < px->p_nretired; i++) {
+		if (all || px->p_retired[i].pr_gen <= seen)
+			config_free(px->p_retired[i].pr_cf);
+		else
+			px->p_retired[keep++] = px->p_retired[i];
+	}
+	px->p_nretired = keep;
 }
 
 int

@@ -39,6 +39,11 @@ struct proxy_text {
 	size_t	 pt_statelen;
 };
 
+struct proxy_retired {
+	struct config	*pr_cf;		/* owns */
+	unsigned	 pr_gen;	/* workers past this may not see it */
+};
+
 /* Decision latency histogram bounds, in nanoseconds (+Inf last). */
 #define PROXY_LAT_BUCKETS	8
 extern const unsigned long long proxy_lat_bounds_ns[PROXY_LAT_BUCKETS];
@@ -59,19 +64,20 @@ struct worker {
 	unsigned		 w_nconns;
 	uint64_t		 w_next_id;	/* conn ids: stride nworkers */
 	bool			 w_draining;
-	unsigned		 w_generation;	/* policy generation seen */
+	atomic_uint		 w_generation;	/* policy generation seen */
 	pthread_t		 w_thread;
 };
 
 struct proxy {
 	struct event_base	*p_base;	/* main thread: signals */
 	/*
-	 * The current config.  A reload replaces it; the old one is kept
-	 * (without its policy) until exit, because workers read its limits
-	 * without a lock and a config is a few hundred bytes.
+	 * The current config.  Workers read its limits without a lock, so
+	 * a reload retires the old one (without its policy) until every
+	 * worker has seen the generation that replaced it: a worker loads
+	 * p_cf afresh in each callback and keeps no pointer across them.
 	 */
 	struct config *_Atomic	 p_cf;		/* owns */
-	struct config		**p_retired;	/* owns; main thread only */
+	struct proxy_retired	*p_retired;	/* owns; main thread only */
 	size_t			 p_nretired;
 	pthread_mutex_t		 p_pmtx;	/* p_policy swap vs. ref */
 	struct policy		*p_policy;	/* owns one ref */
@@ -87,7 +93,15 @@ struct proxy {
 	struct worker		*p_workers;	/* owns */
 	unsigned		 p_nworkers;
 	atomic_uint		 p_active;	/* connections, all workers */
+	/*
+	 * limits.max_connections, or fewer when RLIMIT_NOFILE cannot hold
+	 * that many: past it connections are refused (reason limit) before
+	 * accept() could fail for everyone.
+	 */
+	atomic_uint		 p_conn_cap;
+	unsigned long		 p_nofile;	/* RLIMIT_NOFILE at start */
 	atomic_bool		 p_stopping;
+	atomic_uint		 p_running;	/* worker threads not yet done */
 	time_t			 p_drain_deadline; /* monotonic seconds */
 };
 
@@ -105,6 +119,19 @@ int		 proxy_reload(struct proxy *px, struct errlist *el);
 /* Validates the config with new API state, persists it, swaps it in. */
 int		 proxy_apply_state(struct proxy *px, const char *state,
 		    size_t len, struct errlist *el);
+/*
+ * Descriptors kept out of the data path's reach: the DNS filter's and the
+ * admin API's capped TCP clients, listeners, resolvers, audit and logs.
+ */
+#define PROXY_FD_RESERVE	512
+/* Spare pipes per worker (two descriptors each), at most. */
+#define WORKER_PIPE_POOL	256
+/* Spare pipes a worker keeps, given the descriptor limit. */
+size_t		 proxy_pipe_pool_size(const struct proxy *px);
+/* Sets p_conn_cap from <cf> and the descriptor limit; logs a shortfall. */
+void		 proxy_conn_budget(struct proxy *px, const struct config *cf);
+/* Frees the retired configs no worker can still be reading (main). */
+void		 proxy_reclaim(struct proxy *px, bool all);
 /* Adds one policy evaluation to the latency histogram. */
 void		 proxy_count_decision(struct proxy *px, uint64_t ns);
 

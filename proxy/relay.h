@@ -30,6 +30,9 @@ struct pipe_pool {
 };
 
 void		 pipe_pool_init(struct pipe_pool *pp, size_t cap);
+
+/* Descriptors one relayed connection holds: two sockets, two pipes. */
+#define RELAY_FDS_PER_CONN	6
 void		 pipe_pool_free(struct pipe_pool *pp);
 
 enum half_status {

@@ -17,8 +17,6 @@
 
 /* Accepts per readable event: bounded so one listener cannot starve. */
 #define ACCEPT_BURST	64
-/* Spare pipes per worker (two descriptors each). */
-#define WORKER_PIPE_POOL	256
 /* Per try; c-ares tries each server twice. */
 #define WORKER_DNS_TIMEOUT_MS	2000
 /* Back-off when out of descriptors, instead of spinning on EMFILE. */
@@ -98,9 +96,10 @@ worker_ctl_cb(evutil_socket_t fd, short what, void *arg)
 	struct worker	*w = arg;
 	unsigned	 gen = atomic_load(&w->w_proxy->p_generation);
 
-	if (gen != w->w_generation) {
-		w->w_generation = gen;
+	if (gen != atomic_load(&w->w_generation)) {
 		conn_revalidate_all(w);
+		/* After: from here on this worker never reads an older config. */
+		atomic_store(&w->w_generation, gen);
 	}
 	if (!atomic_load(&w->w_proxy->p_stopping) || w->w_draining)
 		return;
@@ -158,8 +157,12 @@ static void *
 worker_main(void *arg)
 {
 	struct worker	*w = arg;
+	struct proxy	*px = w->w_proxy;
 
 	event_base_dispatch(w->w_base);
+	/* Drained: the last worker out stops the main loop. */
+	if (atomic_fetch_sub(&px->p_running, 1) == 1)
+		event_base_loopexit(px->p_base, NULL);
 	return NULL;
 }
 
@@ -175,8 +178,8 @@ worker_start(struct proxy *px, struct worker *w, unsigned index)
 	w->w_index = index;
 	w->w_proxy = px;
 	w->w_next_id = index + 1;
-	w->w_generation = atomic_load(&px->p_generation);
-	pipe_pool_init(&w->w_pipes, WORKER_PIPE_POOL);
+	atomic_init(&w->w_generation, atomic_load(&px->p_generation));
+	pipe_pool_init(&w->w_pipes, proxy_pipe_pool_size(px));
 	TAILQ_INIT(&w->w_conns);
 	if ((w->w_base = event_base_new()) == NULL)
 		return -1;
@@ -211,8 +214,11 @@ worker_start(struct proxy *px, struct worker *w, unsigned index)
 	if (w->w_ctl == NULL || w->w_tick == NULL ||
 	    w->w_accept_pause == NULL || event_add(w->w_tick, &tick) == -1)
 		return -1;
-	if (pthread_create(&w->w_thread, NULL, worker_main, w) != 0)
+	atomic_fetch_add(&px->p_running, 1);
+	if (pthread_create(&w->w_thread, NULL, worker_main, w) != 0) {
+		atomic_fetch_sub(&px->p_running, 1);
 		return -1;
+	}
 	return 0;
 }
 
