@@ -1138,7 +1138,9 @@ unix_bind_private(const char *path, struct sockaddr_un *sun)
 	}
 	if (mkdtemp(dir) == NULL)
 		return -1;
-	snprintf(sun->sun_path, sizeof(sun->sun_path), "%s/s", dir);
+	/* Fits: checked above. */
+	memcpy(sun->sun_path, dir, strlen(dir));
+	memcpy(sun->sun_path + strlen(dir), "/s", 3);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0)) == -1 || bind(fd, (struct sockaddr *)sun, sizeof(*sun)) == -1 ||
 	    chmod(sun->sun_path, 0660) == -1 || listen(fd, 64) == -1 ||
