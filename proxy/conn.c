@@ -23,6 +23,8 @@
 #include "policy/config.h"
 #include "policy/hostname.h"
 #include "policy/policy.h"
+#include "proxy/destcheck.h"
+#include "proxy/httpflow.h"
 #include "proxy/proxy.h"
 #include "proxy/relay.h"
 #include "sniff/http.h"
@@ -34,14 +36,6 @@ enum conn_state {
 	CONN_CONNECTING,	/* allowed; upstream connect in progress */
 	CONN_RELAYING,		/* both halves moving bytes */
 	CONN_CLOSED		/* audited and closed; freed when unreferenced */
-};
-
-/* Where the client->upstream half is in an HTTP connection. */
-enum http_phase {
-	HP_HEAD,		/* the next bytes are a request head */
-	HP_BODY,		/* inside a request body */
-	HP_UPGRADE_WAIT,	/* Upgrade sent: held until the status is seen */
-	HP_TUNNEL		/* after 101: opaque bytes, spliced */
 };
 
 enum close_kind {
@@ -76,10 +70,7 @@ struct conn {
 	bool			 c_host_claimed; /* c_host never judged: decided
 						    at accept, read afterwards */
 	struct policy_decision	 c_dec;		/* strings borrow c_policy */
-	struct resolver_req	*c_rq;		/* look-up under way, or NULL */
-	enum resolver_status	 c_lookup_st;	/* of the last look-up ... */
-	uint64_t		 c_lookup_hash;	/* ... of the host with this hash
-						   (0 = none yet) */
+	struct destcheck	 c_dc;		/* the host's look-up */
 
 	uint8_t			*c_peek;	/* owns; freed once relaying */
 	size_t			 c_peek_len;
@@ -89,12 +80,9 @@ struct conn {
 	bool			 c_not_tls;
 	bool			 c_not_http;
 
-	struct http_request	 c_req;		/* request being judged */
-	const uint8_t		*c_req_buf;	/* c_req's path points here */
-	struct http_body	 c_body;
-	enum http_phase		 c_hphase;
-	unsigned		 c_nreq;	/* requests allowed so far */
-	bool			 c_first_judged;/* request 1 judged at peek */
+	struct http_request	 c_req;		/* the head peeked at accept */
+	bool			 c_req_ok;	/* c_req parsed from c_peek */
+	struct http_flow	*c_flow;	/* owns: HTTP once relaying */
 
 	struct half		 c_up;		/* client -> upstream */
 	struct half		 c_down;	/* upstream -> client */
@@ -113,8 +101,27 @@ static void	conn_connect(struct conn *);
 static void	conn_relay_start(struct conn *);
 static void	conn_relay_step(struct conn *, struct half *);
 static int	conn_http_filter(struct half *);
-static int	conn_http_request_done(struct conn *, struct half *);
 static int	conn_resp_filter(struct half *);
+
+/*
+ * Every entry point (event callback, resolver answer, worker call) holds
+ * the connection while it runs: conn_close() can then run anywhere below
+ * and the memory goes only when the outermost caller lets go.
+ */
+static void
+conn_hold(struct conn *c)
+{
+	c->c_refs++;
+}
+
+static void	conn_free(struct conn *);
+
+static void
+conn_release(struct conn *c)
+{
+	if (--c->c_refs == 0 && c->c_state == CONN_CLOSED)
+		conn_free(c);
+}
 
 static const char *
 conn_state_str(enum conn_state s)
@@ -179,22 +186,43 @@ conn_event(const struct conn *c, struct audit_event *ev, const char *action,
 	ev->ae_conn = c->c_id;
 }
 
+/*
+ * The HTTP request being judged, with its path: the flow's once relaying,
+ * the head peeked at accept before that; NULL when there is none.
+ */
+static const struct http_request *
+conn_request(const struct conn *c, const char **path, size_t *plen)
+{
+	if (c->c_proto != POLICY_PROTO_HTTP)
+		return NULL;
+	if (c->c_flow != NULL) {
+		if (c->c_flow->hf_phase != HTTPFLOW_IN_JUDGING)
+			return NULL;
+		*path = httpflow_path(c->c_flow, plen);
+		return &c->c_flow->hf_req;
+	}
+	if (!c->c_req_ok)
+		return NULL;
+	if (c->c_req.path_len == 0) {
+		*path = "/";
+		*plen = 1;
+	} else {
+		*path = (const char *)c->c_peek + c->c_req.path_off;
+		*plen = c->c_req.path_len;
+	}
+	return &c->c_req;
+}
+
 /* Method and path of the request being judged, for HTTP events. */
 static void
 conn_event_http(const struct conn *c, struct audit_event *ev)
 {
-	static const char root[] = "/";
+	const struct http_request	*r;
 
-	if (c->c_proto != POLICY_PROTO_HTTP || c->c_req.method[0] == '\0')
-		return;
-	ev->ae_method = c->c_req.method;
-	if (c->c_req.path_len == 0 || c->c_req_buf == NULL) {
-		ev->ae_path = root;
-		ev->ae_path_len = 1;
-	} else {
-		ev->ae_path = (const char *)c->c_req_buf + c->c_req.path_off;
-		ev->ae_path_len = c->c_req.path_len;
-	}
+	if ((r = conn_request(c, &ev->ae_path, &ev->ae_path_len)) != NULL)
+		ev->ae_method = r->method;
+	else
+		ev->ae_path = NULL;
 }
 
 static void
@@ -211,6 +239,7 @@ static void
 conn_free(struct conn *c)
 {
 	free(c->c_peek);
+	free(c->c_flow);
 	free(c);
 }
 
@@ -272,10 +301,7 @@ conn_close(struct conn *c, enum close_kind kind, enum policy_reason reason,
 		audit_emit(c->c_px->p_audit, &ev);
 	}
 	conn_set_state(c, CONN_CLOSED);
-	if (c->c_rq != NULL) {
-		resolver_cancel(c->c_rq);
-		c->c_rq = NULL;
-	}
+	destcheck_cancel(&c->c_dc);
 	half_release(&c->c_up);
 	half_release(&c->c_down);
 	if (event_initialized(&c->c_timer))
@@ -397,23 +423,20 @@ conn_original_dst(struct conn *c, int fd)
 	return 0;
 }
 
-void
-conn_accept(struct worker *w, int fd, const struct sockaddr *peer,
+/* A connection for the freshly accepted <fd>, listed on <w>. */
+static struct conn *
+conn_new(struct worker *w, int fd, const struct sockaddr *peer,
     socklen_t peerlen)
 {
-	struct proxy		*px = w->w_proxy;
-	const struct config	*cf = atomic_load(&px->p_cf);
-	struct conn		*c;
-	struct ipaddr		 src;
-	struct policy_decision	 d;
-	struct timeval		 tv;
-	int			 one = 1, loop = 0;
+	struct proxy	*px = w->w_proxy;
+	struct conn	*c;
+	int		 one = 1;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		log_warn("%s: calloc", __func__);
 		conn_reset_fd(fd);
 		close(fd);
-		return;
+		return NULL;
 	}
 	c->c_w = w;
 	c->c_px = px;
@@ -436,36 +459,62 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *peer,
 	atomic_fetch_add(&px->p_active, 1);
 	c->c_state = CONN_PEEKING;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return c;
+}
+
+/*
+ * Whose is it, where was it going, and is there room: false when the
+ * connection was refused (and closed).
+ */
+static bool
+conn_admit(struct conn *c, const struct sockaddr *peer)
+{
+	const struct config	*cf = conn_cf(c);
+	struct ipaddr		 src;
+	int			 loop = 0;
 
 	if (ipaddr_from_sockaddr(peer, &src) == -1 ||
-	    (loop = conn_original_dst(c, fd)) == -1) {
+	    (loop = conn_original_dst(c, c->c_cfd)) == -1) {
 		conn_close(c, CLOSE_ERROR, REASON_CONNECT_FAILED, true);
-		return;
+		return false;
 	}
 	c->c_sb = policy_sandbox_find(c->c_policy, &src);
 	if (c->c_sb == NULL) {
 		conn_deny(c, REASON_UNKNOWN_SANDBOX);
-		return;
+		return false;
 	}
 	if (loop) {
 		conn_deny(c, REASON_LOOP);
-		return;
+		return false;
 	}
-	if (atomic_load(&px->p_active) > atomic_load(&px->p_conn_cap)) {
+	if (atomic_load(&c->c_px->p_active) >
+	    atomic_load(&c->c_px->p_conn_cap)) {
 		conn_deny(c, REASON_LIMIT);
-		return;
+		return false;
 	}
 	/* Counted only once added: conn_close takes away what was added. */
 	c->c_counted = true;
 	if (sandbox_conn_add(c->c_sb) > cf->cf_max_conn_per_sandbox) {
 		conn_deny(c, REASON_LIMIT);
-		return;
+		return false;
 	}
-	event_assign(&c->c_up.h_rd, w->w_base, fd, EV_READ, conn_io_cb,
+	return true;
+}
+
+/* Decides at once where no host can matter, else starts peeking. */
+static void
+conn_start(struct conn *c)
+{
+	const struct config	*cf = conn_cf(c);
+	struct event_base	*base = c->c_w->w_base;
+	struct policy_decision	 d;
+	struct timeval		 tv;
+
+	event_assign(&c->c_up.h_rd, base, c->c_cfd, EV_READ, conn_io_cb,
 	    &c->c_up);
-	event_assign(&c->c_down.h_wr, w->w_base, fd, EV_WRITE, conn_io_cb,
+	event_assign(&c->c_down.h_wr, base, c->c_cfd, EV_WRITE, conn_io_cb,
 	    &c->c_down);
-	evtimer_assign(&c->c_timer, w->w_base, conn_timer_cb, c);
+	evtimer_assign(&c->c_timer, base, conn_timer_cb, c);
 	if (policy_eval_early(c->c_sb, &c->c_dst_ip, c->c_dst_port, &d)) {
 		/*
 		 * Server-speaks-first protocols must not wait for a peek.  The
@@ -483,6 +532,20 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *peer,
 	tv.tv_usec = (cf->cf_peek_timeout_ms % 1000) * 1000;
 	evtimer_add(&c->c_timer, &tv);
 	event_add(&c->c_up.h_rd, NULL);
+}
+
+void
+conn_accept(struct worker *w, int fd, const struct sockaddr *peer,
+    socklen_t peerlen)
+{
+	struct conn	*c;
+
+	if ((c = conn_new(w, fd, peer, peerlen)) == NULL)
+		return;
+	conn_hold(c);
+	if (conn_admit(c, peer))
+		conn_start(c);
+	conn_release(c);
 }
 
 /* policy_eval(), timed for the decision latency histogram. */
@@ -513,7 +576,11 @@ conn_set_host(struct conn *c, const char *raw)
 		return 0;
 	}
 	if (hostname_normalize(raw, c->c_host, sizeof(c->c_host), &why) == -1) {
-		snprintf(c->c_host, sizeof(c->c_host), "%s", raw);
+		/* Kept (cut to fit) for the deny event's host field. */
+		size_t	n = strnlen(raw, sizeof(c->c_host) - 1);
+
+		memcpy(c->c_host, raw, n);
+		c->c_host[n] = '\0';
 		c->c_has_host = true;
 		return -1;
 	}
@@ -524,17 +591,17 @@ conn_set_host(struct conn *c, const char *raw)
 static void
 conn_query(const struct conn *c, struct policy_query *q)
 {
+	const struct http_request	*r;
+
 	memset(q, 0, sizeof(*q));
 	q->pq_proto = c->c_proto;
 	q->pq_host = c->c_has_host ? c->c_host : NULL;
 	q->pq_dst = c->c_dst_ip;
 	q->pq_port = c->c_dst_port;
-	if (c->c_proto == POLICY_PROTO_HTTP && c->c_req_buf != NULL &&
-	    c->c_req.method[0] != '\0') {
-		q->pq_method = c->c_req.method;
-		q->pq_path = (const char *)c->c_req_buf + c->c_req.path_off;
-		q->pq_path_len = c->c_req.path_len;
-	}
+	if ((r = conn_request(c, &q->pq_path, &q->pq_path_len)) != NULL)
+		q->pq_method = r->method;
+	else
+		q->pq_path = NULL;
 }
 
 /* The policy's verdict on what was peeked; allow dials upstream. */
@@ -557,22 +624,7 @@ conn_decide(struct conn *c)
 		return;
 	}
 	c->c_dec = d;
-	if (c->c_proto == POLICY_PROTO_HTTP) {
-		c->c_nreq = 1;
-		c->c_first_judged = true;
-		c->c_req_buf = c->c_peek;
-	}
 	conn_proceed(c);
-}
-
-/*
- * A 64-bit hash stands in for the name a look-up was for: idle connections
- * should not carry a second 254-byte copy of their host.  Never 0.
- */
-static uint64_t
-host_hash(const char *s)
-{
-	return strhash(STRHASH_INIT, s) | 1;
 }
 
 static enum policy_dest
@@ -583,141 +635,71 @@ conn_dest_mode(const struct conn *c)
 	return conn_cf(c)->cf_dns_destination;
 }
 
+static void	conn_http_resume(struct conn *);
+
+/* The look-up a destination check started has answered. */
 static void
 conn_resolved_cb(void *arg, enum resolver_status st, const struct ipaddr *addrs,
     size_t n)
 {
 	struct conn	*c = arg;
 
-	c->c_rq = NULL;
-	c->c_lookup_st = st;
-	c->c_lookup_hash = host_hash(c->c_host);
-	c->c_refs++;
+	conn_hold(c);
+	destcheck_answered(&c->c_dc, c->c_host, st);
 	if (c->c_state == CONN_RESOLVING)
 		conn_proceed(c);
-	else if (c->c_state == CONN_RELAYING) {
-		/* A held request head is judged again, now with an answer. */
-		c->c_up.h_hold = false;
-		http_sniff_init(&c->c_hs);
-		if (conn_http_filter(&c->c_up) == 0 &&
-		    c->c_state == CONN_RELAYING)
-			conn_relay_step(c, &c->c_up);
-	}
-	if (--c->c_refs == 0 && c->c_state == CONN_CLOSED)
-		conn_free(c);
-}
-
-enum dest_verdict {
-	DV_OK,			/* the name may be believed */
-	DV_WAIT,		/* a look-up was started */
-	DV_MISMATCH,		/* the name does not point there */
-	DV_FAILED		/* the name could not be resolved */
-};
-
-/* Whether a fresh look-up of c_host already answered this connection. */
-static bool
-conn_looked_up(const struct conn *c)
-{
-	return c->c_lookup_hash == host_hash(c->c_host);
-}
-
-static enum dest_verdict
-conn_lookup(struct conn *c)
-{
-	c->c_rq = resolver_lookup(c->c_w->w_resolver, c->c_host,
-	    conn_resolved_cb, c);
-	return c->c_rq != NULL ? DV_WAIT : DV_FAILED;
-}
-
-/* redial: dial what egressd resolved, the client's pick if among it. */
-static enum dest_verdict
-conn_redial(struct conn *c)
-{
-	struct ipaddr	addrs[RESOLVER_ADDRS_MAX];
-	const struct ipaddr *pick = NULL;
-	size_t		n, i;
-	uint16_t	port = c->c_dst_port;
-
-	n = dns_shared_get(c->c_px->p_dns, c->c_host, addrs,
-	    RESOLVER_ADDRS_MAX);
-	if (n == 0)
-		return conn_looked_up(c) ? DV_FAILED : conn_lookup(c);
-	for (i = 0; i < n; i++)
-		if (ipaddr_equal(&addrs[i], &c->c_dst_ip))
-			return DV_OK;
-	/* Same family first: the client's stack chose it. */
-	for (i = 0; i < n && pick == NULL; i++)
-		if (addrs[i].ia_family == c->c_dst_ip.ia_family)
-			pick = &addrs[i];
-	if (pick == NULL)
-		pick = &addrs[0];
-	memset(&c->c_dst, 0, sizeof(c->c_dst));
-	if (pick->ia_family == 4) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&c->c_dst;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		memcpy(&sin->sin_addr, pick->ia_bytes, 4);
-		c->c_dstlen = sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&c->c_dst;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(port);
-		memcpy(&sin6->sin6_addr, pick->ia_bytes, 16);
-		c->c_dstlen = sizeof(*sin6);
-	}
-	c->c_dst_ip = *pick;
-	return DV_OK;
+	else if (c->c_state == CONN_RELAYING)
+		conn_http_resume(c);
+	conn_release(c);
 }
 
 /*
- * SPEC 4.4: a host rule vouches for a name, so the name must really lead
- * to the destination.  Cheap answers first (what the DNS filter told this
- * sandbox, what egressd has cached), then one fresh look-up, so that a
- * CDN that rotated its addresses is not mistaken for a lie.
+ * A host rule vouches for a name, so the name must really lead to the
+ * destination (docs/config.md, "Keeping names honest").
  */
-static enum dest_verdict
+static enum destcheck_verdict
 conn_dest_check(struct conn *c, bool mid_stream)
 {
-	struct dns_shared	*ds = c->c_px->p_dns;
-	enum policy_dest	 mode;
+	struct destcheck_env	env = {
+		.de_resolver = c->c_w->w_resolver,
+		.de_shared = c->c_px->p_dns,
+		.de_cb = conn_resolved_cb,
+		.de_arg = c
+	};
+	struct destcheck_dst	dst = { &c->c_dst_ip, &c->c_dst, &c->c_dstlen };
 
 	if (!c->c_dec.pd_by_host || !c->c_has_host)
-		return DV_OK;
-	mode = conn_dest_mode(c);
-	if (mode == DEST_TRUST)
-		return DV_OK;
-	/* Mid-stream the upstream is fixed: redial can only verify. */
-	if (mode == DEST_REDIAL && !mid_stream)
-		return conn_redial(c);
-	if (dns_shared_vouches(ds, sandbox_id(c->c_sb), c->c_host,
-	    &c->c_dst_ip))
-		return DV_OK;
-	if (!conn_looked_up(c))
-		return conn_lookup(c);
-	return c->c_lookup_st == RESOLVER_OK ? DV_MISMATCH : DV_FAILED;
+		return DESTCHECK_OK;
+	return destcheck_run(&c->c_dc, &env, sandbox_id(c->c_sb), c->c_host,
+	    conn_dest_mode(c), mid_stream, &dst);
+}
+
+/* What a failed destination check denies with. */
+static enum policy_reason
+conn_dest_reason(enum destcheck_verdict v)
+{
+	return v == DESTCHECK_MISMATCH ? REASON_DESTINATION_MISMATCH :
+	    REASON_DNS_FAILED;
 }
 
 /* After an allow decision: check the name, then dial. */
 static void
 conn_proceed(struct conn *c)
 {
-	struct ipaddr		orig = c->c_dst_ip;
-	struct policy_query	q;
-	struct policy_decision	d;
+	struct ipaddr		 orig = c->c_dst_ip;
+	struct policy_query	 q;
+	struct policy_decision	 d;
+	enum destcheck_verdict	 v;
 
-	switch (conn_dest_check(c, false)) {
-	case DV_OK:
+	switch ((v = conn_dest_check(c, false))) {
+	case DESTCHECK_OK:
 		break;
-	case DV_WAIT:
+	case DESTCHECK_WAIT:
 		conn_set_state(c, CONN_RESOLVING);
 		return;
-	case DV_MISMATCH:
-		conn_deny(c, REASON_DESTINATION_MISMATCH);
-		return;
-	case DV_FAILED:
-		conn_deny(c, REASON_DNS_FAILED);
+	case DESTCHECK_MISMATCH:
+	case DESTCHECK_FAILED:
+		conn_deny(c, conn_dest_reason(v));
 		return;
 	}
 	if (!ipaddr_equal(&orig, &c->c_dst_ip)) {
@@ -810,7 +792,7 @@ conn_sniff(struct conn *c, bool final)
 			return false;
 		case HTTP_OK:
 			c->c_proto = POLICY_PROTO_HTTP;
-			c->c_req_buf = c->c_peek;
+			c->c_req_ok = true;
 			if (conn_set_host(c, c->c_req.host) == -1) {
 				conn_deny(c, REASON_BAD_HTTP);
 				return true;
@@ -819,12 +801,10 @@ conn_sniff(struct conn *c, bool final)
 			return true;
 		case HTTP_MALFORMED:
 			c->c_proto = POLICY_PROTO_HTTP;
-			c->c_req.method[0] = '\0';
 			conn_deny(c, REASON_BAD_HTTP);
 			return true;
 		case HTTP_TOO_LARGE:
 			c->c_proto = POLICY_PROTO_HTTP;
-			c->c_req.method[0] = '\0';
 			conn_deny(c, REASON_TOO_LARGE);
 			return true;
 		case HTTP_NOT_HTTP:
@@ -947,15 +927,17 @@ conn_relay_start(struct conn *c)
 	if (http) {
 		/* Every request is judged: the client side goes through us. */
 		c->c_up.h_copy = true;
-		if ((c->c_up.h_in = evbuffer_new()) == NULL ||
+		if ((c->c_flow = malloc(sizeof(*c->c_flow))) == NULL ||
+		    (c->c_up.h_in = evbuffer_new()) == NULL ||
 		    evbuffer_add(c->c_up.h_in, c->c_peek, c->c_peek_len) ==
 		    -1) {
 			conn_close(c, CLOSE_ERROR, REASON_CONNECT_FAILED, true);
 			return;
 		}
-		c->c_hphase = HP_HEAD;
-		http_sniff_init(&c->c_hs);
-		c->c_req_buf = NULL;
+		/* The peeked head was judged already; it passes as it is. */
+		httpflow_init(c->c_flow, conn_cf(c)->cf_peek_max_bytes,
+		    c->c_req_ok);
+		c->c_req_ok = false;
 	} else if (c->c_peek_len > 0 &&
 	    evbuffer_add(c->c_up.h_out, c->c_peek, c->c_peek_len) == -1) {
 		conn_close(c, CLOSE_ERROR, REASON_CONNECT_FAILED, true);
@@ -964,73 +946,86 @@ conn_relay_start(struct conn *c)
 	free(c->c_peek);
 	c->c_peek = NULL;
 	c->c_peek_len = c->c_peek_cap = 0;
-	c->c_refs++;
-	if (http && conn_http_filter(&c->c_up) == -1) {
-		c->c_refs--;
-		if (c->c_state == CONN_CLOSED && c->c_refs == 0)
-			conn_free(c);
+	if (http && conn_http_filter(&c->c_up) == -1)
 		return;
-	}
-	c->c_refs--;
 	conn_relay_step(c, &c->c_up);
 	if (c->c_state == CONN_RELAYING)
 		conn_relay_step(c, &c->c_down);
 }
 
 /*
+ * Names what the client sent first on a connection decided at accept
+ * time: <buf> is peeked, not read, so it still goes through the splice.
+ * Fills <ev>'s method and path for a request head (they point into <buf>
+ * and <req>).  The name never decided anything: it is "claimed".
+ */
+static void
+conn_name_claimed(struct conn *c, const uint8_t *buf, size_t n,
+    struct http_request *req, struct audit_event *ev)
+{
+	struct tls_sniff	 ts;
+	struct tls_hello	 th;
+	struct http_sniff	 hs;
+
+	tls_sniff_init(&ts);
+	http_sniff_init(&hs);
+	switch (tls_sniff(&ts, buf, n, n, &th)) {
+	case TLS_OK:
+		c->c_ech = th.ech;
+		if (th.has_sni)
+			(void)conn_set_host(c, th.sni);
+		/* FALLTHROUGH */
+	case TLS_NEED_MORE:
+	case TLS_TOO_LARGE:
+		c->c_proto = POLICY_PROTO_TLS;
+		break;
+	case TLS_MALFORMED:
+	case TLS_NOT_TLS:
+		if (http_parse_request(&hs, buf, n, n, req) != HTTP_OK)
+			break;
+		c->c_proto = POLICY_PROTO_HTTP;
+		(void)conn_set_host(c, req->host);
+		ev->ae_method = req->method;
+		ev->ae_path = req->path_len ? (const char *)buf +
+		    req->path_off : "/";
+		ev->ae_path_len = req->path_len ? req->path_len : 1;
+		break;
+	}
+	c->c_host_claimed = c->c_has_host;
+}
+
+/*
  * The allow event of a connection decided at accept time: written when
- * the first bytes move.  The client's are peeked (not read), so they still
- * go through the kernel splice, and named when they are a ClientHello or
- * a request head; a server that speaks first gets an event without host.
+ * the first bytes move, so that it can name the host when the client
+ * speaks first; a server that speaks first gets an event without host.
  */
 static void
 conn_audit_late(struct conn *c, bool client_side)
 {
 	uint8_t			 buf[4096];
-	struct tls_sniff	 ts;
-	struct tls_hello	 th;
-	struct http_sniff	 hs;
+	struct http_request	 req;
+	struct audit_event	 ev;
+	const char		*method = NULL, *path = NULL;
+	size_t			 plen = 0;
 	ssize_t			 n;
 
-	if (!client_side) {
-		/* Only a server that really spoke first settles it. */
-		n = recv(c->c_ufd, buf, 1, MSG_PEEK | MSG_DONTWAIT);
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-	} else {
-		n = recv(c->c_cfd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (n > 0) {
-			tls_sniff_init(&ts);
-			http_sniff_init(&hs);
-			switch (tls_sniff(&ts, buf, (size_t)n, sizeof(buf), &th)) {
-			case TLS_OK:
-				c->c_ech = th.ech;
-				if (th.has_sni)
-					(void)conn_set_host(c, th.sni);
-				/* FALLTHROUGH */
-			case TLS_NEED_MORE:
-			case TLS_TOO_LARGE:
-				c->c_proto = POLICY_PROTO_TLS;
-				break;
-			case TLS_MALFORMED:
-			case TLS_NOT_TLS:
-				if (http_parse_request(&hs, buf, (size_t)n,
-				    sizeof(buf), &c->c_req) == HTTP_OK) {
-					c->c_proto = POLICY_PROTO_HTTP;
-					c->c_req_buf = buf;
-					(void)conn_set_host(c, c->c_req.host);
-				}
-				break;
-			}
-			c->c_host_claimed = c->c_has_host;
-		}
+	n = recv(client_side ? c->c_cfd : c->c_ufd, buf, client_side ?
+	    sizeof(buf) : 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return;
+	memset(&ev, 0, sizeof(ev));
+	if (client_side && n > 0) {
+		conn_name_claimed(c, buf, (size_t)n, &req, &ev);
+		method = ev.ae_method;
+		path = ev.ae_path;
+		plen = ev.ae_path_len;
 	}
 	c->c_audit_pending = false;
-	conn_audit_allow(c);
-	c->c_req_buf = NULL;
-	c->c_req.method[0] = '\0';
+	conn_event(c, &ev, "allow", c->c_dec.pd_reason);
+	ev.ae_method = method;
+	ev.ae_path = path;
+	ev.ae_path_len = plen;
+	audit_emit(c->c_px->p_audit, &ev);
 }
 
 /* RELAYING: pump one half and see whether the connection is done. */
@@ -1062,176 +1057,113 @@ conn_relay_step(struct conn *c, struct half *h)
 		conn_close(c, CLOSE_END, REASON_NONE, false);
 }
 
-/* Judges one request head that sits at the start of h_in. */
-static int
-conn_http_head(struct conn *c, struct half *h)
+/*
+ * Judges the request head the flow stopped at.  Returns HTTPFLOW_MORE
+ * when it may pass, HTTPFLOW_WAIT while a look-up answers, HTTPFLOW_BAD
+ * when the connection was closed.
+ */
+static enum httpflow_result
+conn_http_judge(struct conn *c)
 {
-	const struct config	*cf = conn_cf(c);
-	size_t			 len = evbuffer_get_length(h->h_in);
-	size_t			 n = len < cf->cf_peek_max_bytes ? len :
-	    cf->cf_peek_max_bytes;
-	const uint8_t		*p;
-	enum http_result	 hr;
 	struct policy_query	 q;
 	struct policy_decision	 d;
-	bool			 judged;
+	enum destcheck_verdict	 v;
 
-	if ((p = evbuffer_pullup(h->h_in, (ssize_t)n)) == NULL)
-		return -1;
-	hr = http_parse_request(&c->c_hs, p, n, cf->cf_peek_max_bytes,
-	    &c->c_req);
-	c->c_req_buf = p;
-	switch (hr) {
-	case HTTP_NEED_MORE:
-		if (len >= cf->cf_peek_max_bytes) {
-			c->c_req.method[0] = '\0';
-			conn_deny(c, REASON_TOO_LARGE);
-			return -1;
-		}
-		return 1;
-	case HTTP_OK:
-		break;
-	case HTTP_TOO_LARGE:
-		c->c_req.method[0] = '\0';
-		conn_deny(c, REASON_TOO_LARGE);
-		return -1;
-	case HTTP_MALFORMED:
-	case HTTP_NOT_HTTP:
-		c->c_req.method[0] = '\0';
+	c->c_has_host = false;
+	if (conn_set_host(c, c->c_flow->hf_req.host) == -1) {
 		conn_deny(c, REASON_BAD_HTTP);
-		return -1;
+		return HTTPFLOW_BAD;
 	}
-	judged = c->c_first_judged;
-	c->c_first_judged = false;
-	if (!judged) {
-		c->c_has_host = false;
-		if (conn_set_host(c, c->c_req.host) == -1) {
-			conn_deny(c, REASON_BAD_HTTP);
-			return -1;
-		}
-		conn_query(c, &q);
-		conn_eval(c, c->c_sb, &q, &d);
-		if (d.pd_action == POLICY_DENY) {
-			conn_deny_decision(c, &d);
-			return -1;
-		}
-		c->c_dec = d;
-		switch (conn_dest_check(c, true)) {
-		case DV_OK:
-			break;
-		case DV_WAIT:
-			/* Hold the head (and everything after) for the answer. */
-			h->h_hold = true;
-			return 1;
-		case DV_MISMATCH:
-			conn_deny(c, REASON_DESTINATION_MISMATCH);
-			return -1;
-		case DV_FAILED:
-			conn_deny(c, REASON_DNS_FAILED);
-			return -1;
-		}
-		c->c_nreq++;
-		conn_audit_allow(c);
+	conn_query(c, &q);
+	conn_eval(c, c->c_sb, &q, &d);
+	if (d.pd_action == POLICY_DENY) {
+		conn_deny_decision(c, &d);
+		return HTTPFLOW_BAD;
 	}
-	if (evbuffer_remove_buffer(h->h_in, h->h_out, c->c_req.head_len) !=
-	    (int)c->c_req.head_len)
-		return -1;
-	c->c_req_buf = NULL;
-	http_sniff_init(&c->c_hs);
-	http_body_init(&c->c_body, &c->c_req);
-	c->c_hphase = HP_BODY;
-	/* No body: done now, not when the client next sends something. */
-	if (c->c_body.hb_state == HTTP_BS_DONE)
-		return conn_http_request_done(c, h);
-	return 0;
+	c->c_dec = d;
+	switch ((v = conn_dest_check(c, true))) {
+	case DESTCHECK_OK:
+		break;
+	case DESTCHECK_WAIT:
+		return HTTPFLOW_WAIT;
+	case DESTCHECK_MISMATCH:
+	case DESTCHECK_FAILED:
+		conn_deny(c, conn_dest_reason(v));
+		return HTTPFLOW_BAD;
+	}
+	conn_audit_allow(c);
+	return HTTPFLOW_MORE;
+}
+
+/* What the flow said it could not take: deny with the reason. */
+static void
+conn_http_refuse(struct conn *c, enum httpflow_result r)
+{
+	if (c->c_state == CONN_CLOSED)
+		return;
+	switch (r) {
+	case HTTPFLOW_TOO_LARGE:
+		conn_deny(c, REASON_TOO_LARGE);
+		break;
+	case HTTPFLOW_NOMEM:
+		conn_close(c, CLOSE_ERROR, REASON_LIMIT, true);
+		break;
+	default:
+		conn_deny(c, REASON_BAD_HTTP);
+		break;
+	}
 }
 
 /*
- * A request went out whole.  After an Upgrade request the client's next
- * bytes wait until the response's status line says whether they are
- * still HTTP; otherwise the next request head is judged.
+ * half_filter_fn for client -> upstream in an HTTP connection: every
+ * request head is judged before its bytes move (proxy/httpflow.h).
  */
-static int
-conn_http_request_done(struct conn *c, struct half *h)
-{
-	if (c->c_req.upgrade && c->c_nreq == 1) {
-		/* Only the first request's response starts the stream. */
-		c->c_hphase = HP_UPGRADE_WAIT;
-		h->h_hold = true;
-		c->c_down.h_copy = true;
-		return 1;
-	}
-	c->c_hphase = HP_HEAD;
-	return 0;
-}
-
-/* Feeds h_in's bytes to the body framer; moves the body's to h_out. */
-static int
-conn_http_body(struct conn *c, struct half *h)
-{
-	struct evbuffer_iovec	 v[8];
-	size_t			 used = 0, took;
-	int			 nv, i;
-
-	if (c->c_body.hb_state != HTTP_BS_DONE) {
-		nv = evbuffer_peek(h->h_in, -1, NULL, v, 8);
-		if (nv > 8)
-			nv = 8;
-		for (i = 0; i < nv && c->c_body.hb_state != HTTP_BS_DONE &&
-		    c->c_body.hb_state != HTTP_BS_ERROR; i++) {
-			took = http_body_feed(&c->c_body, v[i].iov_base,
-			    v[i].iov_len);
-			used += took;
-			if (took < v[i].iov_len)
-				break;
-		}
-		if (c->c_body.hb_state == HTTP_BS_ERROR) {
-			conn_deny(c, REASON_BAD_HTTP);
-			return -1;
-		}
-		if (used > 0 && evbuffer_remove_buffer(h->h_in, h->h_out,
-		    used) != (int)used)
-			return -1;
-	}
-	if (c->c_body.hb_state != HTTP_BS_DONE)
-		return evbuffer_get_length(h->h_in) > 0 ? 0 : 1;
-	return conn_http_request_done(c, h);
-}
-
-/* half_filter_fn for client -> upstream in an HTTP connection. */
 static int
 conn_http_filter(struct half *h)
 {
-	struct conn	*c = h->h_conn;
-	int		 rc;
+	struct conn		*c = h->h_conn;
+	enum httpflow_result	 r;
 
-	while (c->c_state == CONN_RELAYING && evbuffer_get_length(h->h_in) > 0) {
-		switch (c->c_hphase) {
-		case HP_HEAD:
-			rc = conn_http_head(c, h);
-			break;
-		case HP_BODY:
-			rc = conn_http_body(c, h);
-			break;
-		case HP_UPGRADE_WAIT:
-			return 0;
-		case HP_TUNNEL:
-			evbuffer_add_buffer(h->h_out, h->h_in);
-			h->h_copy = false;
-			return 0;
-		default:
-			fatalx("%s: bad phase", __func__);
+	for (;;) {
+		r = httpflow_up(c->c_flow, h->h_in, h->h_out);
+		if (r == HTTPFLOW_REQUEST) {
+			r = conn_http_judge(c);
+			if (r == HTTPFLOW_MORE)
+				r = httpflow_pass(c->c_flow, h->h_in,
+				    h->h_out);
+			if (r == HTTPFLOW_MORE)
+				continue;
 		}
-		if (rc == -1) {
-			if (c->c_state != CONN_CLOSED)
-				conn_close(c, CLOSE_ERROR, REASON_BAD_HTTP,
-				    true);
-			return -1;
-		}
-		if (rc == 1)
-			break;
+		break;
 	}
-	return 0;
+	switch (r) {
+	case HTTPFLOW_MORE:
+		return 0;
+	case HTTPFLOW_WAIT:
+		/* Nothing more is read until the answer (look-up, status). */
+		h->h_hold = true;
+		if (c->c_flow->hf_phase == HTTPFLOW_IN_UPGRADE_WAIT)
+			c->c_down.h_copy = true;
+		return 0;
+	case HTTPFLOW_TUNNEL:
+		h->h_copy = false;
+		return 0;
+	default:
+		conn_http_refuse(c, r);
+		return -1;
+	}
+}
+
+/* A look-up answered while a request head waited for it. */
+static void
+conn_http_resume(struct conn *c)
+{
+	if (c->c_flow == NULL || c->c_flow->hf_phase != HTTPFLOW_IN_JUDGING)
+		return;
+	c->c_up.h_hold = false;
+	httpflow_rejudge(c->c_flow);
+	if (conn_http_filter(&c->c_up) == 0 && c->c_state == CONN_RELAYING)
+		conn_relay_step(c, &c->c_up);
 }
 
 /*
@@ -1242,24 +1174,22 @@ conn_http_filter(struct half *h)
 static int
 conn_resp_filter(struct half *h)
 {
-	struct conn	*c = h->h_conn;
-	size_t		 len = evbuffer_get_length(h->h_in);
-	size_t		 n = len < 1024 ? len : 1024;
-	const uint8_t	*p = evbuffer_pullup(h->h_in, (ssize_t)n);
-	int		 status;
+	struct conn		*c = h->h_conn;
+	enum httpflow_result	 r;
 
-	status = p != NULL ? http_response_status(p, n) : -1;
-	if (status == 0 && len < 1024)
+	r = httpflow_down(c->c_flow, h->h_in);
+	if (r == HTTPFLOW_WAIT)
 		return 0;
+	if (r == HTTPFLOW_NOMEM) {
+		conn_http_refuse(c, r);
+		return -1;
+	}
 	evbuffer_add_buffer(h->h_out, h->h_in);
 	h->h_copy = false;
-	if (c->c_hphase == HP_UPGRADE_WAIT) {
-		c->c_hphase = status == 101 ? HP_TUNNEL : HP_HEAD;
-		c->c_up.h_hold = false;
-		if (status == 101 && evbuffer_get_length(c->c_up.h_in) == 0)
-			c->c_up.h_copy = false;
-		event_active(&c->c_up.h_rd, EV_READ, 0);
-	}
+	c->c_up.h_hold = false;
+	if (r == HTTPFLOW_TUNNEL && evbuffer_get_length(c->c_up.h_in) == 0)
+		c->c_up.h_copy = false;
+	event_active(&c->c_up.h_rd, EV_READ, 0);
 	return 0;
 }
 
@@ -1269,7 +1199,7 @@ conn_io_cb(evutil_socket_t fd, short what, void *arg)
 	struct half	*h = arg;
 	struct conn	*c = h->h_conn;
 
-	c->c_refs++;
+	conn_hold(c);
 	switch (c->c_state) {
 	case CONN_PEEKING:
 		conn_peek_step(c);
@@ -1284,8 +1214,7 @@ conn_io_cb(evutil_socket_t fd, short what, void *arg)
 	case CONN_CLOSED:
 		break;
 	}
-	if (--c->c_refs == 0 && c->c_state == CONN_CLOSED)
-		conn_free(c);
+	conn_release(c);
 }
 
 static void
@@ -1293,7 +1222,7 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn	*c = arg;
 
-	c->c_refs++;
+	conn_hold(c);
 	switch (c->c_state) {
 	case CONN_PEEKING:
 		c->c_peek_timed_out = true;
@@ -1308,8 +1237,7 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	case CONN_CLOSED:
 		break;
 	}
-	if (--c->c_refs == 0 && c->c_state == CONN_CLOSED)
-		conn_free(c);
+	conn_release(c);
 }
 
 void
@@ -1319,8 +1247,11 @@ conn_sweep(struct worker *w, time_t idle_before)
 
 	for (c = TAILQ_FIRST(&w->w_conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, c_entry);
-		if (c->c_state == CONN_RELAYING && c->c_active < idle_before)
-			conn_close(c, CLOSE_END, REASON_IDLE, true);
+		if (c->c_state != CONN_RELAYING || c->c_active >= idle_before)
+			continue;
+		conn_hold(c);
+		conn_close(c, CLOSE_END, REASON_IDLE, true);
+		conn_release(c);
 	}
 }
 
@@ -1391,10 +1322,9 @@ conn_revalidate_all(struct worker *w)
 
 	for (c = TAILQ_FIRST(&w->w_conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, c_entry);
-		c->c_refs++;
+		conn_hold(c);
 		conn_revalidate(c, np);
-		if (--c->c_refs == 0 && c->c_state == CONN_CLOSED)
-			conn_free(c);
+		conn_release(c);
 	}
 	policy_unref(np);
 }
@@ -1404,6 +1334,9 @@ conn_close_all(struct worker *w)
 {
 	struct conn	*c;
 
-	while ((c = TAILQ_FIRST(&w->w_conns)) != NULL)
+	while ((c = TAILQ_FIRST(&w->w_conns)) != NULL) {
+		conn_hold(c);
 		conn_close(c, CLOSE_END, REASON_NONE, true);
+		conn_release(c);
+	}
 }

@@ -170,7 +170,8 @@ proxy_reclaim(struct proxy *px, bool all)
 	unsigned	seen = UINT_MAX, g;
 	size_t		i, keep = 0;
 
-	for (i = 0; i < px->p_nworkers; i++) {
+	/* At exit the workers are gone already: everything goes. */
+	for (i = 0; !all && i < px->p_nworkers; i++) {
 		g = atomic_load(&px->p_workers[i].w_generation);
 		if (g < seen)
 			seen = g;
