@@ -17,7 +17,7 @@
 
 #include "common/errlist.h"
 #include "common/netaddr.h"
-#include "policy/config.h"
+#include "daemon/config.h"
 #include "policy/hostname.h"
 #include "policy/policy.h"
 

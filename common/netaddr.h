@@ -17,6 +17,13 @@
 #define NETADDR_STRLEN	64
 
 /* An address reduced to family and bytes, for matching. */
+/* A listening address as configured: parsed, and as written. */
+struct listen_addr {
+	struct sockaddr_storage	la_addr;
+	socklen_t		la_len;
+	char			la_text[64];
+};
+
 struct ipaddr {
 	uint8_t	ia_family;	/* 4 or 6 */
 	uint8_t	ia_bytes[16];	/* network order; 4 used for IPv4 */

@@ -19,7 +19,6 @@
 #include "common/netaddr.h"
 #include "dns/dnsmsg.h"
 #include "dns/resolver.h"
-#include "policy/config.h"
 #include "policy/policy.h"
 
 /* Datagrams read per readable event before yielding to other work. */
@@ -237,7 +236,6 @@ filter_query(struct dnsfilter *f, int ufd, struct dtcp *t,
 	struct policy		*p;
 	const struct sandbox	*sb;
 	struct policy_decision	 d;
-	const struct config	*cf = f->f_env.fe_config(f->f_env.fe_arg);
 	struct dq		*dq;
 
 	r = dnsmsg_parse_query(buf, len, &q);
@@ -277,7 +275,7 @@ filter_query(struct dnsfilter *f, int ufd, struct dtcp *t,
 		break;
 	case DNSMSG_TYPE_HTTPS:
 	case DNSMSG_TYPE_SVCB:
-		if (cf->cf_dns_strip_https) {
+		if (f->f_env.fe_strip_https(f->f_env.fe_arg)) {
 			/* No ECH keys reach the client: SNI stays readable. */
 			filter_reply(f, udp, ufd, t, src, srclen, &q, buf, len,
 			    DNSMSG_RCODE_NOERROR);

@@ -12,7 +12,10 @@
 #ifndef EGRESS_DNSFILTER_H
 #define EGRESS_DNSFILTER_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+#include "common/netaddr.h"
 #include <stdint.h>
 
 struct event_base;
@@ -20,8 +23,6 @@ struct audit_sink;
 struct dns_shared;
 struct resolver;
 struct policy;
-struct config;
-struct listen_addr;
 
 struct dnsfilter_env {
 	struct event_base	*fe_base;	/* the loop it runs on */
@@ -30,8 +31,8 @@ struct dnsfilter_env {
 	struct resolver		*fe_resolver;	/* on fe_base */
 	/* A new reference to the policy in force (reloads swap it). */
 	struct policy		*(*fe_policy)(void *arg);
-	/* The config in force, for its dns and audit settings. */
-	const struct config	*(*fe_config)(void *arg);
+	/* dns.strip_https_records in force (reloads change it). */
+	bool			 (*fe_strip_https)(void *arg);
 	void			*fe_arg;
 	uint64_t		 fe_id_first;	/* audit "conn" ids: first, */
 	uint64_t		 fe_id_stride;	/* ... then every stride */

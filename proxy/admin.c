@@ -28,7 +28,7 @@
 #include "common/fileio.h"
 #include "common/log.h"
 #include "common/netaddr.h"
-#include "policy/config.h"
+#include "daemon/config.h"
 #include "policy/hostname.h"
 #include "policy/policy.h"
 #include "proxy/proxy.h"

@@ -20,7 +20,7 @@
 #include "common/netaddr.h"
 #include "common/strhash.h"
 #include "dns/resolver.h"
-#include "policy/config.h"
+#include "daemon/config.h"
 #include "policy/hostname.h"
 #include "policy/policy.h"
 #include "proxy/destcheck.h"

@@ -23,7 +23,7 @@
 #include "common/netaddr.h"
 #include "dns/filter.h"
 #include "dns/resolver.h"
-#include "policy/config.h"
+#include "daemon/config.h"
 #include "policy/hostname.h"
 #include "policy/policy.h"
 #include "proxy/admin.h"
@@ -202,12 +202,12 @@ env_policy(void *arg)
 	return proxy_policy(arg);
 }
 
-static const struct config *
-env_config(void *arg)
+static bool
+env_strip_https(void *arg)
 {
 	struct proxy	*px = arg;
 
-	return atomic_load(&px->p_cf);
+	return atomic_load(&px->p_cf)->cf_dns_strip_https;
 }
 
 /* Start-up failed half-way: the workers already running stop at once. */
@@ -309,7 +309,7 @@ run(struct config **cfp, struct proxy_text *txt)
 		fenv.fe_ds = px.p_dns;
 		fenv.fe_resolver = fres;
 		fenv.fe_policy = env_policy;
-		fenv.fe_config = env_config;
+		fenv.fe_strip_https = env_strip_https;
 		fenv.fe_arg = &px;
 		/* Its audit ids take the slot after the workers'. */
 		fenv.fe_id_first = px.p_nworkers + 1;

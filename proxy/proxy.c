@@ -18,7 +18,7 @@
 #include "common/errlist.h"
 #include "common/fileio.h"
 #include "common/log.h"
-#include "policy/config.h"
+#include "daemon/config.h"
 #include "policy/policy.h"
 
 #define STATE_FILE	"state.json"

@@ -11,7 +11,7 @@
 
 #include "common/log.h"
 #include "dns/resolver.h"
-#include "policy/config.h"
+#include "daemon/config.h"
 #include "policy/policy.h"
 #include "proxy/conn.h"
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 
 #include "common/errlist.h"
-#include "policy/config.h"
+#include "daemon/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

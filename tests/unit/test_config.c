@@ -9,7 +9,7 @@
 
 #include "common/errlist.h"
 #include "common/fileio.h"
-#include "policy/config.h"
+#include "daemon/config.h"
 
 struct bad_case {
 	const char	*yaml;

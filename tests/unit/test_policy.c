@@ -10,7 +10,7 @@
 #include "common/errlist.h"
 #include "common/netaddr.h"
 #include "policy/cidrset.h"
-#include "policy/config.h"
+#include "daemon/config.h"
 #include "policy/hostname.h"
 #include "policy/hostset.h"
 #include "policy/policy.h"

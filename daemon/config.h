@@ -1,5 +1,7 @@
 /*
- * policy/config.h - egressd's YAML configuration (SPEC 3), validated.
+ * daemon/config.h - egressd's YAML configuration (docs/config.md),
+ * validated: the daemon's own settings (one function per section in
+ * config.c) and the policy snapshot (policy/parse.h).
  *
  * Pure code over a buffer: config_parse() reports every error it finds as
  * "FILE:LINE:COLUMN: message" into an errlist and builds nothing unless
@@ -13,17 +15,12 @@
 #include <sys/socket.h>
 
 #include "common/errlist.h"
+#include "common/netaddr.h"
 #include "policy/policy.h"
 
 struct policy;
 
 enum deny_response { DENY_RESET, DENY_EXPLAIN };
-
-struct listen_addr {
-	struct sockaddr_storage	la_addr;
-	socklen_t		la_len;
-	char			la_text[64];
-};
 
 struct config {
 	char			*cf_file;	/* owns */

@@ -1,0 +1,132 @@
+#include "daemon/state.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void
+state_ids_free(char **ids)
+{
+	size_t	i;
+
+	for (i = 0; ids != NULL && ids[i] != NULL; i++)
+		free(ids[i]);
+	free(ids);
+}
+
+/* Moves <val> (and <key>) into map <m>, replacing a pair with that key. */
+static int
+ymap_put(struct ynode *m, struct ynode *key, struct ynode *val)
+{
+	struct ypair	*v;
+	size_t		 i;
+
+	for (i = 0; i < m->yn_count; i++)
+		if (strcmp(m->yn_pairs[i].yp_key->yn_str, key->yn_str) == 0) {
+			yamltree_free(m->yn_pairs[i].yp_key);
+			yamltree_free(m->yn_pairs[i].yp_val);
+			m->yn_pairs[i].yp_key = key;
+			m->yn_pairs[i].yp_val = val;
+			return 0;
+		}
+	if ((v = realloc(m->yn_pairs, (m->yn_count + 1) * sizeof(*v))) == NULL)
+		return -1;
+	m->yn_pairs = v;
+	v[m->yn_count].yp_key = key;
+	v[m->yn_count++].yp_val = val;
+	return 0;
+}
+
+static const char *
+ysandbox_id(const struct ynode *sb)
+{
+	const struct ynode	*id = yread_get(sb, "id");
+
+	return id != NULL && id->yn_type == YN_SCALAR ? id->yn_str : NULL;
+}
+
+/*
+ * Lays the state file's sandboxes over the config's: keys an overlay entry
+ * names replace the config sandbox's; an unknown id adds a sandbox.  The
+ * overlay's nodes move into <root>; what is left of <ov> is freed by the
+ * caller.  Returns the ids taken from the overlay, NULL-terminated.
+ */
+char **
+state_overlay(struct yread *yr, struct ynode *root, struct ynode *ov)
+{
+	static const char *const okeys[] = { "sandboxes", NULL };
+	struct ynode	*osbs, *sbs = NULL, *o, *c, *key;
+	char		**ids;
+	size_t		 i, j, k, nids = 0;
+
+	if (!yread_keys(yr, ov, "the state file", okeys))
+		return NULL;
+	if ((osbs = (struct ynode *)yread_get(ov, "sandboxes")) == NULL ||
+	    yread_null(osbs))
+		return calloc(1, sizeof(char *));
+	if (!yread_want(yr, osbs, YN_SEQ, "sandboxes"))
+		return NULL;
+	if ((ids = calloc(osbs->yn_count + 1, sizeof(*ids))) == NULL)
+		return NULL;
+	for (i = 0; i < root->yn_count; i++)
+		if (strcmp(root->yn_pairs[i].yp_key->yn_str, "sandboxes") == 0)
+			sbs = root->yn_pairs[i].yp_val;
+	if (sbs == NULL || yread_null(sbs)) {
+		/* The config has none: the overlay's list becomes the list. */
+		if ((key = calloc(1, sizeof(*key))) == NULL ||
+		    (key->yn_str = strdup("sandboxes")) == NULL) {
+			free(key);
+			return ids;
+		}
+		key->yn_type = YN_SCALAR;
+		if ((sbs = calloc(1, sizeof(*sbs))) == NULL ||
+		    ymap_put(root, key, sbs) == -1) {
+			yamltree_free(key);
+			free(sbs);
+			return ids;
+		}
+		sbs->yn_type = YN_SEQ;
+		sbs->yn_file = osbs->yn_file;
+		sbs->yn_line = osbs->yn_line;
+		sbs->yn_col = osbs->yn_col;
+	}
+	if (sbs->yn_type != YN_SEQ)
+		return ids;		/* the config's own error reports it */
+	for (i = 0; i < osbs->yn_count; i++) {
+		o = osbs->yn_items[i];
+		if (o->yn_type != YN_MAP || ysandbox_id(o) == NULL) {
+			yread_err(yr, o, "state file: each sandbox needs an id");
+			continue;
+		}
+		ids[nids++] = strdup(ysandbox_id(o));
+		for (j = 0; j < sbs->yn_count; j++)
+			if (ysandbox_id(sbs->yn_items[j]) != NULL &&
+			    strcmp(ysandbox_id(sbs->yn_items[j]),
+			    ysandbox_id(o)) == 0)
+				break;
+		if (j == sbs->yn_count) {
+			struct ynode **v = realloc(sbs->yn_items,
+			    (sbs->yn_count + 1) * sizeof(*v));
+
+			if (v == NULL)
+				continue;
+			sbs->yn_items = v;
+			v[sbs->yn_count++] = o;
+			osbs->yn_items[i] = NULL;
+			continue;
+		}
+		c = sbs->yn_items[j];
+		if (c->yn_type != YN_MAP)
+			continue;
+		for (k = 0; k < o->yn_count; k++) {
+			if (strcmp(o->yn_pairs[k].yp_key->yn_str, "id") == 0)
+				continue;
+			if (ymap_put(c, o->yn_pairs[k].yp_key,
+			    o->yn_pairs[k].yp_val) == 0) {
+				o->yn_pairs[k].yp_key = NULL;
+				o->yn_pairs[k].yp_val = NULL;
+			}
+		}
+	}
+	return ids;
+}
+

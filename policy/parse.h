@@ -1,0 +1,24 @@
+/*
+ * policy/parse.h - the policy part of the configuration (profiles,
+ * policies, sandboxes; docs/config.md) read from a YAML tree.  The
+ * daemon's own settings are daemon/config.c's.
+ */
+#ifndef EGRESS_POLICY_PARSE_H
+#define EGRESS_POLICY_PARSE_H
+
+#include "policy/policy.h"
+#include "policy/yread.h"
+
+/*
+ * Builds the policy snapshot from the top-level mapping <root>, or NULL
+ * with every error added to yr's list.  Sandboxes whose id is in
+ * <api_ids> (NULL-terminated, may be NULL) are marked as changed through
+ * the admin API.
+ */
+struct policy	*policy_parse(struct yread *yr, const struct ynode *root,
+		    char *const *api_ids);
+/* verify | redial | trust, for dns.destination and a policy's own. */
+void		 policy_parse_dest(struct yread *yr, const struct ynode *n,
+		    const char *what, enum policy_dest *dst);
+
+#endif /* EGRESS_POLICY_PARSE_H */
