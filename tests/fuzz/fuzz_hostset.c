@@ -234,9 +234,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			}
 		}
-		/* Without errors, deny and allow lookups agree. */
+		/*
+		 * The deny lookup finds whatever the allow lookup finds, and
+		 * differs only where a regex could not finish: it then stops
+		 * at that regex, which may come before the one that matched.
+		 * Exact and wildcard rules are decided the same both ways.
+		 */
 		if (got != NULL)
-			CHECK(gd != NULL && strcmp(got, gd) == 0);
+			CHECK(gd != NULL && (strcmp(got, gd) == 0 ||
+			    (got[0] == '~' && gd[0] == '~')));
 		else if (gd != NULL)
 			CHECK(nre > 0 && gd[0] == '~');
 	}
