@@ -100,7 +100,7 @@ parse_workers(struct yread *yr, const struct ynode *root, struct config *cf)
 	    yread_want(yr, n, YN_SCALAR, "workers") &&
 	    strcmp(n->yn_str, "auto") != 0 &&
 	    yread_uint(yr, n, "workers (a number or auto)", 1, 256, &u) == 0)
-		cf->cf_workers = (unsigned)u;
+		cf->cf_px.pc_workers = (unsigned)u;
 }
 
 static void
@@ -115,9 +115,9 @@ parse_upstream(struct yread *yr, const struct ynode *root, struct config *cf)
 		return;
 	if ((v = yread_get(n, "mark")) != NULL &&
 	    yread_uint(yr, v, "upstream.mark", 0, UINT32_MAX, &u) == 0)
-		cf->cf_mark = (uint32_t)u;
+		cf->cf_px.pc_mark = (uint32_t)u;
 	yread_set_uint(yr, n, "connect_timeout_ms", "connect_timeout_ms", 1,
-	    600000, &cf->cf_connect_timeout_ms);
+	    600000, &cf->cf_px.pc_connect_timeout_ms);
 }
 
 static void
@@ -164,7 +164,7 @@ parse_dns(struct yread *yr, const struct ynode *root, struct config *cf)
 		parse_dns_servers(yr, v, cf);
 	if ((v = yread_get(n, "destination")) != NULL)
 		policy_parse_dest(yr, v, "dns.destination",
-		    &cf->cf_dns_destination);
+		    &cf->cf_px.pc_dns_destination);
 	yread_set_bool(yr, n, "strip_https_records",
 	    "dns.strip_https_records", &cf->cf_dns_strip_https);
 }
@@ -218,18 +218,18 @@ parse_limits(struct yread *yr, const struct ynode *root, struct config *cf)
 	if (!section(yr, root, "limits", keys, &n))
 		return;
 	yread_set_uint(yr, n, "peek_timeout_ms", "limits.peek_timeout_ms", 1,
-	    600000, &cf->cf_peek_timeout_ms);
+	    600000, &cf->cf_px.pc_peek_timeout_ms);
 	yread_set_uint(yr, n, "peek_max_bytes", "limits.peek_max_bytes", 512,
-	    1048576, &cf->cf_peek_max_bytes);
+	    1048576, &cf->cf_px.pc_peek_max_bytes);
 	yread_set_uint(yr, n, "idle_timeout_s", "limits.idle_timeout_s", 1,
-	    604800, &cf->cf_idle_timeout_s);
+	    604800, &cf->cf_px.pc_idle_timeout_s);
 	yread_set_uint(yr, n, "drain_s", "limits.drain_s", 0, 86400,
-	    &cf->cf_drain_s);
+	    &cf->cf_px.pc_drain_s);
 	yread_set_uint(yr, n, "max_connections", "limits.max_connections", 1,
-	    10000000, &cf->cf_max_connections);
+	    10000000, &cf->cf_px.pc_max_connections);
 	yread_set_uint(yr, n, "max_connections_per_sandbox",
 	    "limits.max_connections_per_sandbox", 1, 10000000,
-	    &cf->cf_max_conn_per_sandbox);
+	    &cf->cf_px.pc_max_conn_per_sandbox);
 }
 
 static void
@@ -242,9 +242,9 @@ parse_deny_response(struct yread *yr, const struct ynode *root,
 	    !yread_want(yr, n, YN_SCALAR, "deny_response"))
 		return;
 	if (strcmp(n->yn_str, "reset") == 0)
-		cf->cf_deny_response = DENY_RESET;
+		cf->cf_px.pc_deny_response = DENY_RESET;
 	else if (strcmp(n->yn_str, "explain") == 0)
-		cf->cf_deny_response = DENY_EXPLAIN;
+		cf->cf_px.pc_deny_response = DENY_EXPLAIN;
 	else
 		yread_err(yr, n, "deny_response must be reset or explain, not "
 		    "\"%s\"", n->yn_str);
@@ -258,20 +258,20 @@ config_defaults(const char *file)
 	if ((cf = calloc(1, sizeof(*cf))) == NULL)
 		return NULL;
 	cf->cf_file = strdup(file);
-	cf->cf_mark = DEF_MARK;
-	cf->cf_connect_timeout_ms = DEF_CONNECT_TIMEOUT_MS;
-	cf->cf_dns_destination = DEST_VERIFY;
+	cf->cf_px.pc_mark = DEF_MARK;
+	cf->cf_px.pc_connect_timeout_ms = DEF_CONNECT_TIMEOUT_MS;
+	cf->cf_px.pc_dns_destination = DEST_VERIFY;
 	cf->cf_dns_strip_https = true;
 	cf->cf_audit_log_allowed = true;
 	cf->cf_audit_memory_events = DEF_MEMORY_EVENTS;
 	cf->cf_state_dir = strdup(DEF_STATE_DIR);
-	cf->cf_peek_timeout_ms = DEF_PEEK_TIMEOUT_MS;
-	cf->cf_peek_max_bytes = DEF_PEEK_MAX_BYTES;
-	cf->cf_idle_timeout_s = DEF_IDLE_TIMEOUT_S;
-	cf->cf_drain_s = DEF_DRAIN_S;
-	cf->cf_max_connections = DEF_MAX_CONNECTIONS;
-	cf->cf_max_conn_per_sandbox = DEF_MAX_PER_SANDBOX;
-	cf->cf_deny_response = DENY_RESET;
+	cf->cf_px.pc_peek_timeout_ms = DEF_PEEK_TIMEOUT_MS;
+	cf->cf_px.pc_peek_max_bytes = DEF_PEEK_MAX_BYTES;
+	cf->cf_px.pc_idle_timeout_s = DEF_IDLE_TIMEOUT_S;
+	cf->cf_px.pc_drain_s = DEF_DRAIN_S;
+	cf->cf_px.pc_max_connections = DEF_MAX_CONNECTIONS;
+	cf->cf_px.pc_max_conn_per_sandbox = DEF_MAX_PER_SANDBOX;
+	cf->cf_px.pc_deny_response = DENY_RESET;
 	if (cf->cf_file == NULL || cf->cf_state_dir == NULL) {
 		config_free(cf);
 		return NULL;
@@ -353,6 +353,11 @@ config_parse_overlay(const char *buf, size_t len, const char *file,
 		goto out;
 	parse_daemon(&yr, root, cf);
 	cf->cf_policy = policy_parse(&yr, root, ids);
+	/* The data path's view borrows the arrays the config owns. */
+	cf->cf_px.pc_listen = cf->cf_listen;
+	cf->cf_px.pc_nlisten = cf->cf_nlisten;
+	cf->cf_px.pc_dns_servers = cf->cf_dns_servers;
+	cf->cf_px.pc_dns_nservers = cf->cf_dns_nservers;
 out:
 	if (cf != NULL && (cf->cf_policy == NULL || el->el_count != errs0)) {
 		config_free(cf);

@@ -17,25 +17,20 @@
 #include "common/errlist.h"
 #include "common/netaddr.h"
 #include "policy/policy.h"
-
-struct policy;
-
-enum deny_response { DENY_RESET, DENY_EXPLAIN };
+#include "proxy/shared.h"
 
 struct config {
 	char			*cf_file;	/* owns */
+	/* What the data path reads; its pointers borrow the arrays below. */
+	struct proxy_conf	 cf_px;
 	struct listen_addr	*cf_listen;	/* owns */
 	size_t			 cf_nlisten;
-	unsigned		 cf_workers;	/* 0 = one per core */
-	uint32_t		 cf_mark;	/* SO_MARK upstream, 0 = none */
-	unsigned		 cf_connect_timeout_ms;
+	char			**cf_dns_servers; /* owns */
+	size_t			 cf_dns_nservers;
 
 	bool			 cf_dns;	/* dns: section present */
 	struct listen_addr	*cf_dns_listen;	/* owns */
 	size_t			 cf_dns_nlisten;
-	char			**cf_dns_servers; /* owns */
-	size_t			 cf_dns_nservers;
-	enum policy_dest	 cf_dns_destination; /* never DEFAULT */
 	bool			 cf_dns_strip_https;
 
 	char			*cf_admin_socket;	/* owns, or NULL */
@@ -48,15 +43,6 @@ struct config {
 	unsigned		 cf_audit_memory_events;
 
 	char			*cf_state_dir;	/* owns */
-
-	unsigned		 cf_peek_timeout_ms;
-	unsigned		 cf_peek_max_bytes;
-	unsigned		 cf_idle_timeout_s;
-	unsigned		 cf_drain_s;
-	unsigned		 cf_max_connections;
-	unsigned		 cf_max_conn_per_sandbox;
-
-	enum deny_response	 cf_deny_response;
 	struct policy		*cf_policy;	/* owns one reference */
 };
 

@@ -1,7 +1,89 @@
 #include "daemon/state.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "daemon/config.h"
+
+#define STATE_FILE	"state.json"
+
+char *
+state_path(const struct config *cf)
+{
+	char	*p;
+
+	if (cf->cf_state_dir == NULL || asprintf(&p, "%s/%s", cf->cf_state_dir,
+	    STATE_FILE) < 0)
+		return NULL;
+	return p;
+}
+
+/* write-new, fsync, rename, fsync the directory: never a torn file. */
+int
+state_save(const struct config *cf, const char *text, size_t len,
+    struct errlist *el)
+{
+	char	*path, *tmp = NULL;
+	int	 fd = -1, dfd, rc = -1;
+	size_t	 off = 0;
+	ssize_t	 n;
+
+	if ((path = state_path(cf)) == NULL || asprintf(&tmp, "%s.tmp",
+	    path) < 0) {
+		errlist_add(el, "state_dir", 0, 0, "out of memory");
+		free(path);
+		return -1;
+	}
+	if (mkdir(cf->cf_state_dir, 0700) == -1 && errno != EEXIST) {
+		errlist_add(el, cf->cf_state_dir, 0, 0, "cannot create: %s",
+		    strerror(errno));
+		goto out;
+	}
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) ==
+	    -1) {
+		errlist_add(el, tmp, 0, 0, "cannot write: %s", strerror(errno));
+		goto out;
+	}
+	while (off < len) {
+		if ((n = write(fd, text + off, len - off)) < 0) {
+			if (errno == EINTR)
+				continue;
+			errlist_add(el, tmp, 0, 0, "write: %s", strerror(errno));
+			goto out;
+		}
+		off += (size_t)n;
+	}
+	if (fsync(fd) == -1 || close(fd) == -1) {
+		fd = -1;
+		errlist_add(el, tmp, 0, 0, "fsync: %s", strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) == -1) {
+		errlist_add(el, path, 0, 0, "rename: %s", strerror(errno));
+		goto out;
+	}
+	if ((dfd = open(cf->cf_state_dir, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) != -1) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	rc = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	if (rc == -1 && tmp != NULL)
+		unlink(tmp);
+	free(tmp);
+	free(path);
+	return rc;
+}
+
 
 void
 state_ids_free(char **ids)

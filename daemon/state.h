@@ -7,7 +7,22 @@
 #ifndef EGRESS_STATE_H
 #define EGRESS_STATE_H
 
+#include <stddef.h>
+
+#include "common/errlist.h"
 #include "policy/yread.h"
+
+struct config;
+
+/* <state_dir>/state.json, allocated; NULL without a state_dir. */
+char	 *state_path(const struct config *cf);
+/*
+ * Writes <text> as the state file: write-new, fsync, rename, fsync the
+ * directory, so a crash leaves the old file or the new one, never a torn
+ * one.  0, or -1 with the error in <el>.
+ */
+int	  state_save(const struct config *cf, const char *text, size_t len,
+	    struct errlist *el);
 
 /*
  * Lays the state file's tree <ov> (`sandboxes: [...]`) over the config's

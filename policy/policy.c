@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/netaddr.h"
+#include "policy/hostname.h"
 #include "policy/policy_int.h"
 
 const char *
@@ -861,4 +863,31 @@ policy_sandbox_rules(const struct sandbox *sb, policy_rule_fn *fn, void *arg)
 		    sb->sb_from_api ? " (api)" : "");
 		pol_walk(sb->sb_inline, from, fn, arg);
 	}
+}
+
+int
+policy_explain(const struct sandbox *sb, const char *host, unsigned port,
+    struct policy_explanation *pe, const char **why)
+{
+	struct policy_query	q;
+
+	memset(pe, 0, sizeof(*pe));
+	memset(&q, 0, sizeof(q));
+	if (ipaddr_parse(host, &q.pq_dst) == 0)
+		/* An address is judged as the destination it names. */
+		netaddr_format_ip(&q.pq_dst, pe->pe_host, sizeof(pe->pe_host));
+	else if (hostname_normalize(host, pe->pe_host, sizeof(pe->pe_host),
+	    why) == -1)
+		return -1;
+	pe->pe_port = (uint16_t)port;
+	pe->pe_proto = port == 80 ? POLICY_PROTO_HTTP : POLICY_PROTO_TLS;
+	q.pq_proto = pe->pe_proto;
+	q.pq_host = pe->pe_host;
+	q.pq_port = pe->pe_port;
+	policy_eval(sb, &q, &pe->pe_d);
+	if (pe->pe_d.pd_by_host)
+		pe->pe_note = "allowed by a host rule: at run time the name "
+		    "must also lead to the destination (dns.destination), and "
+		    "that destination must be public unless allowed";
+	return 0;
 }

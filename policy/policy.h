@@ -125,6 +125,22 @@ void		 policy_eval(const struct sandbox *sb,
  * and no endpoint rule (both judge what the client says).
  * Returns true with <d> filled, false when the host must be peeked.
  */
+/* What --explain and the admin API's explain answer (one text for both). */
+struct policy_explanation {
+	char			 pe_host[254];	/* normalized, or the address */
+	uint16_t		 pe_port;
+	enum policy_proto	 pe_proto;
+	struct policy_decision	 pe_d;
+	const char		*pe_note;	/* a sentence, or NULL */
+};
+/*
+ * Judges a new connection to <host> (a name or an address) on <port> for
+ * <sb>: port 80 as plain HTTP, any other as TLS.  0, or -1 with <*why>
+ * when <host> is neither a valid name nor an address.
+ */
+int		 policy_explain(const struct sandbox *sb, const char *host,
+		    unsigned port, struct policy_explanation *pe,
+		    const char **why);
 bool		 policy_eval_early(const struct sandbox *sb,
 		    const struct ipaddr *dst, uint16_t port,
 		    struct policy_decision *d);

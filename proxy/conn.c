@@ -9,6 +9,7 @@
 #include <linux/netfilter_ipv6/ip6_tables.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,13 +21,13 @@
 #include "common/netaddr.h"
 #include "common/strhash.h"
 #include "dns/resolver.h"
-#include "daemon/config.h"
 #include "policy/hostname.h"
 #include "policy/policy.h"
 #include "proxy/destcheck.h"
 #include "proxy/httpflow.h"
-#include "proxy/proxy.h"
 #include "proxy/relay.h"
+#include "proxy/shared.h"
+#include "proxy/worker.h"
 #include "sniff/http.h"
 #include "sniff/tls.h"
 
@@ -45,9 +46,9 @@ enum close_kind {
 };
 
 struct conn {
-	TAILQ_ENTRY(conn)	 c_entry;
+	struct worker_slot	 c_slot;	/* in c_w's list */
 	struct worker		*c_w;		/* borrowed */
-	struct proxy		*c_px;		/* borrowed */
+	struct shared		*c_sh;		/* borrowed: c_w's */
 	uint64_t		 c_id;
 	enum conn_state		 c_state;
 	unsigned		 c_refs;	/* callbacks on the stack */
@@ -158,10 +159,17 @@ conn_now(void)
 	return ts.tv_sec;
 }
 
-static const struct config *
+static const struct proxy_conf *
 conn_cf(const struct conn *c)
 {
-	return atomic_load(&c->c_px->p_cf);
+	return shared_conf(c->c_sh);
+}
+
+/* The connection a worker's list entry belongs to. */
+static struct conn *
+conn_of(struct worker_slot *s)
+{
+	return (struct conn *)((char *)s - offsetof(struct conn, c_slot));
 }
 
 /* Fills the fields every event of this connection shares. */
@@ -232,7 +240,7 @@ conn_audit_allow(struct conn *c)
 
 	conn_event(c, &ev, "allow", c->c_dec.pd_reason);
 	conn_event_http(c, &ev);
-	audit_emit(c->c_px->p_audit, &ev);
+	audit_emit(c->c_sh->sh_audit, &ev);
 }
 
 static void
@@ -298,7 +306,7 @@ conn_close(struct conn *c, enum close_kind kind, enum policy_reason reason,
 			    c->c_start.tv_sec) * 1000 + (now.tv_nsec -
 			    c->c_start.tv_nsec) / 1000000);
 		}
-		audit_emit(c->c_px->p_audit, &ev);
+		audit_emit(c->c_sh->sh_audit, &ev);
 	}
 	conn_set_state(c, CONN_CLOSED);
 	destcheck_cancel(&c->c_dc);
@@ -322,9 +330,7 @@ conn_close(struct conn *c, enum close_kind kind, enum policy_reason reason,
 	policy_unref(c->c_policy);
 	c->c_policy = NULL;
 	c->c_sb = NULL;
-	TAILQ_REMOVE(&c->c_w->w_conns, c, c_entry);
-	c->c_w->w_nconns--;
-	atomic_fetch_sub(&c->c_px->p_active, 1);
+	worker_conn_del(c->c_w, &c->c_slot);
 	if (c->c_refs == 0)
 		conn_free(c);
 }
@@ -370,7 +376,7 @@ conn_deny(struct conn *c, enum policy_reason reason)
 	idle_down = c->c_state != CONN_RELAYING || (c->c_down.h_inpipe == 0 &&
 	    (c->c_down.h_out == NULL ||
 	    evbuffer_get_length(c->c_down.h_out) == 0));
-	if (conn_cf(c)->cf_deny_response == DENY_EXPLAIN && idle_down) {
+	if (conn_cf(c)->pc_deny_response == DENY_EXPLAIN && idle_down) {
 		conn_explain(c, reason);
 		conn_close(c, CLOSE_DENY, reason, false);
 		return;
@@ -428,7 +434,6 @@ static struct conn *
 conn_new(struct worker *w, int fd, const struct sockaddr *peer,
     socklen_t peerlen)
 {
-	struct proxy	*px = w->w_proxy;
 	struct conn	*c;
 	int		 one = 1;
 
@@ -439,11 +444,8 @@ conn_new(struct worker *w, int fd, const struct sockaddr *peer,
 		return NULL;
 	}
 	c->c_w = w;
-	c->c_px = px;
-	c->c_id = w->w_next_id;
-	/* Ids interleave: worker i owns i+1 mod (workers + 1); the DNS
-	 * filter owns the last slot. */
-	w->w_next_id += px->p_nworkers + 1;
+	c->c_sh = w->w_sh;
+	c->c_id = worker_conn_add(w, &c->c_slot);
 	c->c_cfd = fd;
 	c->c_ufd = -1;
 	c->c_proto = POLICY_PROTO_OTHER;
@@ -453,10 +455,7 @@ conn_new(struct worker *w, int fd, const struct sockaddr *peer,
 	half_init(&c->c_up, c, &w->w_pipes);
 	half_init(&c->c_down, c, &w->w_pipes);
 	c->c_up.h_from = c->c_down.h_to = fd;
-	c->c_policy = proxy_policy(px);
-	TAILQ_INSERT_TAIL(&w->w_conns, c, c_entry);
-	w->w_nconns++;
-	atomic_fetch_add(&px->p_active, 1);
+	c->c_policy = shared_policy(c->c_sh);
 	c->c_state = CONN_PEEKING;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	return c;
@@ -469,7 +468,7 @@ conn_new(struct worker *w, int fd, const struct sockaddr *peer,
 static bool
 conn_admit(struct conn *c, const struct sockaddr *peer)
 {
-	const struct config	*cf = conn_cf(c);
+	const struct proxy_conf	*cf = conn_cf(c);
 	struct ipaddr		 src;
 	int			 loop = 0;
 
@@ -487,14 +486,14 @@ conn_admit(struct conn *c, const struct sockaddr *peer)
 		conn_deny(c, REASON_LOOP);
 		return false;
 	}
-	if (atomic_load(&c->c_px->p_active) >
-	    atomic_load(&c->c_px->p_conn_cap)) {
+	if (atomic_load(&c->c_sh->sh_active) >
+	    atomic_load(&c->c_sh->sh_conn_cap)) {
 		conn_deny(c, REASON_LIMIT);
 		return false;
 	}
 	/* Counted only once added: conn_close takes away what was added. */
 	c->c_counted = true;
-	if (sandbox_conn_add(c->c_sb) > cf->cf_max_conn_per_sandbox) {
+	if (sandbox_conn_add(c->c_sb) > cf->pc_max_conn_per_sandbox) {
 		conn_deny(c, REASON_LIMIT);
 		return false;
 	}
@@ -505,7 +504,7 @@ conn_admit(struct conn *c, const struct sockaddr *peer)
 static void
 conn_start(struct conn *c)
 {
-	const struct config	*cf = conn_cf(c);
+	const struct proxy_conf	*cf = conn_cf(c);
 	struct event_base	*base = c->c_w->w_base;
 	struct policy_decision	 d;
 	struct timeval		 tv;
@@ -528,8 +527,8 @@ conn_start(struct conn *c)
 	}
 	tls_sniff_init(&c->c_tls);
 	http_sniff_init(&c->c_hs);
-	tv.tv_sec = cf->cf_peek_timeout_ms / 1000;
-	tv.tv_usec = (cf->cf_peek_timeout_ms % 1000) * 1000;
+	tv.tv_sec = cf->pc_peek_timeout_ms / 1000;
+	tv.tv_usec = (cf->pc_peek_timeout_ms % 1000) * 1000;
 	evtimer_add(&c->c_timer, &tv);
 	event_add(&c->c_up.h_rd, NULL);
 }
@@ -558,7 +557,7 @@ conn_eval(struct conn *c, const struct sandbox *sb,
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	policy_eval(sb, q, d);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	proxy_count_decision(c->c_px, (uint64_t)((t1.tv_sec - t0.tv_sec) *
+	shared_count_decision(c->c_sh, (uint64_t)((t1.tv_sec - t0.tv_sec) *
 	    1000000000LL + (t1.tv_nsec - t0.tv_nsec)));
 }
 
@@ -632,7 +631,7 @@ conn_dest_mode(const struct conn *c)
 {
 	if (c->c_dec.pd_dest != DEST_DEFAULT)
 		return c->c_dec.pd_dest;
-	return conn_cf(c)->cf_dns_destination;
+	return conn_cf(c)->pc_dns_destination;
 }
 
 static void	conn_http_resume(struct conn *);
@@ -662,7 +661,7 @@ conn_dest_check(struct conn *c, bool mid_stream)
 {
 	struct destcheck_env	env = {
 		.de_resolver = c->c_w->w_resolver,
-		.de_shared = c->c_px->p_dns,
+		.de_shared = c->c_sh->sh_dns,
 		.de_cb = conn_resolved_cb,
 		.de_arg = c
 	};
@@ -722,11 +721,11 @@ conn_proceed(struct conn *c)
 static bool
 conn_sniff(struct conn *c, bool final)
 {
-	const struct config	*cf = conn_cf(c);
+	const struct proxy_conf	*cf = conn_cf(c);
 	struct tls_hello	 th;
 	enum tls_result		 tr;
 	enum http_result	 hr;
-	size_t			 max = cf->cf_peek_max_bytes;
+	size_t			 max = cf->pc_peek_max_bytes;
 
 	if (c->c_peek_len == 0) {
 		/* Silence (or an immediate EOF) is "other", with no host. */
@@ -821,7 +820,7 @@ conn_sniff(struct conn *c, bool final)
 static void
 conn_peek_step(struct conn *c)
 {
-	size_t	max = conn_cf(c)->cf_peek_max_bytes;
+	size_t	max = conn_cf(c)->pc_peek_max_bytes;
 	ssize_t	n;
 
 	if (c->c_peek_len == c->c_peek_cap) {
@@ -856,7 +855,7 @@ conn_peek_step(struct conn *c)
 static void
 conn_connect(struct conn *c)
 {
-	const struct config	*cf = conn_cf(c);
+	const struct proxy_conf	*cf = conn_cf(c);
 	struct timeval		 tv;
 	int			 fd, one = 1;
 
@@ -869,8 +868,8 @@ conn_connect(struct conn *c)
 	}
 	c->c_ufd = fd;
 	/* The mark keeps our own upstream traffic out of the REDIRECT. */
-	if (cf->cf_mark != 0 && setsockopt(fd, SOL_SOCKET, SO_MARK,
-	    &cf->cf_mark, sizeof(cf->cf_mark)) == -1) {
+	if (cf->pc_mark != 0 && setsockopt(fd, SOL_SOCKET, SO_MARK,
+	    &cf->pc_mark, sizeof(cf->pc_mark)) == -1) {
 		log_warn("conn %llu: SO_MARK", (unsigned long long)c->c_id);
 		conn_close(c, CLOSE_ERROR, REASON_CONNECT_FAILED, true);
 		return;
@@ -890,8 +889,8 @@ conn_connect(struct conn *c)
 		conn_close(c, CLOSE_ERROR, REASON_CONNECT_FAILED, true);
 		return;
 	}
-	tv.tv_sec = cf->cf_connect_timeout_ms / 1000;
-	tv.tv_usec = (cf->cf_connect_timeout_ms % 1000) * 1000;
+	tv.tv_sec = cf->pc_connect_timeout_ms / 1000;
+	tv.tv_usec = (cf->pc_connect_timeout_ms % 1000) * 1000;
 	evtimer_add(&c->c_timer, &tv);
 	event_add(&c->c_up.h_wr, NULL);
 }
@@ -935,7 +934,7 @@ conn_relay_start(struct conn *c)
 			return;
 		}
 		/* The peeked head was judged already; it passes as it is. */
-		httpflow_init(c->c_flow, conn_cf(c)->cf_peek_max_bytes,
+		httpflow_init(c->c_flow, conn_cf(c)->pc_peek_max_bytes,
 		    c->c_req_ok);
 		c->c_req_ok = false;
 	} else if (c->c_peek_len > 0 &&
@@ -1025,7 +1024,7 @@ conn_audit_late(struct conn *c, bool client_side)
 	ev.ae_method = method;
 	ev.ae_path = path;
 	ev.ae_path_len = plen;
-	audit_emit(c->c_px->p_audit, &ev);
+	audit_emit(c->c_sh->sh_audit, &ev);
 }
 
 /* RELAYING: pump one half and see whether the connection is done. */
@@ -1243,10 +1242,12 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 void
 conn_sweep(struct worker *w, time_t idle_before)
 {
-	struct conn	*c, *next;
+	struct worker_slot	*s, *next;
+	struct conn		*c;
 
-	for (c = TAILQ_FIRST(&w->w_conns); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, c_entry);
+	for (s = TAILQ_FIRST(&w->w_conns); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, ws_entry);
+		c = conn_of(s);
 		if (c->c_state != CONN_RELAYING || c->c_active >= idle_before)
 			continue;
 		conn_hold(c);
@@ -1317,11 +1318,13 @@ conn_revalidate(struct conn *c, struct policy *np)
 void
 conn_revalidate_all(struct worker *w)
 {
-	struct policy	*np = proxy_policy(w->w_proxy);
-	struct conn	*c, *next;
+	struct policy		*np = shared_policy(w->w_sh);
+	struct worker_slot	*s, *next;
+	struct conn		*c;
 
-	for (c = TAILQ_FIRST(&w->w_conns); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, c_entry);
+	for (s = TAILQ_FIRST(&w->w_conns); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, ws_entry);
+		c = conn_of(s);
 		conn_hold(c);
 		conn_revalidate(c, np);
 		conn_release(c);
@@ -1334,7 +1337,8 @@ conn_close_all(struct worker *w)
 {
 	struct conn	*c;
 
-	while ((c = TAILQ_FIRST(&w->w_conns)) != NULL) {
+	while (!TAILQ_EMPTY(&w->w_conns)) {
+		c = conn_of(TAILQ_FIRST(&w->w_conns));
 		conn_hold(c);
 		conn_close(c, CLOSE_END, REASON_NONE, true);
 		conn_release(c);

@@ -1,4 +1,4 @@
-#include "proxy/proxy.h"
+#include "proxy/worker.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -11,9 +11,9 @@
 
 #include "common/log.h"
 #include "dns/resolver.h"
-#include "daemon/config.h"
 #include "policy/policy.h"
 #include "proxy/conn.h"
+#include "proxy/shared.h"
 
 /* Accepts per readable event: bounded so one listener cannot starve. */
 #define ACCEPT_BURST	64
@@ -94,14 +94,14 @@ static void
 worker_ctl_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker	*w = arg;
-	unsigned	 gen = atomic_load(&w->w_proxy->p_generation);
+	unsigned	 gen = atomic_load(&w->w_sh->sh_generation);
 
 	if (gen != atomic_load(&w->w_generation)) {
 		conn_revalidate_all(w);
 		/* After: from here on this worker never reads an older config. */
 		atomic_store(&w->w_generation, gen);
 	}
-	if (!atomic_load(&w->w_proxy->p_stopping) || w->w_draining)
+	if (!atomic_load(&w->w_sh->sh_stopping) || w->w_draining)
 		return;
 	w->w_draining = true;
 	worker_stop_listening(w);
@@ -113,13 +113,13 @@ static void
 worker_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker	*w = arg;
-	struct proxy	*px = w->w_proxy;
+	struct shared	*sh = w->w_sh;
 	time_t		 now = conn_now();
 
-	conn_sweep(w, now - (time_t)atomic_load(&px->p_cf)->cf_idle_timeout_s);
+	conn_sweep(w, now - (time_t)shared_conf(sh)->pc_idle_timeout_s);
 	if (!w->w_draining)
 		return;
-	if (w->w_nconns > 0 && now >= px->p_drain_deadline) {
+	if (w->w_nconns > 0 && now >= atomic_load(&sh->sh_drain_deadline)) {
 		log_info("worker %u: drain time over, closing %u connections",
 		    w->w_index, w->w_nconns);
 		conn_close_all(w);
@@ -157,33 +157,23 @@ static void *
 worker_main(void *arg)
 {
 	struct worker	*w = arg;
-	struct proxy	*px = w->w_proxy;
+	struct shared	*sh = w->w_sh;
 
 	event_base_dispatch(w->w_base);
-	/* Drained: the last worker out stops the main loop. */
-	if (atomic_fetch_sub(&px->p_running, 1) == 1)
-		event_base_loopexit(px->p_base, NULL);
+	/* Drained: the last worker out tells the daemon. */
+	if (atomic_fetch_sub(&sh->sh_running, 1) == 1 &&
+	    sh->sh_drained != NULL)
+		sh->sh_drained(sh->sh_drained_arg);
 	return NULL;
 }
 
-int
-worker_start(struct proxy *px, struct worker *w, unsigned index)
+/* One listening socket per configured address, each with its event. */
+static int
+worker_listen_all(struct worker *w, const struct proxy_conf *pc)
 {
-	const struct config	*cf = atomic_load(&px->p_cf);
-	struct timeval		 tick = { 1, 0 };
-	char			*err = NULL;
-	size_t			 i;
+	size_t	i;
 
-	memset(w, 0, sizeof(*w));
-	w->w_index = index;
-	w->w_proxy = px;
-	w->w_next_id = index + 1;
-	atomic_init(&w->w_generation, atomic_load(&px->p_generation));
-	pipe_pool_init(&w->w_pipes, proxy_pipe_pool_size(px));
-	TAILQ_INIT(&w->w_conns);
-	if ((w->w_base = event_base_new()) == NULL)
-		return -1;
-	w->w_nlisten = cf->cf_nlisten;
+	w->w_nlisten = pc->pc_nlisten;
 	w->w_lfds = calloc(w->w_nlisten, sizeof(*w->w_lfds));
 	w->w_lev = calloc(w->w_nlisten, sizeof(*w->w_lev));
 	if (w->w_lfds == NULL || w->w_lev == NULL)
@@ -191,8 +181,8 @@ worker_start(struct proxy *px, struct worker *w, unsigned index)
 	for (i = 0; i < w->w_nlisten; i++)
 		w->w_lfds[i] = -1;
 	for (i = 0; i < w->w_nlisten; i++) {
-		if ((w->w_lfds[i] = worker_listen(&cf->cf_listen[i])) == -1) {
-			log_warn("listen %s", cf->cf_listen[i].la_text);
+		if ((w->w_lfds[i] = worker_listen(&pc->pc_listen[i])) == -1) {
+			log_warn("listen %s", pc->pc_listen[i].la_text);
 			return -1;
 		}
 		w->w_lev[i] = event_new(w->w_base, w->w_lfds[i],
@@ -200,8 +190,29 @@ worker_start(struct proxy *px, struct worker *w, unsigned index)
 		if (w->w_lev[i] == NULL || event_add(w->w_lev[i], NULL) == -1)
 			return -1;
 	}
-	w->w_resolver = resolver_new(w->w_base, px->p_dns, cf->cf_dns_servers,
-	    cf->cf_dns_nservers, cf->cf_mark, WORKER_DNS_TIMEOUT_MS, &err);
+	return 0;
+}
+
+int
+worker_start(struct worker *w, struct shared *sh, unsigned index)
+{
+	const struct proxy_conf	*pc = shared_conf(sh);
+	struct timeval		 tick = { 1, 0 };
+	char			*err = NULL;
+
+	memset(w, 0, sizeof(*w));
+	w->w_index = index;
+	w->w_sh = sh;
+	w->w_next_id = index + 1;
+	atomic_init(&w->w_generation, atomic_load(&sh->sh_generation));
+	pipe_pool_init(&w->w_pipes, sh->sh_pipe_pool);
+	TAILQ_INIT(&w->w_conns);
+	if ((w->w_base = event_base_new()) == NULL ||
+	    worker_listen_all(w, pc) == -1)
+		return -1;
+	w->w_resolver = resolver_new(w->w_base, sh->sh_dns,
+	    pc->pc_dns_servers, pc->pc_dns_nservers, pc->pc_mark,
+	    WORKER_DNS_TIMEOUT_MS, &err);
 	if (w->w_resolver == NULL) {
 		log_warnx("worker %u: resolver: %s", index, err ? err :
 		    "cannot start");
@@ -214,23 +225,34 @@ worker_start(struct proxy *px, struct worker *w, unsigned index)
 	if (w->w_ctl == NULL || w->w_tick == NULL ||
 	    w->w_accept_pause == NULL || event_add(w->w_tick, &tick) == -1)
 		return -1;
-	atomic_fetch_add(&px->p_running, 1);
+	atomic_fetch_add(&sh->sh_running, 1);
 	if (pthread_create(&w->w_thread, NULL, worker_main, w) != 0) {
-		atomic_fetch_sub(&px->p_running, 1);
+		atomic_fetch_sub(&sh->sh_running, 1);
 		return -1;
 	}
 	return 0;
 }
 
-struct policy *
-proxy_policy(struct proxy *px)
+uint64_t
+worker_conn_add(struct worker *w, struct worker_slot *s)
 {
-	struct policy	*p;
+	uint64_t	id = w->w_next_id;
 
-	pthread_mutex_lock(&px->p_pmtx);
-	p = policy_ref(px->p_policy);
-	pthread_mutex_unlock(&px->p_pmtx);
-	return p;
+	/* Ids interleave: worker i owns i+1 mod (workers + 1); the DNS
+	 * filter owns the last slot. */
+	w->w_next_id += w->w_sh->sh_nworkers + 1;
+	TAILQ_INSERT_TAIL(&w->w_conns, s, ws_entry);
+	w->w_nconns++;
+	atomic_fetch_add(&w->w_sh->sh_active, 1);
+	return id;
+}
+
+void
+worker_conn_del(struct worker *w, struct worker_slot *s)
+{
+	TAILQ_REMOVE(&w->w_conns, s, ws_entry);
+	w->w_nconns--;
+	atomic_fetch_sub(&w->w_sh->sh_active, 1);
 }
 
 void

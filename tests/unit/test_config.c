@@ -136,11 +136,11 @@ START_TEST(test_good)
 	ck_assert_uint_eq(el.el_count, 0);
 	ck_assert_ptr_nonnull(cf);
 	ck_assert_uint_eq(cf->cf_nlisten, 2);
-	ck_assert_uint_eq(cf->cf_mark, 0x1e9d);
-	ck_assert_uint_eq(cf->cf_connect_timeout_ms, 2000);
-	ck_assert_uint_eq(cf->cf_peek_timeout_ms, 5000);
+	ck_assert_uint_eq(cf->cf_px.pc_mark, 0x1e9d);
+	ck_assert_uint_eq(cf->cf_px.pc_connect_timeout_ms, 2000);
+	ck_assert_uint_eq(cf->cf_px.pc_peek_timeout_ms, 5000);
 	ck_assert(!cf->cf_audit_log_allowed);
-	ck_assert_int_eq(cf->cf_deny_response, DENY_EXPLAIN);
+	ck_assert_int_eq(cf->cf_px.pc_deny_response, DENY_EXPLAIN);
 	config_free(cf);
 	errlist_free(&el);
 }

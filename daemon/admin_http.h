@@ -1,5 +1,5 @@
 /*
- * proxy/admin_http.h - the small HTTP/1.1 server under the admin API.
+ * daemon/admin_http.h - the small HTTP/1.1 server under the admin API.
  *
  * It owns its listener, so it can count and cap connections (in total and
  * per source address), give each request a deadline, pause accepting when

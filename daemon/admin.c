@@ -1,12 +1,12 @@
 /*
- * proxy/admin.c - the admin API (SPEC 6): HTTP/1.1 + JSON on a unix
+ * daemon/admin.c - the admin API (docs/admin.md): HTTP/1.1 + JSON on a unix
  * socket (trusted by its file mode) and an optional TCP listener that
  * wants a bearer token.  It runs on the main thread's loop, so it never
  * competes with the data path, and every change goes through the same
  * validation and snapshot swap as a config reload.
  */
-#include "proxy/admin.h"
-#include "proxy/admin_http.h"
+#include "daemon/admin.h"
+#include "daemon/admin_http.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -29,6 +30,7 @@
 #include "common/log.h"
 #include "common/netaddr.h"
 #include "daemon/config.h"
+#include "daemon/daemon.h"
 #include "policy/hostname.h"
 #include "policy/policy.h"
 #include "proxy/proxy.h"
@@ -48,7 +50,7 @@ struct admin_ep {
 };
 
 struct admin {
-	struct proxy		*ad_px;		/* borrowed */
+	struct daemon		*ad_d;		/* borrowed */
 	struct admin_ep		 ad_unix;
 	struct admin_ep		 ad_tcp;
 	char			*ad_sock_path;	/* owns: unlinked at exit */
@@ -236,11 +238,13 @@ network_json(const struct sandbox *sb)
 static json_t *
 state_load(struct admin *ad)
 {
-	const struct proxy_text	*t = &ad->ad_px->p_text;
-	json_t			*st;
+	const char	*text;
+	size_t		 len;
+	json_t		*st;
 
-	if (t->pt_state != NULL && (st = json_loadb(t->pt_state,
-	    t->pt_statelen, 0, NULL)) != NULL && json_is_object(st))
+	text = daemon_state(ad->ad_d, &len);
+	if (text != NULL && (st = json_loadb(text, len, 0, NULL)) != NULL &&
+	    json_is_object(st))
 		return st;
 	return json_pack("{s:[]}", "sandboxes");
 }
@@ -354,7 +358,7 @@ state_apply(struct admin *ad, struct ahttp_req *req, json_t *st)
 		return -1;
 	}
 	errlist_init(&el);
-	rc = proxy_apply_state(ad->ad_px, text, strlen(text), &el);
+	rc = daemon_apply_state(ad->ad_d, text, strlen(text), &el);
 	if (rc == -1)
 		reply_errlist(req, 400, "invalid change", &el);
 	errlist_free(&el);
@@ -448,7 +452,7 @@ string_list(struct ahttp_req *req, json_t *l, const char *what,
 static void
 route_sandboxes(struct admin *ad, struct ahttp_req *req)
 {
-	struct policy	*p = proxy_policy(ad->ad_px);
+	struct policy	*p = daemon_policy(ad->ad_d);
 	json_t		*a = json_array();
 	size_t		 i;
 
@@ -468,7 +472,7 @@ route_sandboxes(struct admin *ad, struct ahttp_req *req)
 static void
 reply_network(struct admin *ad, struct ahttp_req *req, const char *id)
 {
-	struct policy		*p = proxy_policy(ad->ad_px);
+	struct policy		*p = daemon_policy(ad->ad_d);
 	const struct sandbox	*sb = policy_sandbox_by_id(p, id);
 
 	if (sb == NULL)
@@ -508,7 +512,7 @@ route_put_network(struct admin *ad, struct ahttp_req *req,
 		if ((v = json_object_get(b, readonly[k])) == NULL)
 			continue;
 		if (cur == NULL) {
-			struct policy		*p = proxy_policy(ad->ad_px);
+			struct policy		*p = daemon_policy(ad->ad_d);
 			const struct sandbox	*sb = policy_sandbox_by_id(p,
 			    id);
 
@@ -578,7 +582,7 @@ route_egress(struct admin *ad, struct ahttp_req *req, const char *id,
     const char *verb)
 {
 	static const char *const keys[] = { "hosts", NULL };
-	struct policy		*p = proxy_policy(ad->ad_px);
+	struct policy		*p = daemon_policy(ad->ad_d);
 	const struct sandbox	*sb = policy_sandbox_by_id(p, id);
 	json_t			*b = NULL, *st = NULL, *e, *hosts, *h;
 	struct hostpat		 hp;
@@ -685,7 +689,7 @@ route_events(struct admin *ad, struct ahttp_req *req, const char *id)
 		goto out;
 	}
 	if (id != NULL) {
-		p = proxy_policy(ad->ad_px);
+		p = daemon_policy(ad->ad_d);
 		if (policy_sandbox_by_id(p, id) == NULL) {
 			policy_unref(p);
 			reply_error(req, 404, "no sandbox \"%s\"", id);
@@ -696,7 +700,7 @@ route_events(struct admin *ad, struct ahttp_req *req, const char *id)
 	ea.ea_b = evbuffer_new();
 	ea.ea_n = 0;
 	evbuffer_add(ea.ea_b, "[", 1);
-	audit_recent(ad->ad_px->p_audit, id, action, limit, events_cb, &ea);
+	audit_recent(daemon_audit(ad->ad_d), id, action, limit, events_cb, &ea);
 	evbuffer_add(ea.ea_b, "\n]\n", 3);
 	ahttp_reply(req, 200, "application/json", ea.ea_b);
 	evbuffer_free(ea.ea_b);
@@ -707,14 +711,13 @@ out:
 static void
 route_explain(struct admin *ad, struct ahttp_req *req)
 {
-	struct evkeyvalq	 q;
-	const char		*sid, *host, *ps, *why;
-	struct policy		*p = proxy_policy(ad->ad_px);
-	const struct sandbox	*sb;
-	struct policy_query	 pq;
-	struct policy_decision	 d;
-	char			 name[HOSTNAME_MAX], *ep;
-	unsigned long		 port = 443;
+	struct evkeyvalq		 q;
+	const char			*sid, *host, *ps, *why;
+	struct policy			*p = daemon_policy(ad->ad_d);
+	const struct sandbox		*sb;
+	struct policy_explanation	 pe;
+	char				*ep;
+	unsigned long			 port = 443;
 
 	TAILQ_INIT(&q);
 	evhttp_parse_query_str(ahttp_req_query(req) ?: "", &q);
@@ -734,23 +737,15 @@ route_explain(struct admin *ad, struct ahttp_req *req)
 		reply_error(req, 400, "port must be 1-65535");
 		goto out;
 	}
-	memset(&pq, 0, sizeof(pq));
-	if (ipaddr_parse(host, &pq.pq_dst) == 0)
-		netaddr_format_ip(&pq.pq_dst, name, sizeof(name));
-	else if (hostname_normalize(host, name, sizeof(name), &why) == -1) {
+	if (policy_explain(sb, host, (unsigned)port, &pe, &why) == -1) {
 		reply_error(req, 400, "host \"%s\": %s", host, why);
 		goto out;
 	}
-	pq.pq_proto = port == 80 ? POLICY_PROTO_HTTP : POLICY_PROTO_TLS;
-	pq.pq_host = name;
-	pq.pq_port = (uint16_t)port;
-	policy_eval(sb, &pq, &d);
 	reply_json(req, 200, json_pack("{s:s,s:s,s:i,s:s,s:s?,s:s?,s:s?,s:s?}",
-	    "sandbox", sid, "host", name, "port", (int)port, "action",
-	    policy_action_str(d.pd_action), "reason",
-	    policy_reason_str(d.pd_reason), "policy", d.pd_policy, "rule",
-	    d.pd_rule, "note", d.pd_by_host ? "allowed by a host rule: at run "
-	    "time the name must also lead to the destination" : NULL));
+	    "sandbox", sid, "host", pe.pe_host, "port", (int)port, "action",
+	    policy_action_str(pe.pe_d.pd_action), "reason",
+	    policy_reason_str(pe.pe_d.pd_reason), "policy", pe.pe_d.pd_policy,
+	    "rule", pe.pe_d.pd_rule, "note", pe.pe_note));
 out:
 	evhttp_clear_headers(&q);
 	policy_unref(p);
@@ -781,40 +776,47 @@ stats_cb(void *arg, const char *sandbox, const char *action,
 static void
 route_stats(struct admin *ad, struct ahttp_req *req)
 {
-	struct proxy		*px = ad->ad_px;
+	struct audit_sink	*as = daemon_audit(ad->ad_d);
+	struct proxy_stats	 ps;
+	struct daemon_stats	 ds;
 	struct stats_acc	 sa = { json_pack("{s:i,s:i,s:i,s:i}", "allow", 0,
 	    "deny", 0, "end", 0, "error", 0), json_pack("{s:i,s:i}", "allow",
 	    0, "deny", 0), 0, 0 };
 
-	audit_counts(px->p_audit, stats_cb, &sa);
+	proxy_stats(daemon_proxy(ad->ad_d), &ps);
+	daemon_stats(ad->ad_d, &ds);
+	audit_counts(as, stats_cb, &sa);
 	reply_json(req, 200, json_pack("{s:I,s:i,s:i,s:o,s:I,s:I,s:o,"
 	    "s:{s:I,s:I},s:{s:i,s:i}}",
-	    "uptime_s", (json_int_t)(time(NULL) - px->p_started),
-	    "generation", (int)atomic_load(&px->p_generation),
-	    "active_connections", (int)atomic_load(&px->p_active),
+	    "uptime_s", (json_int_t)(time(NULL) - ds.ds_started),
+	    "generation", (int)ps.ps_generation,
+	    "active_connections", (int)ps.ps_active,
 	    "connections", sa.sa_conn,
 	    "bytes_up", (json_int_t)sa.sa_up,
 	    "bytes_down", (json_int_t)sa.sa_down,
 	    "dns_queries", sa.sa_dns,
-	    "audit_events", "written", (json_int_t)audit_written(px->p_audit),
-	    "dropped", (json_int_t)audit_dropped(px->p_audit),
-	    "reloads", "ok", (int)atomic_load(&px->p_reloads_ok),
-	    "failed", (int)atomic_load(&px->p_reloads_failed)));
+	    "audit_events", "written", (json_int_t)audit_written(as),
+	    "dropped", (json_int_t)audit_dropped(as),
+	    "reloads", "ok", (int)ds.ds_reloads_ok,
+	    "failed", (int)ds.ds_reloads_failed));
 }
 
 static void
 route_reload(struct admin *ad, struct ahttp_req *req)
 {
-	struct errlist	el;
+	struct errlist		el;
+	struct proxy_stats	ps;
 
 	if (!no_body(req))
 		return;
 	errlist_init(&el);
-	if (proxy_reload(ad->ad_px, &el) == -1)
+	if (daemon_reload(ad->ad_d, &el) == -1)
 		reply_errlist(req, 400, "config rejected", &el);
-	else
+	else {
+		proxy_stats(daemon_proxy(ad->ad_d), &ps);
 		reply_json(req, 200, json_pack("{s:b,s:i}", "reloaded", 1,
-		    "generation", (int)atomic_load(&ad->ad_px->p_generation)));
+		    "generation", (int)ps.ps_generation));
+	}
 	errlist_free(&el);
 }
 
@@ -901,11 +903,15 @@ metrics_admin(struct admin *ad, struct evbuffer *b)
 static void
 route_metrics(struct admin *ad, struct ahttp_req *req)
 {
-	struct proxy		*px = ad->ad_px;
+	struct audit_sink	*as = daemon_audit(ad->ad_d);
+	struct proxy_stats	 ps;
+	struct daemon_stats	 ds;
 	struct metrics_acc	 ma;
 	uint64_t		 cum = 0;
 	unsigned		 i;
 
+	proxy_stats(daemon_proxy(ad->ad_d), &ps);
+	daemon_stats(ad->ad_d, &ds);
 	ma.ma_b = evbuffer_new();
 	evbuffer_add_printf(ma.ma_b,
 	    "# HELP egressd_build_info egressd version.\n"
@@ -920,21 +926,20 @@ route_metrics(struct admin *ad, struct ahttp_req *req)
 	    "# HELP egressd_connections_total Connection and request "
 	    "decisions and ends, by sandbox, action, reason and protocol.\n"
 	    "# TYPE egressd_connections_total counter\n",
-	    EGRESS_VERSION, (long long)px->p_started,
-	    atomic_load(&px->p_active));
+	    EGRESS_VERSION, (long long)ds.ds_started, ps.ps_active);
 	ma.ma_pass = 0;
-	audit_counts(px->p_audit, metrics_cb, &ma);
+	audit_counts(as, metrics_cb, &ma);
 	evbuffer_add_printf(ma.ma_b,
 	    "# HELP egressd_dns_queries_total DNS filter queries, by "
 	    "sandbox, action and reason.\n"
 	    "# TYPE egressd_dns_queries_total counter\n");
 	ma.ma_pass = 1;
-	audit_counts(px->p_audit, metrics_cb, &ma);
+	audit_counts(as, metrics_cb, &ma);
 	evbuffer_add_printf(ma.ma_b,
 	    "# HELP egressd_bytes_total Bytes relayed by ended connections.\n"
 	    "# TYPE egressd_bytes_total counter\n");
 	ma.ma_pass = 2;
-	audit_counts(px->p_audit, metrics_cb, &ma);
+	audit_counts(as, metrics_cb, &ma);
 	evbuffer_add_printf(ma.ma_b,
 	    "# HELP egressd_audit_events_total Audit events queued for the "
 	    "audit file.\n"
@@ -951,23 +956,22 @@ route_metrics(struct admin *ad, struct ahttp_req *req)
 	    "# HELP egressd_decision_duration_seconds Time the policy engine "
 	    "takes per decision.\n"
 	    "# TYPE egressd_decision_duration_seconds histogram\n",
-	    (unsigned long long)audit_written(px->p_audit),
-	    (unsigned long long)audit_dropped(px->p_audit),
-	    atomic_load(&px->p_reloads_ok),
-	    atomic_load(&px->p_reloads_failed));
-	for (i = 0; i < PROXY_LAT_BUCKETS; i++) {
-		cum += atomic_load(&px->p_lat[i]);
+	    (unsigned long long)audit_written(as),
+	    (unsigned long long)audit_dropped(as),
+	    ds.ds_reloads_ok, ds.ds_reloads_failed);
+	for (i = 0; i < SHARED_LAT_BUCKETS; i++) {
+		cum += ps.ps_lat[i];
 		evbuffer_add_printf(ma.ma_b, "egressd_decision_duration_seconds"
-		    "_bucket{le=\"%g\"} %llu\n", (double)proxy_lat_bounds_ns[i] /
+		    "_bucket{le=\"%g\"} %llu\n", (double)shared_lat_bounds_ns[i] /
 		    1e9, (unsigned long long)cum);
 	}
-	cum += atomic_load(&px->p_lat[PROXY_LAT_BUCKETS]);
+	cum += ps.ps_lat[SHARED_LAT_BUCKETS];
 	evbuffer_add_printf(ma.ma_b,
 	    "egressd_decision_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
 	    "egressd_decision_duration_seconds_sum %.9f\n"
 	    "egressd_decision_duration_seconds_count %llu\n",
 	    (unsigned long long)cum,
-	    (double)atomic_load(&px->p_lat_sum_ns) / 1e9,
+	    (double)ps.ps_lat_sum_ns / 1e9,
 	    (unsigned long long)cum);
 	metrics_admin(ad, ma.ma_b);
 	ahttp_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8",
@@ -1270,9 +1274,9 @@ read_token(const char *path, char **err)
 }
 
 struct admin *
-admin_new(struct proxy *px, struct event_base *base, char **err)
+admin_new(struct daemon *d, struct event_base *base, char **err)
 {
-	const struct config	*cf = atomic_load(&px->p_cf);
+	const struct config	*cf = daemon_config(d);
 	struct admin		*ad;
 	struct ahttp_limits	 lim;
 	int			 fd;
@@ -1280,7 +1284,7 @@ admin_new(struct proxy *px, struct event_base *base, char **err)
 	*err = NULL;
 	if ((ad = calloc(1, sizeof(*ad))) == NULL)
 		return NULL;
-	ad->ad_px = px;
+	ad->ad_d = d;
 	lim.al_max_conns = ADMIN_MAX_CONNS;
 	lim.al_max_per_source = 0;
 	lim.al_timeout_s = ADMIN_TIMEOUT_S;

@@ -1,0 +1,525 @@
+/*
+ * daemon/daemon.c - the process: start-up in an order that never serves
+ * half a config (validated before any socket opens, listeners bound
+ * before "started"), reload and API changes swapped in whole, SIGTERM
+ * drained with the DNS filter and admin API answering to the end.
+ */
+#include "daemon/daemon.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "audit/audit.h"
+#include "common/errlist.h"
+#include "common/fileio.h"
+#include "common/log.h"
+#include "daemon/admin.h"
+#include "daemon/config.h"
+#include "daemon/state.h"
+#include "dns/filter.h"
+#include "dns/resolver.h"
+#include "policy/policy.h"
+#include "proxy/proxy.h"
+
+/* Names the shared DNS cache keeps (least recently used go first). */
+#define DNS_CACHE_NAMES		65536
+/* Audit lines waiting for the writer thread before events are dropped. */
+#define AUDIT_QUEUE_BYTES	(4u << 20)
+/* The DNS filter's own look-ups: per try (c-ares tries twice). */
+#define FILTER_DNS_TIMEOUT_MS	2000
+
+/* A config replaced while workers may still read its settings. */
+struct retired {
+	struct config	*r_cf;		/* owns */
+	unsigned	 r_gen;		/* free once every worker saw it */
+};
+
+struct daemon {
+	struct event_base	*d_base;	/* owns: the main loop */
+	struct event		*d_sigs[4];	/* owns */
+	struct config		*d_cf;		/* owns: in force */
+	struct daemon_text	 d_text;
+	struct retired		*d_retired;	/* owns */
+	size_t			 d_nretired;
+	unsigned		 d_reloads_ok;
+	unsigned		 d_reloads_failed;
+	time_t			 d_started;
+	struct audit_sink	*d_audit;	/* owns */
+	struct dns_shared	*d_dns;		/* owns */
+	struct proxy		*d_px;		/* owns: the data plane */
+	struct resolver		*d_fres;	/* owns: the filter's */
+	struct dnsfilter	*d_filter;	/* owns */
+	struct admin		*d_admin;	/* owns */
+	bool			 d_stopping;
+};
+
+struct config *
+daemon_load(const char *path, struct daemon_text *txt, struct errlist *el)
+{
+	struct config	*cf, *merged;
+	char		*sp;
+
+	memset(txt, 0, sizeof(*txt));
+	if ((txt->dt_cf = file_read(path, &txt->dt_cflen)) == NULL) {
+		errlist_add(el, path, 0, 0, "cannot read: %s", strerror(errno));
+		return NULL;
+	}
+	if ((cf = config_parse(txt->dt_cf, txt->dt_cflen, path, el)) == NULL)
+		return NULL;
+	/* state_dir comes from the config: read what the API left there. */
+	if ((sp = state_path(cf)) == NULL)
+		return cf;
+	txt->dt_state = file_read(sp, &txt->dt_statelen);
+	if (txt->dt_state == NULL) {
+		if (errno != ENOENT) {
+			errlist_add(el, sp, 0, 0, "cannot read: %s",
+			    strerror(errno));
+			config_free(cf);
+			cf = NULL;
+		}
+		free(sp);
+		return cf;
+	}
+	merged = config_parse_overlay(txt->dt_cf, txt->dt_cflen, path,
+	    txt->dt_state, txt->dt_statelen, sp, el);
+	free(sp);
+	config_free(cf);
+	return merged;
+}
+
+void
+daemon_text_free(struct daemon_text *txt)
+{
+	free(txt->dt_cf);
+	free(txt->dt_state);
+	memset(txt, 0, sizeof(*txt));
+}
+
+/* Settings that belong to sockets and threads made at start-up. */
+static void
+warn_restart_needed(const struct config *o, const struct config *n)
+{
+	bool	same_listen = o->cf_nlisten == n->cf_nlisten;
+	size_t	i;
+
+	for (i = 0; same_listen && i < o->cf_nlisten; i++)
+		same_listen = strcmp(o->cf_listen[i].la_text,
+		    n->cf_listen[i].la_text) == 0;
+	if (!same_listen)
+		log_warnx("reload: listen changed; it applies after a restart");
+	if (o->cf_px.pc_workers != n->cf_px.pc_workers)
+		log_warnx("reload: workers changed; it applies after a restart");
+	if ((o->cf_audit_file == NULL) != (n->cf_audit_file == NULL) ||
+	    (o->cf_audit_file != NULL &&
+	    strcmp(o->cf_audit_file, n->cf_audit_file) != 0))
+		log_warnx("reload: audit.file changed; it applies after a "
+		    "restart");
+}
+
+/* Frees the retired configs no worker can still be reading. */
+static void
+daemon_reclaim(struct daemon *d, bool all)
+{
+	unsigned	seen = all ? 0 : proxy_generation_seen(d->d_px);
+	size_t		i, keep = 0;
+
+	for (i = 0; i < d->d_nretired; i++) {
+		if (all || d->d_retired[i].r_gen <= seen)
+			config_free(d->d_retired[i].r_cf);
+		else
+			d->d_retired[keep++] = d->d_retired[i];
+	}
+	d->d_nretired = keep;
+}
+
+/* Swaps <cf> in (takes it): new connections and live ones (revocation). */
+static void
+daemon_install(struct daemon *d, struct config *cf)
+{
+	struct config	*old = d->d_cf;
+	struct retired	*v;
+	unsigned	 gen;
+
+	warn_restart_needed(old, cf);
+	d->d_cf = cf;
+	gen = proxy_install(d->d_px, &cf->cf_px, cf->cf_policy);
+	audit_set_options(d->d_audit, cf->cf_audit_log_allowed,
+	    cf->cf_audit_memory_events, cf->cf_audit_syslog);
+	/* The retired shell keeps no policy: connections hold their own. */
+	policy_unref(old->cf_policy);
+	old->cf_policy = NULL;
+	daemon_reclaim(d, false);
+	if ((v = realloc(d->d_retired, (d->d_nretired + 1) * sizeof(*v))) ==
+	    NULL) {
+		log_warnx("reload: out of memory: the old config leaks");
+		return;
+	}
+	d->d_retired = v;
+	v[d->d_nretired].r_cf = old;
+	v[d->d_nretired++].r_gen = gen;
+}
+
+int
+daemon_reload(struct daemon *d, struct errlist *el)
+{
+	struct daemon_text	 txt;
+	struct config		*cf;
+
+	if ((cf = daemon_load(d->d_cf->cf_file, &txt, el)) == NULL) {
+		daemon_text_free(&txt);
+		d->d_reloads_failed++;
+		return -1;
+	}
+	daemon_text_free(&d->d_text);
+	d->d_text = txt;
+	daemon_install(d, cf);
+	d->d_reloads_ok++;
+	return 0;
+}
+
+int
+daemon_apply_state(struct daemon *d, const char *state, size_t len,
+    struct errlist *el)
+{
+	struct config	*cf;
+	char		*copy, *sp;
+
+	sp = state_path(d->d_cf);
+	cf = config_parse_overlay(d->d_text.dt_cf, d->d_text.dt_cflen,
+	    d->d_cf->cf_file, state, len, sp != NULL ? sp : "state", el);
+	free(sp);
+	if (cf == NULL)
+		return -1;
+	/* On disk first: a change that is not kept is not made. */
+	if (state_save(cf, state, len, el) == -1 ||
+	    (copy = malloc(len + 1)) == NULL) {
+		config_free(cf);
+		return -1;
+	}
+	memcpy(copy, state, len);
+	copy[len] = '\0';
+	free(d->d_text.dt_state);
+	d->d_text.dt_state = copy;
+	d->d_text.dt_statelen = len;
+	daemon_install(d, cf);
+	return 0;
+}
+
+const struct config *
+daemon_config(const struct daemon *d)
+{
+	return d->d_cf;
+}
+
+struct policy *
+daemon_policy(struct daemon *d)
+{
+	return proxy_policy(d->d_px);
+}
+
+struct proxy *
+daemon_proxy(struct daemon *d)
+{
+	return d->d_px;
+}
+
+struct audit_sink *
+daemon_audit(struct daemon *d)
+{
+	return d->d_audit;
+}
+
+const char *
+daemon_state(const struct daemon *d, size_t *len)
+{
+	*len = d->d_text.dt_statelen;
+	return d->d_text.dt_state;
+}
+
+void
+daemon_stats(const struct daemon *d, struct daemon_stats *st)
+{
+	st->ds_reloads_ok = d->d_reloads_ok;
+	st->ds_reloads_failed = d->d_reloads_failed;
+	st->ds_started = d->d_started;
+}
+
+static void
+on_stop(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon	*d = arg;
+
+	if (d->d_stopping)
+		return;
+	d->d_stopping = true;
+	log_info("signal %d: no new connections; draining for up to %u s",
+	    (int)sig, d->d_cf->cf_px.pc_drain_s);
+	/*
+	 * The main loop (DNS filter, admin API) keeps answering while the
+	 * workers drain; the last worker to finish ends it (on_drained).
+	 */
+	proxy_stop(d->d_px, d->d_cf->cf_px.pc_drain_s);
+}
+
+/* From the last worker thread to finish. */
+static void
+on_drained(void *arg)
+{
+	struct daemon	*d = arg;
+
+	event_base_loopexit(d->d_base, NULL);
+}
+
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon	*d = arg;
+	struct errlist	 el;
+	size_t		 i;
+
+	errlist_init(&el);
+	if (daemon_reload(d, &el) == -1) {
+		log_warnx("reload: %s rejected, the running policy stays in "
+		    "force", d->d_cf->cf_file);
+		for (i = 0; i < el.el_count; i++)
+			log_warnx("reload: %s", el.el_msgs[i]);
+	} else {
+		struct proxy_stats	st;
+
+		proxy_stats(d->d_px, &st);
+		log_info("reload: %s applied (generation %u)",
+		    d->d_cf->cf_file, st.ps_generation);
+	}
+	errlist_free(&el);
+}
+
+static void
+on_usr1(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon	*d = arg;
+
+	log_info("reopening the audit file");
+	audit_reopen(d->d_audit);
+}
+
+static struct policy *
+env_policy(void *arg)
+{
+	return daemon_policy(arg);
+}
+
+static bool
+env_strip_https(void *arg)
+{
+	struct daemon	*d = arg;
+
+	return d->d_cf->cf_dns_strip_https;
+}
+
+/* The soft descriptor limit raised to the hard one; returns it. */
+static unsigned long
+raise_nofile(void)
+{
+	struct rlimit	rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return 1024;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1UL << 30 ?
+	    1UL << 30 : (unsigned long)rl.rlim_cur;
+}
+
+/* Fails early and clearly when the mark cannot be set at all. */
+static int
+check_mark(uint32_t mark)
+{
+	int	fd, rc;
+
+	if (mark == 0)
+		return 0;
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+		return -1;
+	rc = setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark));
+	close(fd);
+	if (rc == -1)
+		log_warn("upstream.mark 0x%x needs CAP_NET_ADMIN; grant it, or "
+		    "set mark: 0 and exclude egressd's uid from the redirect",
+		    mark);
+	return rc;
+}
+
+/* The audit sink, the shared DNS knowledge, the loop and its signals. */
+static int
+daemon_open(struct daemon *d)
+{
+	static const int	 signo[4] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
+	void			(*cb[4])(evutil_socket_t, short, void *) = {
+				    on_stop, on_stop, on_hup, on_usr1 };
+	const struct config	*cf = d->d_cf;
+	char			*err = NULL;
+	size_t			 i;
+
+	if (resolver_library_init() == -1 ||
+	    (d->d_dns = dns_shared_new(DNS_CACHE_NAMES)) == NULL) {
+		log_warnx("cannot initialise c-ares");
+		return -1;
+	}
+	if ((d->d_audit = audit_open(cf->cf_audit_file, AUDIT_QUEUE_BYTES,
+	    &err)) == NULL) {
+		log_warnx("audit: %s", err ? err : "cannot start");
+		free(err);
+		return -1;
+	}
+	audit_set_options(d->d_audit, cf->cf_audit_log_allowed,
+	    cf->cf_audit_memory_events, cf->cf_audit_syslog);
+	if ((d->d_base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	for (i = 0; i < 4; i++)
+		if ((d->d_sigs[i] = evsignal_new(d->d_base, signo[i], cb[i],
+		    d)) == NULL || event_add(d->d_sigs[i], NULL) == -1)
+			fatalx("cannot install signal handlers");
+	return 0;
+}
+
+/* The DNS filter runs on the main loop, off the data path. */
+static int
+daemon_start_filter(struct daemon *d)
+{
+	const struct config	*cf = d->d_cf;
+	struct dnsfilter_env	 fenv;
+	char			*err = NULL;
+	size_t			 i;
+
+	if (!cf->cf_dns || cf->cf_dns_nlisten == 0)
+		return 0;
+	d->d_fres = resolver_new(d->d_base, d->d_dns, cf->cf_dns_servers,
+	    cf->cf_dns_nservers, cf->cf_px.pc_mark, FILTER_DNS_TIMEOUT_MS,
+	    &err);
+	memset(&fenv, 0, sizeof(fenv));
+	fenv.fe_base = d->d_base;
+	fenv.fe_audit = d->d_audit;
+	fenv.fe_ds = d->d_dns;
+	fenv.fe_resolver = d->d_fres;
+	fenv.fe_policy = env_policy;
+	fenv.fe_strip_https = env_strip_https;
+	fenv.fe_arg = d;
+	/* Its audit ids take the slot after the workers'. */
+	fenv.fe_id_first = proxy_nworkers(d->d_px) + 1;
+	fenv.fe_id_stride = proxy_nworkers(d->d_px) + 1;
+	if (d->d_fres == NULL || (d->d_filter = dnsfilter_new(&fenv,
+	    cf->cf_dns_listen, cf->cf_dns_nlisten, &err)) == NULL) {
+		log_warnx("dns filter: %s", err ? err : "cannot start");
+		free(err);
+		return -1;
+	}
+	for (i = 0; i < cf->cf_dns_nlisten; i++)
+		log_info("dns filter on %s (udp, tcp)",
+		    cf->cf_dns_listen[i].la_text);
+	return 0;
+}
+
+static int
+daemon_start_admin(struct daemon *d)
+{
+	const struct config	*cf = d->d_cf;
+	char			*err = NULL;
+
+	if (cf->cf_admin_socket == NULL && cf->cf_admin_listen == NULL)
+		return 0;
+	if ((d->d_admin = admin_new(d, d->d_base, &err)) == NULL) {
+		log_warnx("admin: %s", err ? err : "cannot start");
+		free(err);
+		return -1;
+	}
+	if (cf->cf_admin_socket != NULL)
+		log_info("admin API on %s", cf->cf_admin_socket);
+	if (cf->cf_admin_listen != NULL)
+		log_info("admin API on %s (token)",
+		    cf->cf_admin_listen[0].la_text);
+	return 0;
+}
+
+static int
+daemon_start(struct daemon *d, unsigned long nofile)
+{
+	const struct config	*cf = d->d_cf;
+	struct proxy_env	 env = {
+		.pe_nofile = nofile,
+		.pe_drained = on_drained,
+		.pe_arg = d
+	};
+	size_t			 i;
+
+	if (check_mark(cf->cf_px.pc_mark) == -1 || daemon_open(d) == -1)
+		return -1;
+	env.pe_audit = d->d_audit;
+	env.pe_dns = d->d_dns;
+	if ((d->d_px = proxy_start(&env, &cf->cf_px, cf->cf_policy)) == NULL)
+		return -1;
+	if (daemon_start_filter(d) == -1 || daemon_start_admin(d) == -1)
+		return -1;
+	for (i = 0; i < cf->cf_nlisten; i++)
+		log_info("listening on %s", cf->cf_listen[i].la_text);
+	log_info("egressd %s started: %u workers, %zu listeners",
+	    EGRESS_VERSION, proxy_nworkers(d->d_px), cf->cf_nlisten);
+	return 0;
+}
+
+/* Everything, in the reverse order of start-up; the workers first. */
+static void
+daemon_close(struct daemon *d)
+{
+	size_t	i;
+
+	proxy_free(d->d_px);
+	admin_free(d->d_admin);
+	dnsfilter_free(d->d_filter);
+	resolver_free(d->d_fres);
+	for (i = 0; i < 4; i++)
+		if (d->d_sigs[i] != NULL)
+			event_free(d->d_sigs[i]);
+	if (d->d_base != NULL)
+		event_base_free(d->d_base);
+	audit_close(d->d_audit);
+	dns_shared_free(d->d_dns);
+	daemon_reclaim(d, true);
+	free(d->d_retired);
+	daemon_text_free(&d->d_text);
+	config_free(d->d_cf);
+}
+
+int
+daemon_run(struct config *cf, struct daemon_text *txt)
+{
+	struct daemon	d;
+	unsigned long	nofile;
+	int		rc = 1;
+
+	memset(&d, 0, sizeof(d));
+	d.d_cf = cf;
+	d.d_text = *txt;
+	memset(txt, 0, sizeof(*txt));
+	d.d_started = time(NULL);
+	signal(SIGPIPE, SIG_IGN);
+	nofile = raise_nofile();
+	if (evthread_use_pthreads() == -1)
+		fatalx("libevent without pthreads support");
+	if (daemon_start(&d, nofile) == 0) {
+		event_base_dispatch(d.d_base);
+		rc = 0;
+	}
+	daemon_close(&d);
+	return rc;
+}

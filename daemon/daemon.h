@@ -1,0 +1,62 @@
+/*
+ * daemon/daemon.h - egressd as a process: the config in force and how it
+ * changes (reload, the admin API's state), the main loop with its
+ * signals, the DNS filter and the admin API, and the data plane
+ * (proxy/proxy.h) it starts and stops.  Main thread only.
+ */
+#ifndef EGRESS_DAEMON_H
+#define EGRESS_DAEMON_H
+
+#include <stddef.h>
+#include <time.h>
+
+struct audit_sink;
+struct config;
+struct errlist;
+struct policy;
+struct proxy;
+
+/* The texts the running config was built from. */
+struct daemon_text {
+	char	*dt_cf;		/* owns: the config file as last read */
+	size_t	 dt_cflen;
+	char	*dt_state;	/* owns: the API's state (JSON), or NULL */
+	size_t	 dt_statelen;
+};
+
+struct daemon;
+
+/*
+ * Reads the config file at <path> and the state the admin API left in its
+ * state_dir, and builds the config from both.  <txt> keeps the texts.
+ */
+struct config	*daemon_load(const char *path, struct daemon_text *txt,
+		    struct errlist *el);
+void		 daemon_text_free(struct daemon_text *txt);
+
+/* Runs egressd with <cf> until SIGTERM/SIGINT and the drain: the exit
+ * code.  Takes <cf> and <txt>. */
+int		 daemon_run(struct config *cf, struct daemon_text *txt);
+
+/* For the admin API (daemon/admin.c). */
+const struct config *daemon_config(const struct daemon *d);
+/* A new reference to the policy in force. */
+struct policy	*daemon_policy(struct daemon *d);
+struct proxy	*daemon_proxy(struct daemon *d);
+struct audit_sink *daemon_audit(struct daemon *d);
+/* The API state in force (JSON), or NULL. */
+const char	*daemon_state(const struct daemon *d, size_t *len);
+/* SIGHUP and POST /api/v1/reload: 0, or -1 with the errors. */
+int		 daemon_reload(struct daemon *d, struct errlist *el);
+/* Validates the config with new API state, persists it, swaps it in. */
+int		 daemon_apply_state(struct daemon *d, const char *state,
+		    size_t len, struct errlist *el);
+
+struct daemon_stats {
+	unsigned	ds_reloads_ok;
+	unsigned	ds_reloads_failed;
+	time_t		ds_started;	/* wall clock */
+};
+void		 daemon_stats(const struct daemon *d, struct daemon_stats *st);
+
+#endif /* EGRESS_DAEMON_H */

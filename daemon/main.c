@@ -1,0 +1,154 @@
+/*
+ * egressd - transparent egress filtering proxy for sandboxes.
+ *
+ * The command line: run (daemon/daemon.c), --check, --explain.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/errlist.h"
+#include "common/log.h"
+#include "daemon/config.h"
+#include "daemon/daemon.h"
+#include "policy/policy.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: egressd -c FILE [-d]         run the proxy (foreground)\n"
+	    "       egressd -c FILE --check      validate FILE and exit\n"
+	    "       egressd -c FILE --explain SANDBOX HOST [PORT]\n"
+	    "                                    show the decision for HOST\n"
+	    "       egressd --version | --help\n"
+	    "\n"
+	    "  -c, --config FILE  configuration (YAML, see docs/config.md)\n"
+	    "  -d, --debug        log each connection's state changes\n"
+	    "\n"
+	    "signals: HUP reload, USR1 reopen the audit file, TERM/INT drain "
+	    "and exit\n");
+}
+
+static void
+print_errors(const struct errlist *el)
+{
+	size_t	i;
+
+	for (i = 0; i < el->el_count; i++)
+		fprintf(stderr, "%s\n", el->el_msgs[i]);
+}
+
+static int
+explain(const struct config *cf, int argc, char **argv)
+{
+	const struct sandbox		*sb;
+	struct policy_explanation	 pe;
+	const char			*why;
+	unsigned long			 port = 443;
+	char				*ep;
+
+	if (argc < 2 || argc > 3) {
+		fprintf(stderr, "egressd: --explain SANDBOX HOST [PORT]\n");
+		return 2;
+	}
+	if ((sb = policy_sandbox_by_id(cf->cf_policy, argv[0])) == NULL) {
+		fprintf(stderr, "egressd: no sandbox \"%s\"\n", argv[0]);
+		return 1;
+	}
+	if (argc == 3) {
+		port = strtoul(argv[2], &ep, 10);
+		if (*ep != '\0' || port < 1 || port > 65535) {
+			fprintf(stderr, "egressd: bad port \"%s\"\n", argv[2]);
+			return 2;
+		}
+	}
+	if (policy_explain(sb, argv[1], (unsigned)port, &pe, &why) == -1) {
+		fprintf(stderr, "egressd: \"%s\": %s\n", argv[1], why);
+		return 2;
+	}
+	printf("%s %s:%lu -> %s\n", sandbox_id(sb), pe.pe_host, port,
+	    policy_action_str(pe.pe_d.pd_action));
+	printf("  reason: %s\n", policy_reason_str(pe.pe_d.pd_reason));
+	printf("  policy: %s\n", pe.pe_d.pd_policy ? pe.pe_d.pd_policy : "-");
+	printf("  rule:   %s\n", pe.pe_d.pd_rule ? pe.pe_d.pd_rule : "-");
+	if (pe.pe_note != NULL)
+		printf("  note:   %s\n", pe.pe_note);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'n' },
+		{ "explain", no_argument, NULL, 'e' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char	*file = NULL;
+	bool		 check = false, expl = false, debug = false;
+	struct errlist	 el;
+	struct config	*cf;
+	struct daemon_text txt;
+	int		 ch, rc;
+
+	while ((ch = getopt_long(argc, argv, "c:dhnV", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			file = optarg;
+			break;
+		case 'n':
+			check = true;
+			break;
+		case 'e':
+			expl = true;
+			break;
+		case 'd':
+			debug = true;
+			break;
+		case 'V':
+			printf("egressd %s\n", EGRESS_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (file == NULL) {
+		usage(stderr);
+		return 2;
+	}
+	if (!expl && optind != argc) {
+		fprintf(stderr, "egressd: unexpected argument \"%s\"\n",
+		    argv[optind]);
+		return 2;
+	}
+	log_init(debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	errlist_init(&el);
+	if ((cf = daemon_load(file, &txt, &el)) == NULL) {
+		daemon_text_free(&txt);
+		print_errors(&el);
+		if (el.el_count == 0)
+			fprintf(stderr, "%s: invalid configuration\n", file);
+		errlist_free(&el);
+		return 1;
+	}
+	errlist_free(&el);
+	if (check || expl) {
+		if (check)
+			printf("%s: configuration OK\n", file);
+		rc = check ? 0 : explain(cf, argc - optind, argv + optind);
+		daemon_text_free(&txt);
+		config_free(cf);
+		return rc;
+	}
+	return daemon_run(cf, &txt);
+}
