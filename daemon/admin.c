@@ -483,8 +483,12 @@ reply_network(struct admin *ad, struct ahttp_req *req, const char *id)
 }
 
 /* PUT .../network: the body replaces the sandbox's inline policy. */
-static void
-route_put_network(struct admin *ad, struct ahttp_req *req,
+/*
+ * PUT .../network: the body must not change what the API cannot (its id,
+ * the policies a config sandbox names): false (answered) when it tries.
+ */
+static bool
+network_body_ok(struct admin *ad, struct ahttp_req *req, json_t *b,
     const char *id)
 {
 	static const char *const keys[] = { "id", "mode", "intercept",
@@ -492,23 +496,19 @@ route_put_network(struct admin *ad, struct ahttp_req *req,
 	/* What GET shows but PUT cannot change: sent back unchanged only. */
 	static const char *const readonly[] = { "policies", "source", "rules",
 	    NULL };
-	static const char *const ekeys[] = { "allowed_domains",
-	    "denied_domains", "allowed_cidrs", "denied_cidrs",
-	    "allowed_ports", "denied_ports", NULL };
-	json_t	*b, *st, *e, *eg, *v, *side, *cur = NULL;
+	json_t	*v, *cur = NULL;
 	size_t	 k;
+	bool	 ok = true;
 
-	if ((b = body_json(req)) == NULL)
-		return;
 	if (!only_keys(req, b, keys, "the network object"))
-		goto out;
+		return false;
 	if ((v = json_object_get(b, "id")) != NULL && (!json_is_string(v) ||
 	    strcmp(json_string_value(v), id) != 0)) {
 		reply_error(req, 400, "\"id\" in the body must be the path's "
 		    "\"%s\"", id);
-		goto out;
+		return false;
 	}
-	for (k = 0; readonly[k] != NULL; k++) {
+	for (k = 0; ok && readonly[k] != NULL; k++) {
 		if ((v = json_object_get(b, readonly[k])) == NULL)
 			continue;
 		if (cur == NULL) {
@@ -523,56 +523,90 @@ route_put_network(struct admin *ad, struct ahttp_req *req,
 			reply_error(req, 400, "\"%s\" cannot be changed "
 			    "through the API: leave it out (or send it "
 			    "unchanged)", readonly[k]);
-			goto out;
+			ok = false;
 		}
 	}
-	st = state_load(ad);
-	e = state_entry(st, id, true);
-	json_object_del(e, "allow");
-	json_object_del(e, "deny");
+	json_decref(cur);
+	return ok;
+}
+
+/* The body's egress lists into state entry <e>: false (answered) if bad. */
+static bool
+network_egress(struct ahttp_req *req, json_t *eg, json_t *e)
+{
+	static const char *const ekeys[] = { "allowed_domains",
+	    "denied_domains", "allowed_cidrs", "denied_cidrs",
+	    "allowed_ports", "denied_ports", NULL };
+	json_t	*v, *side;
+	size_t	 k;
+
+	if (!json_is_object(eg)) {
+		reply_error(req, 400, "egress must be an object");
+		return false;
+	}
+	if (!only_keys(req, eg, ekeys, "egress"))
+		return false;
+	for (k = 0; k < 6; k++) {
+		if ((v = json_object_get(eg, egress_keys[k])) == NULL)
+			continue;
+		if (!string_list(req, v, egress_keys[k], k >= 4))
+			return false;
+		side = list_of(e, k % 2 == 0 ? "allow" : "deny",
+		    k < 2 ? "hosts" : k < 4 ? "cidrs" : "ports");
+		json_array_extend(side, v);
+	}
+	return true;
+}
+
+/* The body's mode, intercept and sources into <e>: false if bad. */
+static bool
+network_scalars(struct ahttp_req *req, json_t *b, json_t *e)
+{
+	json_t	*v;
+
 	if ((v = json_object_get(b, "mode")) != NULL) {
 		if (!json_is_string(v)) {
 			reply_error(req, 400, "mode must be a string");
-			goto out2;
+			return false;
 		}
 		json_object_set(e, "mode", v);
 	}
 	if ((v = json_object_get(b, "intercept")) != NULL) {
 		if (!json_is_boolean(v)) {
 			reply_error(req, 400, "intercept must be true or false");
-			goto out2;
+			return false;
 		}
 		json_object_set(e, "intercept", v);
 	}
 	if ((v = json_object_get(b, "sources")) != NULL) {
 		if (!string_list(req, v, "sources", false))
-			goto out2;
+			return false;
 		json_object_set(e, "sources", v);
 	}
-	if ((eg = json_object_get(b, "egress")) != NULL) {
-		if (!json_is_object(eg) || !only_keys(req, eg, ekeys,
-		    "egress")) {
-			if (!json_is_object(eg))
-				reply_error(req, 400, "egress must be an "
-				    "object");
-			goto out2;
-		}
-		for (k = 0; k < 6; k++) {
-			if ((v = json_object_get(eg, egress_keys[k])) == NULL)
-				continue;
-			if (!string_list(req, v, egress_keys[k], k >= 4))
-				goto out2;
-			side = list_of(e, k % 2 == 0 ? "allow" : "deny",
-			    k < 2 ? "hosts" : k < 4 ? "cidrs" : "ports");
-			json_array_extend(side, v);
-		}
+	return true;
+}
+
+static void
+route_put_network(struct admin *ad, struct ahttp_req *req,
+    const char *id)
+{
+	json_t	*b, *st, *e, *eg;
+
+	if ((b = body_json(req)) == NULL)
+		return;
+	if (!network_body_ok(ad, req, b, id)) {
+		json_decref(b);
+		return;
 	}
-	if (state_apply(ad, req, st) == 0)
+	st = state_load(ad);
+	e = state_entry(st, id, true);
+	json_object_del(e, "allow");
+	json_object_del(e, "deny");
+	if (network_scalars(req, b, e) &&
+	    ((eg = json_object_get(b, "egress")) == NULL ||
+	    network_egress(req, eg, e)) && state_apply(ad, req, st) == 0)
 		reply_network(ad, req, id);
-out2:
 	json_decref(st);
-out:
-	json_decref(cur);
 	json_decref(b);
 }
 

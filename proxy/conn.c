@@ -714,18 +714,98 @@ conn_proceed(struct conn *c)
 	conn_connect(c);
 }
 
+/* What a sniffer's verdict means for the connection. */
+enum sniff_step {
+	SNIFF_MORE,		/* more bytes needed */
+	SNIFF_DONE,		/* decided (or closed) */
+	SNIFF_NOT_IT		/* not this protocol: try the next */
+};
+
+/* More bytes of a protocol that is already recognised: wait or refuse. */
+static enum sniff_step
+conn_sniff_short(struct conn *c, bool final, enum policy_reason bad)
+{
+	if (c->c_peek_len >= conn_cf(c)->pc_peek_max_bytes) {
+		conn_deny(c, REASON_TOO_LARGE);
+		return SNIFF_DONE;
+	}
+	if (!final)
+		return SNIFF_MORE;
+	conn_deny(c, c->c_peek_timed_out ? REASON_PEEK_TIMEOUT : bad);
+	return SNIFF_DONE;
+}
+
+static enum sniff_step
+conn_sniff_tls(struct conn *c, bool final)
+{
+	struct tls_hello	th;
+
+	c->c_proto = POLICY_PROTO_TLS;
+	switch (tls_sniff(&c->c_tls, c->c_peek, c->c_peek_len,
+	    conn_cf(c)->pc_peek_max_bytes, &th)) {
+	case TLS_NEED_MORE:
+		return conn_sniff_short(c, final, REASON_BAD_TLS);
+	case TLS_OK:
+		c->c_ech = th.ech;
+		if (th.has_sni && conn_set_host(c, th.sni) == -1) {
+			conn_deny(c, REASON_BAD_TLS);
+			return SNIFF_DONE;
+		}
+		conn_decide(c);
+		return SNIFF_DONE;
+	case TLS_MALFORMED:
+		conn_deny(c, REASON_BAD_TLS);
+		return SNIFF_DONE;
+	case TLS_TOO_LARGE:
+		conn_deny(c, REASON_TOO_LARGE);
+		return SNIFF_DONE;
+	case TLS_NOT_TLS:
+		break;
+	}
+	c->c_not_tls = true;
+	c->c_proto = POLICY_PROTO_OTHER;
+	return SNIFF_NOT_IT;
+}
+
+static enum sniff_step
+conn_sniff_http(struct conn *c, bool final)
+{
+	c->c_proto = POLICY_PROTO_HTTP;
+	switch (http_parse_request(&c->c_hs, c->c_peek, c->c_peek_len,
+	    conn_cf(c)->pc_peek_max_bytes, &c->c_req)) {
+	case HTTP_NEED_MORE:
+		return conn_sniff_short(c, final, REASON_BAD_HTTP);
+	case HTTP_OK:
+		c->c_req_ok = true;
+		if (conn_set_host(c, c->c_req.host) == -1) {
+			conn_deny(c, REASON_BAD_HTTP);
+			return SNIFF_DONE;
+		}
+		conn_decide(c);
+		return SNIFF_DONE;
+	case HTTP_MALFORMED:
+		conn_deny(c, REASON_BAD_HTTP);
+		return SNIFF_DONE;
+	case HTTP_TOO_LARGE:
+		conn_deny(c, REASON_TOO_LARGE);
+		return SNIFF_DONE;
+	case HTTP_NOT_HTTP:
+		break;
+	}
+	c->c_not_http = true;
+	c->c_proto = POLICY_PROTO_OTHER;
+	return SNIFF_NOT_IT;
+}
+
 /*
- * Runs the sniffers over what was peeked.  Returns true when the
- * connection was decided (or closed), false when more bytes are needed.
+ * Runs the sniffers over what was peeked: TLS, then HTTP, else "other".
+ * Returns true when the connection was decided (or closed), false when
+ * more bytes are needed.
  */
 static bool
 conn_sniff(struct conn *c, bool final)
 {
-	const struct proxy_conf	*cf = conn_cf(c);
-	struct tls_hello	 th;
-	enum tls_result		 tr;
-	enum http_result	 hr;
-	size_t			 max = cf->pc_peek_max_bytes;
+	enum sniff_step	st;
 
 	if (c->c_peek_len == 0) {
 		/* Silence (or an immediate EOF) is "other", with no host. */
@@ -735,83 +815,11 @@ conn_sniff(struct conn *c, bool final)
 		conn_decide(c);
 		return true;
 	}
-	if (!c->c_not_tls) {
-		tr = tls_sniff(&c->c_tls, c->c_peek, c->c_peek_len, max, &th);
-		switch (tr) {
-		case TLS_NEED_MORE:
-			c->c_proto = POLICY_PROTO_TLS;
-			if (c->c_peek_len >= max) {
-				conn_deny(c, REASON_TOO_LARGE);
-				return true;
-			}
-			if (final) {
-				conn_deny(c, c->c_peek_timed_out ?
-				    REASON_PEEK_TIMEOUT : REASON_BAD_TLS);
-				return true;
-			}
-			return false;
-		case TLS_OK:
-			c->c_proto = POLICY_PROTO_TLS;
-			c->c_ech = th.ech;
-			if (th.has_sni && conn_set_host(c, th.sni) == -1) {
-				conn_deny(c, REASON_BAD_TLS);
-				return true;
-			}
-			conn_decide(c);
-			return true;
-		case TLS_MALFORMED:
-			c->c_proto = POLICY_PROTO_TLS;
-			conn_deny(c, REASON_BAD_TLS);
-			return true;
-		case TLS_TOO_LARGE:
-			c->c_proto = POLICY_PROTO_TLS;
-			conn_deny(c, REASON_TOO_LARGE);
-			return true;
-		case TLS_NOT_TLS:
-			c->c_not_tls = true;
-			c->c_proto = POLICY_PROTO_OTHER;
-			break;
-		}
-	}
-	if (!c->c_not_http) {
-		hr = http_parse_request(&c->c_hs, c->c_peek, c->c_peek_len, max,
-		    &c->c_req);
-		switch (hr) {
-		case HTTP_NEED_MORE:
-			c->c_proto = POLICY_PROTO_HTTP;
-			if (c->c_peek_len >= max) {
-				conn_deny(c, REASON_TOO_LARGE);
-				return true;
-			}
-			if (final) {
-				conn_deny(c, c->c_peek_timed_out ?
-				    REASON_PEEK_TIMEOUT : REASON_BAD_HTTP);
-				return true;
-			}
-			return false;
-		case HTTP_OK:
-			c->c_proto = POLICY_PROTO_HTTP;
-			c->c_req_ok = true;
-			if (conn_set_host(c, c->c_req.host) == -1) {
-				conn_deny(c, REASON_BAD_HTTP);
-				return true;
-			}
-			conn_decide(c);
-			return true;
-		case HTTP_MALFORMED:
-			c->c_proto = POLICY_PROTO_HTTP;
-			conn_deny(c, REASON_BAD_HTTP);
-			return true;
-		case HTTP_TOO_LARGE:
-			c->c_proto = POLICY_PROTO_HTTP;
-			conn_deny(c, REASON_TOO_LARGE);
-			return true;
-		case HTTP_NOT_HTTP:
-			c->c_not_http = true;
-			c->c_proto = POLICY_PROTO_OTHER;
-			break;
-		}
-	}
+	if (!c->c_not_tls && (st = conn_sniff_tls(c, final)) != SNIFF_NOT_IT)
+		return st == SNIFF_DONE;
+	if (!c->c_not_http && (st = conn_sniff_http(c, final)) !=
+	    SNIFF_NOT_IT)
+		return st == SNIFF_DONE;
 	conn_decide(c);
 	return true;
 }
