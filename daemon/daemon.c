@@ -494,6 +494,7 @@ daemon_close(struct daemon *d)
 		event_base_free(d->d_base);
 	audit_close(d->d_audit);
 	dns_shared_free(d->d_dns);
+	policy_thread_exit();
 	daemon_reclaim(d, true);
 	free(d->d_retired);
 	daemon_text_free(&d->d_text);

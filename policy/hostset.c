@@ -227,6 +227,13 @@ hostset_set_match_limit(struct hostset *hs, uint32_t limit)
 
 static _Thread_local pcre2_match_data *hostset_md;
 
+void
+hostset_thread_exit(void)
+{
+	pcre2_match_data_free(hostset_md);
+	hostset_md = NULL;
+}
+
 /*
  * <fail_closed>: a regex that cannot give an answer (match or depth limit,
  * JIT stack, out of memory) counts as a match, as a deny rule must; else

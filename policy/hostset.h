@@ -37,6 +37,8 @@ const char	*hostset_match(const struct hostset *hs, const char *name);
  * rule reported: deny rules, and rules that restrict, fail closed.
  */
 const char	*hostset_match_deny(const struct hostset *hs, const char *name);
+/* Frees this thread's regex scratch space (kept between lookups). */
+void		 hostset_thread_exit(void);
 /*
  * Caps the steps (and backtracking depth) of one regex match; 0 restores
  * the default, which is far above what a host-name pattern needs.

@@ -891,3 +891,9 @@ policy_explain(const struct sandbox *sb, const char *host, unsigned port,
 		    "that destination must be public unless allowed";
 	return 0;
 }
+
+void
+policy_thread_exit(void)
+{
+	hostset_thread_exit();
+}

@@ -125,6 +125,9 @@ void		 policy_eval(const struct sandbox *sb,
  * and no endpoint rule (both judge what the client says).
  * Returns true with <d> filled, false when the host must be peeked.
  */
+/* Frees what decisions keep per thread; call before a thread ends. */
+void		 policy_thread_exit(void);
+
 /* What --explain and the admin API's explain answer (one text for both). */
 struct policy_explanation {
 	char			 pe_host[254];	/* normalized, or the address */

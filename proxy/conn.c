@@ -781,6 +781,11 @@ conn_sniff_http(struct conn *c, bool final)
 			conn_deny(c, REASON_BAD_HTTP);
 			return SNIFF_DONE;
 		}
+		if (c->c_req.upgrade_h2c) {
+			/* HTTP/2 after the 101 would carry requests unjudged. */
+			conn_deny(c, REASON_PROTOCOL_NOT_ALLOWED);
+			return SNIFF_DONE;
+		}
 		conn_decide(c);
 		return SNIFF_DONE;
 	case HTTP_MALFORMED:
@@ -1079,6 +1084,11 @@ conn_http_judge(struct conn *c)
 	c->c_has_host = false;
 	if (conn_set_host(c, c->c_flow->hf_req.host) == -1) {
 		conn_deny(c, REASON_BAD_HTTP);
+		return HTTPFLOW_BAD;
+	}
+	if (c->c_flow->hf_req.upgrade_h2c) {
+		/* HTTP/2 after the 101 would carry requests unjudged. */
+		conn_deny(c, REASON_PROTOCOL_NOT_ALLOWED);
 		return HTTPFLOW_BAD;
 	}
 	conn_query(c, &q);

@@ -160,6 +160,7 @@ worker_main(void *arg)
 	struct shared	*sh = w->w_sh;
 
 	event_base_dispatch(w->w_base);
+	policy_thread_exit();
 	/* Drained: the last worker out tells the daemon. */
 	if (atomic_fetch_sub(&sh->sh_running, 1) == 1 &&
 	    sh->sh_drained != NULL)

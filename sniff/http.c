@@ -57,6 +57,7 @@ struct fields {
 	bool		 f_conn_keep_alive;
 	bool		 f_conn_upgrade;
 	bool		 f_has_upgrade;
+	bool		 f_upgrade_h2c;	/* h2c among the Upgrade protocols */
 };
 
 static bool	is_tchar(uint8_t);
@@ -436,6 +437,22 @@ field_transfer_encoding(struct span v, struct fields *f)
 	return 0;
 }
 
+/* Upgrade: protocol["/"version] list; only whether h2c is in it matters. */
+static void
+field_upgrade(struct span v, struct fields *f)
+{
+	struct span	e;
+	size_t		i;
+
+	while (span_next_elem(&v, &e)) {
+		for (i = 0; i < e.s_len && e.s_p[i] != '/'; i++)
+			;
+		e.s_len = i;
+		if (span_eq_ci(e, "h2c"))
+			f->f_upgrade_h2c = true;
+	}
+}
+
 static int
 field_connection(struct span v, struct fields *f)
 {
@@ -524,6 +541,7 @@ field_parse(struct span line, struct fields *f)
 	} else if (span_eq_ci(name, "upgrade")) {
 		if (value.s_len > 0)
 			f->f_has_upgrade = true;
+		field_upgrade(value, f);
 	}
 	return 0;
 }
@@ -792,6 +810,7 @@ head_parse(const uint8_t *buf, size_t hlen, size_t mlen,
 	/* A server ignores Upgrade in an HTTP/1.0 request (RFC 9110 7.8). */
 	r.upgrade = r.version_minor == 1 && f.f_has_upgrade &&
 	    f.f_conn_upgrade;
+	r.upgrade_h2c = r.upgrade && f.f_upgrade_h2c;
 	if (r.version_minor == 1)
 		r.keep_alive = !f.f_conn_close;
 	else

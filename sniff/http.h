@@ -45,6 +45,7 @@ struct http_request {
 	enum http_framing framing;
 	uint64_t	content_length;	/* when framing == HTTP_BODY_LENGTH */
 	bool		upgrade;	/* Upgrade header with Connection: upgrade */
+	bool		upgrade_h2c;	/* ... and h2c is among its protocols */
 	bool		keep_alive;	/* connection persists after this one */
 	size_t		head_len;	/* bytes up to and including CRLFCRLF */
 };

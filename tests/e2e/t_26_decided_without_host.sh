@@ -180,3 +180,16 @@ kill_pid "$dpid" 5
 rm -rf "$nsdir"
 case_end
 
+
+# ------------------------------------------------------- no h2c after a 101
+# HTTP/2 over an upgraded connection would carry requests egressd never
+# judges; an Upgrade to h2c is refused whatever else the request says.
+case_begin upgrade_to_h2c_is_refused
+egressd_restart "$E2E_CFG_DEFAULT" 2>"$E2E_TMP/start.err" || ck_fail "egressd did not start: $(cat "$E2E_TMP/start.err")"
+out=$(sbx_curl --http2 http://allowed.example.com/ 2>&1); rc=$?
+[ "$rc" = 0 ] && ck_fail "curl --http2 (Upgrade: h2c) got through (out: $out)"
+expect_event "e['action']=='deny' and e.get('reason')=='protocol-not-allowed' and e.get('host')=='allowed.example.com'" \
+  "deny event, reason protocol-not-allowed" >/dev/null
+out=$(sbx_curl http://allowed.example.com/ 2>&1); rc=$?
+expect_eq 0 "$rc" "plain HTTP/1.1 to the same host still works (out: $out)"
+case_end

@@ -1122,6 +1122,40 @@ START_TEST(test_status_table)
 }
 END_TEST
 
+/* Upgrade to h2c is flagged (egressd refuses it); WebSocket is not. */
+START_TEST(test_upgrade_h2c)
+{
+	static const struct {
+		const char	*raw;
+		bool		 upgrade, h2c;
+	} c[] = {
+		{ "GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, "
+		  "HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMA\r\n"
+		  "\r\n", true, true },
+		{ "GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\n"
+		  "Upgrade: websocket, H2C/1\r\n\r\n", true, true },
+		{ "GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\n"
+		  "Upgrade: websocket\r\n\r\n", true, false },
+		/* no Connection: upgrade: the server ignores it */
+		{ "GET / HTTP/1.1\r\nHost: a\r\nUpgrade: h2c\r\n\r\n",
+		  false, false },
+		{ "GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\n"
+		  "Upgrade: h2cx\r\n\r\n", true, false },
+	};
+	struct http_sniff	st;
+	struct http_request	r;
+	size_t			i;
+
+	for (i = 0; i < nitems(c); i++) {
+		http_sniff_init(&st);
+		ck_assert_int_eq(http_parse_request(&st, (const uint8_t *)
+		    c[i].raw, strlen(c[i].raw), MAX, &r), HTTP_OK);
+		ck_assert_msg(r.upgrade == c[i].upgrade, "case %zu", i);
+		ck_assert_msg(r.upgrade_h2c == c[i].h2c, "case %zu", i);
+	}
+}
+END_TEST
+
 static Suite *
 http_suite(void)
 {
@@ -1146,6 +1180,7 @@ http_suite(void)
 	tcase_add_test(tc, test_pipelined);
 	tcase_add_test(tc, test_trailer_limits);
 	tcase_add_test(tc, test_smuggle_hidden_request);
+	tcase_add_test(tc, test_upgrade_h2c);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("status");
