@@ -135,8 +135,16 @@ jb_kaddr(struct jbuf *jb, const char *key, const struct sockaddr *sa)
 		jb_kstr(jb, key, NULL);
 		return;
 	}
+	/*
+	 * Written whole: an address needs no escaping and is short, and the
+	 * room every earlier string leaves (400 bytes) holds it and every
+	 * field after it, so a long path never empties the addresses.
+	 */
 	netaddr_format(sa, addr, sizeof(addr));
-	jb_kstr(jb, key, addr);
+	jb_key(jb, key);
+	jb_raw(jb, "\"", 1);
+	jb_str(jb, addr);
+	jb_raw(jb, "\"", 1);
 }
 
 size_t

@@ -355,8 +355,9 @@ path_ambiguous(const char *p, size_t n)
 		if (p[i] == '%' && i + 2 < n) {
 			a = p[i + 1];
 			b = (char)(p[i + 2] | 0x20);
-			if ((a == '2' && (b == 'e' || b == 'f')) ||
-			    (a == '5' && b == 'c'))
+			/* ".", "/", "\\", a second decoding ("%252e"), NUL */
+			if ((a == '2' && (b == 'e' || b == 'f' || b == '5')) ||
+			    (a == '5' && b == 'c') || (a == '0' && b == '0'))
 				return true;
 		}
 	}

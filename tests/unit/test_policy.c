@@ -327,6 +327,9 @@ START_TEST(test_endpoints)
 		{ "api.example.com", "GET", "/v1/models/%2e%2e/admin",
 		    "no-matching-allow" },
 		{ "api.example.com", "GET", "/v1/models//x", "no-matching-allow" },
+		{ "api.example.com", "GET", "/v1/models/%252e%252e/admin",
+		    "no-matching-allow" },
+		{ "api.example.com", "GET", "/v1/models/x%00", "no-matching-allow" },
 		{ "api.example.com", NULL, NULL, "rule" },	/* TLS: no path */
 		{ "other.example.com", "POST", "/anything", "rule" },
 	};
