@@ -1,11 +1,12 @@
 /* Audit lines: SPEC 5's fields, escaping, and valid JSON for any bytes. */
 #include <arpa/inet.h>
-#include <check.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "audit/audit.h"
+
+#include "check_main.h"
 
 static void
 addr4(struct sockaddr_in *sin, const char *ip, unsigned port)
@@ -89,21 +90,17 @@ START_TEST(test_long_path_stays_valid)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+audit_suite(void)
 {
 	Suite	*s = suite_create("audit");
 	TCase	*tc = tcase_create("json");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_test(tc, test_fields);
 	tcase_add_test(tc, test_escaping);
 	tcase_add_test(tc, test_long_path_stays_valid);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return s;
 }
+
+CHECK_MAIN(audit_suite)

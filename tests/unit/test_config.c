@@ -2,7 +2,6 @@
  * Config validation: one broken file per error kind, each asserting the
  * exact line and column, plus a file with many errors reported at once.
  */
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,8 @@
 #include "common/errlist.h"
 #include "common/fileio.h"
 #include "daemon/config.h"
+
+#include "check_main.h"
 
 struct bad_case {
 	const char	*yaml;
@@ -172,8 +173,7 @@ config_suite(void)
 	Suite	*s = suite_create("config");
 	TCase	*tc = tcase_create("validate");
 
-	tcase_add_loop_test(tc, test_bad, 0, (int)(sizeof(bad) /
-	    sizeof(bad[0])));
+	tcase_add_loop_test(tc, test_bad, 0, (int)nitems(bad));
 	tcase_add_test(tc, test_all_errors_at_once);
 	tcase_add_test(tc, test_good);
 	tcase_add_test(tc, test_shipped_config);
@@ -181,14 +181,4 @@ config_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(config_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(config_suite)

@@ -1,9 +1,10 @@
 /* dnscache: per-address TTLs, accumulation, negative entries, bounds. */
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "dns/dnscache.h"
+
+#include "check_main.h"
 
 static struct ipaddr
 ip(const char *s)
@@ -92,21 +93,17 @@ START_TEST(test_bounds)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+dnscache_suite(void)
 {
 	Suite	*s = suite_create("dnscache");
 	TCase	*tc = tcase_create("cache");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_test(tc, test_ttl_and_accumulation);
 	tcase_add_test(tc, test_negative);
 	tcase_add_test(tc, test_bounds);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return s;
 }
+
+CHECK_MAIN(dnscache_suite)

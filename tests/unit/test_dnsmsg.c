@@ -21,13 +21,13 @@
 #include "dns/dnsmsg.h"
 
 #include <arpa/inet.h>
-#include <check.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+#include "check_main.h"
+
 #define MSG_CAP		(65536 + 64)
 #define ADDR_MAX	16
 
@@ -1339,6 +1339,7 @@ dnsmsg_suite(void)
 	TCase	*tc;
 	int	 ngood = (int)good_count();
 
+	names_init();
 	tc = tcase_create("query");
 	tcase_add_loop_test(tc, test_query, 0, (int)nitems(qcases));
 	tcase_add_test(tc, test_query_name_255);
@@ -1376,16 +1377,4 @@ dnsmsg_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 failed;
-
-	names_init();
-	sr = srunner_create(dnsmsg_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(dnsmsg_suite)

@@ -9,13 +9,13 @@
  */
 #include "sniff/http.h"
 
-#include <check.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+#include "check_main.h"
+
 #define RAW(s)		(const uint8_t *)(s), sizeof(s) - 1
 #define MAX		8192
 #define NONE		HTTP_BODY_NONE
@@ -1190,15 +1190,4 @@ http_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(http_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(http_suite)

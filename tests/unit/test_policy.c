@@ -2,7 +2,6 @@
  * Policy evaluation as a table: (config, sandbox, connection) ->
  * (action, reason, rule), over every step of SPEC 4.3.
  */
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,8 @@
 #include "policy/hostname.h"
 #include "policy/hostset.h"
 #include "policy/policy.h"
+
+#include "check_main.h"
 
 static const char conf[] =
     "profiles:\n"
@@ -285,12 +286,12 @@ START_TEST(test_cidrset)
 	const char	*why, *got;
 	size_t		 i;
 
-	for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+	for (i = 0; i < nitems(rules); i++) {
 		ck_assert_int_eq(cidr_parse(rules[i].cidr, &c, &why), 0);
 		ck_assert_int_eq(cidrset_add(cs, &c, rules[i].text), 0);
 	}
 	ck_assert_uint_eq(cidrset_count(cs), 6);
-	for (i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
+	for (i = 0; i < nitems(probes); i++) {
 		ck_assert_int_eq(ipaddr_parse(probes[i].ip, &ia), 0);
 		got = cidrset_match(cs, &ia);
 		if (probes[i].want == NULL)
@@ -344,7 +345,7 @@ START_TEST(test_endpoints)
 	cf = config_parse(yaml, strlen(yaml), "t.yaml", &el);
 	ck_assert_ptr_nonnull(cf);
 	sb = policy_sandbox_by_id(cf->cf_policy, "s");
-	for (i = 0; i < sizeof(ep_cases) / sizeof(ep_cases[0]); i++) {
+	for (i = 0; i < nitems(ep_cases); i++) {
 		memset(&q, 0, sizeof(q));
 		q.pq_proto = ep_cases[i].method ? POLICY_PROTO_HTTP :
 		    POLICY_PROTO_TLS;
@@ -480,7 +481,7 @@ START_TEST(test_hostname_normalize)
 	size_t		i;
 	int		rc;
 
-	for (i = 0; i < sizeof(nc) / sizeof(nc[0]); i++) {
+	for (i = 0; i < nitems(nc); i++) {
 		why = NULL;
 		rc = hostname_normalize(nc[i].in, out, sizeof(out), &why);
 		if (nc[i].out == NULL) {
@@ -625,8 +626,7 @@ policy_suite(void)
 	Suite	*s = suite_create("policy");
 	TCase	*tc = tcase_create("eval");
 
-	tcase_add_loop_test(tc, test_eval_table, 0,
-	    (int)(sizeof(cases) / sizeof(cases[0])));
+	tcase_add_loop_test(tc, test_eval_table, 0, (int)nitems(cases));
 	tcase_add_test(tc, test_sandbox_lookup);
 	tcase_add_test(tc, test_early);
 	tcase_add_test(tc, test_cidrset);
@@ -639,14 +639,4 @@ policy_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(policy_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(policy_suite)

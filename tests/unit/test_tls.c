@@ -8,12 +8,12 @@
  */
 #include "sniff/tls.h"
 
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+#include "check_main.h"
+
 #define BIG_MAX		((size_t)1 << 20)
 #define HS_CAP		((size_t)1 << 16)
 #define WIRE_CAP	((size_t)1 << 19)
@@ -1110,14 +1110,4 @@ tls_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(tls_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(tls_suite)
