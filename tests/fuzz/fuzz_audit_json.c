@@ -24,20 +24,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_util.h"
+
 #define NSTR		9
 #define FIELD_MAX	8192	/* bytes of one string field */
 /* A string is only cut once fewer than this many bytes of line are left. */
 #define CUT_SLACK	440
-
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "%s:%d: invariant failed: %s\n",	\
-		    __FILE__, __LINE__, #cond);				\
-		abort();						\
-	}								\
-} while (0)
 
 static const char *const keys[NSTR] = {
 	"sandbox", "action", "reason", "policy", "rule", "proto", "host",
@@ -239,11 +231,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	obj = json_loadb(line, len, JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES,
 	    &err);
-	if (obj == NULL) {
-		fprintf(stderr, "not JSON: %s at %d: %.*s\n", err.text,
-		    err.position, (int)len, line);
-		abort();
-	}
+	CHECK_MSG(obj != NULL, "not JSON: %s at %d: %.*s", err.text,
+	    err.position, (int)len, line);
 	CHECK(json_is_object(obj));
 	for (i = 0; i < NSTR; i++)
 		check_string(obj, keys[i], fp[i], fn[i],

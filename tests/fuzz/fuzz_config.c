@@ -9,7 +9,7 @@
 #include "common/errlist.h"
 #include "daemon/config.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_util.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -19,10 +19,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	errlist_init(&el);
 	cf = config_parse((const char *)data, size, "fuzz.yaml", &el);
-	if (cf == NULL && el.el_count == 0)
-		abort();
-	if (cf != NULL && el.el_count != 0)
-		abort();
+	CHECK(cf != NULL || el.el_count != 0);
+	CHECK(cf == NULL || el.el_count == 0);
 	config_free(cf);
 	errlist_free(&el);
 	return 0;

@@ -30,34 +30,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_util.h"
+#include "tests/common/refname.h"
+
 #define ADDR_MAX	64
 #define REPLY_MAX	(12 + 255 + 4 + 11)
-
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "%s:%d: invariant failed: %s\n",	\
-		    __FILE__, __LINE__, #cond);				\
-		abort();						\
-	}								\
-} while (0)
-
-static void
-qname_valid(const char *s)
-{
-	size_t	i, n = strnlen(s, DNSMSG_NAME_MAX);
-
-	CHECK(n <= 253);
-	for (i = 0; i < n; i++) {
-		CHECK((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
-		    s[i] == '_' || s[i] == '.');
-		/* No empty label: no leading, trailing or double dot. */
-		if (s[i] == '.')
-			CHECK(i > 0 && i + 1 < n && s[i + 1] != '.');
-	}
-}
 
 /*
  * Is <a> the RDATA of an A/AAAA class IN record somewhere in <buf>, right
@@ -230,10 +207,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	uint8_t		*buf;
 
 	/* An exact-size copy: one byte past <len> is a heap overflow. */
-	buf = malloc(len > 0 ? len : 1);
-	if (buf == NULL)
+	if ((buf = fuzz_copy(data, len)) == NULL)
 		return 0;
-	memcpy(buf, data, len);
 
 	memset(&sentinel, 0x5a, sizeof(sentinel));
 	q = sentinel;
@@ -247,7 +222,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	} else {
 		CHECK(r == DNSMSG_OK || r == DNSMSG_UNSUPPORTED);
 		CHECK(len >= 12 && len <= 65535);
-		qname_valid(q.qname);
+		CHECK(ref_qname(q.qname));
 		CHECK(q.question_end >= 12 && q.question_end <= len);
 		CHECK(q.id == (buf[0] << 8 | buf[1]));
 		if (r == DNSMSG_OK)

@@ -35,18 +35,10 @@
 #include "policy/hostname.h"
 #include "policy/hostset.h"
 
+#include "fuzz_util.h"
+
 #define PATS_MAX	64
 #define LINE_MAX_	300
-
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "%s:%d: invariant failed: %s\n",	\
-		    __FILE__, __LINE__, #cond);				\
-		abort();						\
-	}								\
-} while (0)
 
 struct ref_pat {
 	bool	 wild;
@@ -179,11 +171,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ok = hostname_normalize(name, norm, sizeof(norm), &why) == 0;
 	if (all_ascii(name)) {
 		rok = ref_norm(name, refn);
-		if (ok != rok) {
-			fprintf(stderr, "\"%s\": fast %d, reference %d\n",
-			    name, ok, rok);
-			abort();
-		}
+		CHECK_MSG(ok == rok, "\"%s\": fast %d, reference %d", name,
+		    ok, rok);
 		if (ok)
 			CHECK(strcmp(norm, refn) == 0);
 	}
@@ -226,13 +215,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		want = all_ascii(name) ? ref_lookup(pats, npat, norm) : NULL;
 		/* Regexes come last: they only decide when nothing else did. */
 		if (all_ascii(name) && (nre == 0 || want != NULL)) {
-			if ((got == NULL) != (want == NULL) ||
-			    (got != NULL && strcmp(got, want) != 0)) {
-				fprintf(stderr, "\"%s\": fast %s, reference "
-				    "%s\n", norm, got ? got : "-",
-				    want ? want : "-");
-				abort();
-			}
+			CHECK_MSG((got == NULL) == (want == NULL) &&
+			    (got == NULL || strcmp(got, want) == 0),
+			    "\"%s\": fast %s, reference %s", norm,
+			    got ? got : "-", want ? want : "-");
 		}
 		/*
 		 * The deny lookup finds whatever the allow lookup finds, and

@@ -28,36 +28,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_util.h"
+#include "tests/common/refname.h"
+
 #define FUZZ_REQUESTS	4
-
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-static uint64_t
-rng_next(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
-static uint64_t
-rng_seed(const uint8_t *buf, size_t len)
-{
-	uint64_t	h = 0xcbf29ce484222325ULL;	/* FNV-1a */
-	size_t		i;
-
-	for (i = 0; i < len; i++)
-		h = (h ^ buf[i]) * 0x100000001b3ULL;
-	return h | 1;
-}
-
-static void
-check(int cond)
-{
-	if (!cond)
-		abort();
-}
 
 static int
 host_char(char c)
@@ -67,25 +41,6 @@ host_char(char c)
 	    c == ':';
 }
 
-/* Reference: a DNS name in text form, one trailing dot allowed. */
-static int
-ref_dns_name(const char *h)
-{
-	size_t	n = strlen(h), i, label = 0;
-
-	if (n == 0 || n > 253)
-		return 0;
-	for (i = 0; i < n; i++) {
-		if (h[i] == '.') {
-			if (label == 0)
-				return 0;
-			label = 0;
-		} else if (h[i] == ':' || ++label > 63)
-			return 0;
-	}
-	return 1;
-}
-
 /* Reference: the request target, as the bytes after the method's SP. */
 static void
 ref_target(const uint8_t *buf, size_t len, size_t mlen)
@@ -93,8 +48,8 @@ ref_target(const uint8_t *buf, size_t len, size_t mlen)
 	const uint8_t	*t = buf + mlen + 1, *e, *q, *seg, *p;
 
 	e = memchr(t, ' ', len - mlen - 1);
-	check(e != NULL);
-	check(memchr(t, '#', (size_t)(e - t)) == NULL);
+	CHECK(e != NULL);
+	CHECK(memchr(t, '#', (size_t)(e - t)) == NULL);
 	q = memchr(t, '?', (size_t)(e - t));
 	if (q == NULL)
 		q = e;
@@ -102,8 +57,8 @@ ref_target(const uint8_t *buf, size_t len, size_t mlen)
 		p = memchr(seg, '/', (size_t)(q - seg));
 		if (p == NULL)
 			p = q;
-		check(!(p - seg >= 2 && seg[0] == '.' && seg[1] == ';'));
-		check(!(p - seg >= 3 && seg[0] == '.' && seg[1] == '.' &&
+		CHECK(!(p - seg >= 2 && seg[0] == '.' && seg[1] == ';'));
+		CHECK(!(p - seg >= 3 && seg[0] == '.' && seg[1] == '.' &&
 		    seg[2] == ';'));
 	}
 }
@@ -138,7 +93,7 @@ ref_fields(const uint8_t *buf, size_t hlen)
 				if (name[j] != bad[k][j] &&
 				    !(name[j] == '_' && bad[k][j] == '-'))
 					break;
-			check(name[j] != '\0' || strcmp(name, bad[k]) == 0);
+			CHECK(name[j] != '\0' || strcmp(name, bad[k]) == 0);
 		}
 	}
 }
@@ -161,22 +116,23 @@ req_invariants(const struct http_request *r, const uint8_t *buf, size_t len)
 {
 	size_t	i, hl;
 
-	check(r->path_off + r->path_len <= r->head_len);
-	check(r->head_len <= len);
-	check(r->head_len >= 4);
-	check(memchr(r->method, '\0', sizeof(r->method)) != NULL);
-	check(r->method[0] != '\0');
+	CHECK(r->path_off + r->path_len <= r->head_len);
+	CHECK(r->head_len <= len);
+	CHECK(r->head_len >= 4);
+	CHECK(memchr(r->method, '\0', sizeof(r->method)) != NULL);
+	CHECK(r->method[0] != '\0');
 	hl = strnlen(r->host, sizeof(r->host));
-	check(hl > 0 && hl < sizeof(r->host));
+	CHECK(hl > 0 && hl < sizeof(r->host));
 	for (i = 0; i < hl; i++)
-		check(host_char(r->host[i]));
-	check(memchr(r->host, ':', hl) != NULL || ref_dns_name(r->host));
+		CHECK(host_char(r->host[i]));
+	CHECK(memchr(r->host, ':', hl) != NULL ||
+	    ref_dns_name(r->host, hl, REFNAME_TRAILING_DOT));
 	ref_target(buf, r->head_len, strlen(r->method));
 	ref_fields(buf, r->head_len);
-	check(r->version_minor == 0 || r->version_minor == 1);
-	check(r->framing == HTTP_BODY_NONE || r->framing == HTTP_BODY_LENGTH ||
+	CHECK(r->version_minor == 0 || r->version_minor == 1);
+	CHECK(r->framing == HTTP_BODY_NONE || r->framing == HTTP_BODY_LENGTH ||
 	    r->framing == HTTP_BODY_CHUNKED);
-	check(!(r->upgrade && r->version_minor == 0));
+	CHECK(!(r->upgrade && r->version_minor == 0));
 }
 
 /* Returns the verdict on <buf>, checked against a trickled feed. */
@@ -199,22 +155,22 @@ head_check(const uint8_t *buf, size_t len, size_t max, uint64_t *rng,
 		if (part != HTTP_NEED_MORE || n == len)
 			break;
 		/* Mostly single bytes, sometimes a run. */
-		step = rng_next(rng) % 4 == 0 ? 1 + rng_next(rng) % 64 : 1;
+		step = fuzz_rng(rng) % 4 == 0 ? 1 + fuzz_rng(rng) % 64 : 1;
 		n = len - n < step ? len : n + step;
 	}
-	check(part == whole);
+	CHECK(part == whole);
 	if (whole == HTTP_OK) {
-		check(req_same(&r1, &r2));
+		CHECK(req_same(&r1, &r2));
 		req_invariants(&r1, buf, len);
 		/* The prefix up to the head alone gives the same. */
 		http_sniff_init(&st);
 		again = http_parse_request(&st, buf, r1.head_len, max, &r2);
-		check(again == HTTP_OK && req_same(&r1, &r2));
+		CHECK(again == HTTP_OK && req_same(&r1, &r2));
 		*out = r1;
 	} else if (whole != HTTP_NEED_MORE) {
 		/* A decision made on <n> bytes stands on those bytes alone. */
 		http_sniff_init(&st);
-		check(http_parse_request(&st, buf, n, max, &r2) == whole);
+		CHECK(http_parse_request(&st, buf, n, max, &r2) == whole);
 	}
 	return whole;
 }
@@ -229,25 +185,25 @@ body_check(const struct http_request *req, const uint8_t *buf, size_t len,
 
 	http_body_init(&b1, req);
 	used1 = http_body_feed(&b1, buf, len);
-	check(used1 <= len);
+	CHECK(used1 <= len);
 	if (b1.hb_state != HTTP_BS_DONE && b1.hb_state != HTTP_BS_ERROR)
-		check(used1 == len);
-	check(http_body_feed(&b1, buf + used1, len - used1) == 0 ||
+		CHECK(used1 == len);
+	CHECK(http_body_feed(&b1, buf + used1, len - used1) == 0 ||
 	    (b1.hb_state != HTTP_BS_DONE && b1.hb_state != HTTP_BS_ERROR));
 
 	http_body_init(&b2, req);
 	for (used2 = 0; used2 < len;) {
-		piece = 1 + rng_next(rng) % 16;
+		piece = 1 + fuzz_rng(rng) % 16;
 		if (piece > len - used2)
 			piece = len - used2;
 		k = http_body_feed(&b2, buf + used2, piece);
-		check(k <= piece);
+		CHECK(k <= piece);
 		used2 += k;
 		if (k < piece)
 			break;
 	}
-	check(used1 == used2);
-	check(b1.hb_state == b2.hb_state);
+	CHECK(used1 == used2);
+	CHECK(b1.hb_state == b2.hb_state);
 	*state = b1.hb_state;
 	return used1;
 }
@@ -259,10 +215,10 @@ status_check(const uint8_t *buf, size_t len)
 	size_t	n;
 
 	whole = http_response_status(buf, len);
-	check(whole == -1 || whole == 0 || (whole >= 100 && whole <= 999));
+	CHECK(whole == -1 || whole == 0 || (whole >= 100 && whole <= 999));
 	for (n = 0; n < len && n < 16; n++) {
 		part = http_response_status(buf, n);
-		check(part == 0 || part == whole);
+		CHECK(part == 0 || part == whole);
 	}
 }
 
@@ -275,9 +231,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t			off = 0, max;
 	unsigned		i;
 
-	rng = rng_seed(data, size);
+	rng = fuzz_seed(data, size);
 	/* Usually roomy, sometimes tight enough to hit HTTP_TOO_LARGE. */
-	max = rng_next(&rng) % 4 == 0 ? 1 + rng_next(&rng) % 256 : 65536;
+	max = fuzz_rng(&rng) % 4 == 0 ? 1 + fuzz_rng(&rng) % 256 : 65536;
 
 	status_check(data, size);
 	for (i = 0; i < FUZZ_REQUESTS && off <= size; i++) {

@@ -31,6 +31,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_util.h"
+#include "tests/common/refname.h"
+
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
 #include <sanitizer/asan_interface.h>
@@ -45,42 +48,16 @@
 
 #define BYTEWISE_MAX	4096	/* longer inputs go in pieces only */
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "%s:%d: invariant failed: %s\n",	\
-		    __FILE__, __LINE__, #cond);				\
-		abort();						\
-	}								\
-} while (0)
-
 static void
 hello_valid(const struct tls_hello *h, size_t len, size_t max)
 {
-	size_t	n, i, label;
-	char	c;
-
 	CHECK(h->consumed <= len);
 	CHECK(h->consumed <= max);
 	CHECK(h->consumed >= 5 + 4 + 2 + 32 + 1 + 2 + 2 + 1 + 1);
 	if (!h->has_sni)
 		return;
-	n = strnlen(h->sni, sizeof(h->sni));
-	CHECK(n >= 1 && n <= 253);
-	for (i = 0; i < n; i++) {
-		c = h->sni[i];
-		CHECK((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-		    c == '_');
-	}
-	/* Labels, split the slow way: none empty but the root's. */
-	CHECK(h->sni[0] != '.');
-	CHECK(strstr(h->sni, "..") == NULL);
-	for (i = 0, label = 0; i < n; i++) {
-		label = h->sni[i] == '.' ? 0 : label + 1;
-		CHECK(label <= 63);
-	}
+	CHECK(ref_dns_name(h->sni, strnlen(h->sni, sizeof(h->sni)),
+	    REFNAME_TRAILING_DOT));
 }
 
 static int
@@ -105,7 +82,7 @@ sniff_whole(const uint8_t *buf, size_t len, size_t max, struct tls_hello *out)
  * a verdict; <buf> must be a private copy, as its tail gets poisoned.
  */
 static enum tls_result
-sniff_fed(uint8_t *buf, size_t len, size_t max, uint32_t seed,
+sniff_fed(uint8_t *buf, size_t len, size_t max, uint64_t seed,
     struct tls_hello *out, size_t *at)
 {
 	struct tls_sniff st;
@@ -121,9 +98,7 @@ sniff_fed(uint8_t *buf, size_t len, size_t max, uint32_t seed,
 		if (seed == 0)
 			step = 1;
 		else {
-			seed ^= seed << 13;
-			seed ^= seed >> 17;
-			seed ^= seed << 5;
+			fuzz_rng(&seed);
 			step = seed % 4 == 0 ? 1 + seed % 600 : 1 + seed % 8;
 		}
 		if (step > len - have)
@@ -147,16 +122,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	struct tls_hello inf, h, h2;
 	enum tls_result	 r_inf, r, r2;
 	uint8_t		*buf;
-	uint32_t	 seed = 2166136261u;
+	uint64_t	 seed;
 	size_t		 maxes[5], i, at, at2;
 
-	buf = malloc(len > 0 ? len : 1);
-	if (buf == NULL)
+	if ((buf = fuzz_copy(data, len)) == NULL)
 		return 0;
-	memcpy(buf, data, len);
-	for (i = 0; i < len && i < 64; i++)
-		seed = (seed ^ data[i]) * 16777619u;
-	seed |= 1;
+	seed = fuzz_seed(data, len < 64 ? len : 64);
 
 	/* Unlimited: the reference verdict. */
 	r_inf = sniff_whole(buf, len, SIZE_MAX, &inf);
@@ -211,7 +182,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 			CHECK(r == r_inf || r == TLS_TOO_LARGE);
 		if (r == TLS_OK)
 			hello_valid(&h, len, maxes[i]);
-		r2 = sniff_fed(buf, len, maxes[i], seed + (uint32_t)i, &h2,
+		r2 = sniff_fed(buf, len, maxes[i], seed + i, &h2,
 		    &at2);
 		CHECK(r2 == r);
 		if (r2 == TLS_OK)

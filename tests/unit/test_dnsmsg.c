@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "check_main.h"
+#include "tests/common/refname.h"
 
 #define MSG_CAP		(65536 + 64)
 #define ADDR_MAX	16
@@ -214,16 +215,12 @@ answers_once(const uint8_t *p, size_t len, const struct dnsmsg_query *q,
 	return r;
 }
 
+/* A parsed qname: lowercase labels, no trailing dot (or "" for the root). */
 static void
 qname_valid(const char *s)
 {
-	size_t	i, n = strnlen(s, DNSMSG_NAME_MAX);
-
-	ck_assert_uint_lt(n, 254);
-	for (i = 0; i < n; i++)
-		ck_assert(islower((unsigned char)s[i]) ||
-		    isdigit((unsigned char)s[i]) || s[i] == '-' ||
-		    s[i] == '_' || s[i] == '.');
+	ck_assert_msg(ref_qname(s), "not a qname: \"%.*s\"",
+	    (int)DNSMSG_NAME_MAX, s);
 }
 
 /* ---- queries ---------------------------------------------------------- */
