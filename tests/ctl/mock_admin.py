@@ -1,6 +1,19 @@
 #!/usr/bin/env python3
-"""Mock of egressd's admin API (SPEC 6 plus the egressctl contract), for
-tests/ctl/run.sh.  Python 3 standard library only.
+"""Mock of egressd's admin API, for the few checks in tests/ctl/run.sh that
+a real egressd cannot answer.  Python 3 standard library only.
+
+Everything else in tests/ctl/run.sh runs against a real egressd started
+on loopback: do not add checks here that a real one can answer, as this
+mock is a second implementation of the API and drifts from the real one
+(daemon/admin.c; proxy/admin.c before it).  What it is kept for:
+
+    events with an HTTP method and path, and "end" events (a real egressd
+        logs them only for intercepted connections: NAT, i.e. root);
+    events answered chunked (with a chunk extension and a trailer);
+    /healthz without Content-Length (the body ends at close);
+    sandbox "not-json"   GET .../network answers 200 with an HTML body;
+    sandbox "html-error" GET .../network answers 502 with an HTML body;
+    sandbox "slow"       GET .../network waits 3 s, then 404.
 
 Serves the same in-memory state on a unix socket (no token, as the real
 socket is guarded by file modes) and on 127.0.0.1:PORT (Bearer token).
@@ -11,9 +24,6 @@ socket is guarded by file modes) and on 127.0.0.1:PORT (Bearer token).
 Test hooks, not part of the real API:
     POST /_mock/events {"events": [{...}, ...]}  append audit events
     POST /_mock/set {"reload_fail": true}        make reload fail
-    sandbox "not-json"   GET .../network answers 200 with an HTML body
-    sandbox "html-error" GET .../network answers 502 with an HTML body
-    sandbox "slow"       GET .../network waits 3 s, then 404
 Framing varies on purpose: events come chunked, /healthz has no
 Content-Length (ends at close), everything else has a Content-Length.
 """
