@@ -348,6 +348,19 @@ sbx_curl() {
     "${resolve[@]}" "$@"
 }
 
+# retry_until SECONDS CMD...: run CMD (quietly) every 0.2 s until it succeeds;
+# rc 1 when it has not within SECONDS.  For a condition that egressd reaches
+# in its own time, instead of a fixed sleep.
+retry_until() {
+  local end=$((SECONDS + $1))
+  shift
+  while :; do
+    "$@" >/dev/null 2>&1 && return 0
+    [ "$SECONDS" -ge "$end" ] && return 1
+    sleep 0.2
+  done
+}
+
 # ---------------------------------------------------------------- audit
 
 # audit_mark: remember the audit file's size; audit_find/audit_events only look

@@ -16,10 +16,10 @@ s.settimeout(float(sys.argv[3]))
 try:
     d = s.recv(100)
     how = "data" if d else "eof"
-except ConnectionResetError:
-    how, d = "reset", b""
 except socket.timeout:
     how, d = "timeout", b""
+except OSError:     # a reset, whatever errno it surfaces as
+    how, d = "reset", b""
 dt = time.time() - t0
 if how == "data":   # the relay works both ways too
     s.sendall(b"ping\n")

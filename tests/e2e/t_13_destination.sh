@@ -37,11 +37,13 @@ cl = [int(l.split(b":")[1]) for l in head.split(b"\r\n") if l.lower().startswith
 while len(body) < cl:
     body += s.recv(65536)
 print("first:", r[:12])
-s.sendall(b"GET /b HTTP/1.1\r\nHost: elsewhere.wild.example.org\r\n\r\n")
-try:
+try:    # the reset may land on the send as well as on the read
+    s.sendall(b"GET /b HTTP/1.1\r\nHost: elsewhere.wild.example.org\r\n\r\n")
     r2 = s.recv(65536)
     print("second:", r2[:12] if r2 else "eof")
-except ConnectionResetError:
+except socket.timeout:
+    print("second: timeout")
+except OSError:
     print("second: reset")
 PY
 )

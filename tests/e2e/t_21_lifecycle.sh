@@ -41,10 +41,12 @@ case_begin sigterm_drains_live_connections
 f=$E2E_TMP/drain.bin
 (CURL_MAX_TIME=40 sbx_curl --limit-rate 4M -o "$f" https://allowed.example.com/blob; echo $? >"$E2E_TMP/drain.rc") &
 cpid=$!
-sleep 1.5
+# Live: bytes have arrived (not a fixed sleep that stands in for it).
+retry_until 10 test -s "$f" || ck_fail "the download did not start"
 pid=$(egressd_pid)
 kill -TERM "$pid"
-sleep 0.5
+# Draining: the listener is closed.
+for ((i = 0; i < 50; i++)); do egressd_listening || break; sleep 0.1; done
 out=$(sbx_curl https://a.wild.example.org/ 2>&1); rc=$?
 [ "$rc" != 0 ] || ck_fail "a new connection was accepted while draining"
 wait "$cpid"
