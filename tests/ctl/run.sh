@@ -108,7 +108,7 @@ start_egressd() {
 		D_PID=$!
 		for _ in $(seq 100); do
 			kill -0 "$D_PID" 2>/dev/null || break
-			grep -q ' started: ' "$TMP/egressd.log" && return 0
+			grep -qs ' started: ' "$TMP/egressd.log" && return 0
 			sleep 0.05
 		done
 		kill "$D_PID" 2>/dev/null
