@@ -1,5 +1,5 @@
 /*
- * audit/audit.h - audit events as JSON Lines (SPEC 5).
+ * audit/audit.h - audit events as JSON Lines (docs/audit.md).
  *
  * audit_json() is pure.  The sink hands lines to a writer thread through
  * a bounded buffer: the data path only copies a line under a mutex and

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The data path against a direct connection and against HAProxy with an
-# equivalent SNI/Host ACL (SPEC 7), in one run, on this machine.
+# equivalent SNI/Host ACL (bench/README.md has the bars), in one run, on this machine.
 #
 #   sudo bench/bench_proxy.sh [build/egressd] [ROUNDS]
 #

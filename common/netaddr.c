@@ -242,7 +242,7 @@ cidr_format(const struct cidr *c, char *buf, size_t len)
 bool
 ipaddr_is_private(const struct ipaddr *ia)
 {
-	/* SPEC 4.4; mapped forms were already folded to IPv4. */
+	/* docs/config.md; mapped forms were already folded to IPv4. */
 	static const struct cidr ranges[] = {
 		{ { 4, { 0 } }, 8 },			/* 0.0.0.0/8 */
 		{ { 4, { 10 } }, 8 },			/* 10/8 */

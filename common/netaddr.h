@@ -54,7 +54,7 @@ bool	cidr_contains(const struct cidr *c, const struct ipaddr *ia);
 bool	cidr_overlap(const struct cidr *a, const struct cidr *b);
 void	cidr_format(const struct cidr *c, char *buf, size_t len);
 
-/* SPEC 4.4's non-public ranges (loopback, RFC 1918, link-local, ...). */
+/* The non-public ranges of docs/config.md (loopback, RFC 1918, ...). */
 bool	ipaddr_is_private(const struct ipaddr *ia);
 
 #endif /* EGRESS_NETADDR_H */

@@ -1,5 +1,5 @@
 /*
- * egressctl - command-line client of egressd's admin API (SPEC 2, 6).
+ * egressctl - command-line client of egressd's admin API (docs/egressctl.md, docs/admin.md).
  *
  * Every command is one HTTP request (events --follow repeats one), and
  * the exit code says whose fault a failure is: the server's refusal (1),
@@ -743,7 +743,7 @@ event_row(struct ctl_table *t, const json_t *ev)
 	return rc;
 }
 
-/* What makes an event itself: SPEC 5 has no event id. */
+/* What makes an event itself: docs/audit.md has no event id. */
 static char *
 event_key(const json_t *ev)
 {

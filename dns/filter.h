@@ -1,5 +1,5 @@
 /*
- * dns/filter.h - the DNS filter (SPEC 4.6): answers sandboxes' queries
+ * dns/filter.h - the DNS filter (docs/config.md): answers sandboxes' queries
  * over UDP and TCP.
  *
  * A name that no policy of the asking sandbox could allow gets NXDOMAIN

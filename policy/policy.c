@@ -421,8 +421,8 @@ decide(struct policy_decision *d, enum policy_action a, enum policy_reason r,
 }
 
 /*
- * SPEC 4.3 steps 2-5 for one policy <po>, with the sandbox's inline rules
- * <inl> (may be NULL or <po> itself) merged into it.
+ * Steps 2-5 of docs/config.md "Decisions" for one policy <po>, with the
+ * sandbox's inline rules <inl> (may be NULL or <po> itself) merged in.
  */
 static void
 pol_eval(const struct pol *po, const struct pol *inl,

@@ -1,5 +1,5 @@
 /*
- * policy/policy.h - the policy model and its decisions (SPEC 4.2-4.4).
+ * policy/policy.h - the policy model and its decisions (docs/config.md).
  *
  * Pure code.  A struct policy is an immutable snapshot of profiles,
  * policies and sandboxes built by config_parse(); it is reference-counted
@@ -22,7 +22,7 @@ enum policy_proto {
 #define POLICY_PROTO_ALL \
 	(POLICY_PROTO_TLS | POLICY_PROTO_HTTP | POLICY_PROTO_OTHER)
 
-/* SPEC 4.4: what a host-rule allow does about the name's honesty. */
+/* docs/config.md: what a host-rule allow does about the name's honesty. */
 enum policy_dest {
 	DEST_DEFAULT,		/* the policy did not say: dns.destination */
 	DEST_VERIFY,		/* the destination must be among its addresses */
@@ -35,7 +35,7 @@ enum policy_action {
 	POLICY_DENY
 };
 
-/* SPEC 5's reasons; the strings are the audit's vocabulary. */
+/* docs/audit.md's reasons; the strings are the audit's vocabulary. */
 enum policy_reason {
 	REASON_NONE,
 	REASON_RULE,			/* allow: a rule allowed it */
@@ -116,7 +116,8 @@ void		 policy_sandbox_rules(const struct sandbox *sb,
 unsigned	 sandbox_conn_add(const struct sandbox *sb);
 void		 sandbox_conn_del(const struct sandbox *sb);
 
-/* The full decision of SPEC 4.3 for one connection or request. */
+/* The whole decision (docs/config.md, Decisions) for one connection or
+ * request. */
 void		 policy_eval(const struct sandbox *sb,
 		    const struct policy_query *q, struct policy_decision *d);
 /*

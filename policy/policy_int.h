@@ -90,7 +90,7 @@ struct pol	*pol_new(const char *name);
 void		 pol_free(struct pol *po);
 void		 profile_free(struct profile *pf);
 void		 sandbox_free(struct sandbox *sb);
-/* Built-in profiles (SPEC 4.3): name -> NULL-terminated host list. */
+/* Built-in profiles (docs/config.md): name -> NULL-terminated host list. */
 const char *const *profile_builtin(const char *name);
 
 #endif /* EGRESS_POLICY_INT_H */

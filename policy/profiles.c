@@ -3,7 +3,7 @@
 #include "policy/policy_int.h"
 
 /*
- * Built-in profiles (SPEC 4.3); docs/profiles.md lists the same hosts.
+ * Built-in profiles (docs/config.md); docs/profiles.md lists the same hosts.
  * They name the hosts a client of each service really dials, checked
  * against the clients' own documentation, and no wildcard broader than
  * the service's own domain.

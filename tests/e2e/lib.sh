@@ -27,7 +27,7 @@ SBX_IP6=2001:db8:ffff::2
 IP_A=203.0.113.10        # allowed.example.com and the other "allowed" names
 IP_D=203.0.113.20        # denied.example.com
 IP_C=203.0.113.30        # allowed by an IP-literal host rule (= /32 cidr)
-IP_P=10.99.0.1           # private.example.com: a private address (SPEC 4.4)
+IP_P=10.99.0.1           # private.example.com: a private address (docs/config.md)
 IP6_A=2001:db8::10
 IP6_D=2001:db8::20
 BLOB_SIZE=$((20 * 1024 * 1024))
@@ -248,15 +248,15 @@ blob_sha256() {
 
 # ---------------------------------------------------------------- egressd
 
-# cfg_write FILE [VARIANT]: the tests' config (SPEC §3 subset).
+# cfg_write FILE [VARIANT]: the tests' config (docs/config.md subset).
 #   default  the suite's main config
 #   nodeny   same without deny host rules (lets egressd decide at accept time
-#            for cidr-allowed destinations, SPEC §4.1)
+#            for cidr-allowed destinations, docs/config.md)
 #   redial   dns.destination: redial
 #   private  private.example.com allowed, and allow_private: true
 # E2E_DNS=off drops the `dns:` block. With it on (default), egressd has a
 # resolver (the fake DNS at 198.18.0.1) so that `dns.destination: verify`
-# (the default, SPEC §4.4) can confirm that the test names resolve to the
+# (the default, docs/config.md) can confirm that the test names resolve to the
 # addresses the clients connect to.
 cfg_write() {
   local f=$1 variant=${2:-default} deny dns=""

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# TLS to an allowed name is spliced through; the audit has allow + end with every SPEC §5 field.
+# TLS to an allowed name is spliced through; the audit has allow + end with every docs/audit.md field.
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_case_env
@@ -37,7 +37,7 @@ if expect_event "e['action']=='allow' and e.get('proto')=='tls' and h(e)=='allow
 fi
 case_end
 
-# Names are compared case-insensitively, trailing dot removed (SPEC §4.2).
+# Names are compared case-insensitively, trailing dot removed (docs/config.md).
 case_begin tls_allowed_mixed_case
 out=$(sbx_curl --resolve ALLOWED.Example.COM:443:203.0.113.10 https://ALLOWED.Example.COM/ 2>&1); rc=$?
 expect_eq 0 "$rc" "curl exit code (out: $out)"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every request of a kept-alive HTTP connection is checked and audited (SPEC §4.1).
+# Every request of a kept-alive HTTP connection is checked and audited (docs/config.md).
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_case_env

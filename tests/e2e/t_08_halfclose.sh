@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The client's FIN (shutdown SHUT_WR) after its request must not cut the reply (SPEC §4.5).
+# The client's FIN (shutdown SHUT_WR) after its request must not cut the reply (docs/config.md).
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_case_env

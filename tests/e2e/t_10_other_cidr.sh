@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Server-speaks-first protocol to a destination allowed by an IP-literal host
 # rule (= /32 cidr): decided at accept time, so the banner arrives without the
-# client sending anything (SPEC §4.1).
+# client sending anything (docs/config.md).
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_case_env

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SPEC 4.4: a SNI is only a claim.  verify denies a name sent to an address
+# docs/config.md: a SNI is only a claim.  verify denies a name sent to an address
 # it does not resolve to; redial dials the name's real address instead; a
 # host rule never reaches a private address without allow_private.
 # shellcheck source=lib.sh

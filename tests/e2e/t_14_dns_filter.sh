@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SPEC 4.6: the DNS filter, with dnsmasq as the real upstream (its query log
+# docs/config.md: the DNS filter, with dnsmasq as the real upstream (its query log
 # proves what left the box), reached through egress-redirect's DNS rules.
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SPEC 6: the admin API over the unix socket (and TCP with a token), changes
+# docs/admin.md: the admin API over the unix socket (and TCP with a token), changes
 # that apply at once and survive restarts, events and Prometheus metrics.
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

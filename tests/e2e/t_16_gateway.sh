@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Gateway shape (SPEC 1.2): egressd on a router namespace, two sandboxes
+# Gateway shape (docs/deploy.md): egressd on a router namespace, two sandboxes
 # behind it told apart by source address, each with its own policy, via
 # `egress-redirect install --mode gateway` (nat PREROUTING); a third,
 # unlisted source is denied unknown-sandbox.

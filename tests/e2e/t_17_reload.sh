@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SIGHUP reload (SPEC 2, issue 3): a 20 MiB download whose host stays
+# SIGHUP reload (docs/config.md, Reload): a 20 MiB download whose host stays
 # allowed completes intact; one whose host the new file removes is cut with
 # an end event, reason revoked; new connections see the new rules; a bad
 # file is rejected and the running policy stays.  SIGUSR1 reopens the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# egressctl (SPEC 2) against a running egressd: every command, its human
+# egressctl (docs/egressctl.md) against a running egressd: every command, its human
 # and JSON output, and its exit codes.
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SPEC 4.1 Upgrade (101 then plain splicing) and SPEC 4.5 deny_response:
+# Upgrade (101 then plain splicing) and deny_response (docs/config.md):
 # explain (HTTP 403 naming host and reason, TLS access_denied alert).
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

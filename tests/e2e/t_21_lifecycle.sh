@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Life cycle (SPEC 2): SIGTERM stops accepting and lets live connections
+# Life cycle (docs/deploy.md): SIGTERM stops accepting and lets live connections
 # drain; limits.idle_timeout_s ends idle flows; --explain names the rule.
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

@@ -1,4 +1,4 @@
-/* Audit lines: SPEC 5's fields, escaping, and valid JSON for any bytes. */
+/* Audit lines: docs/audit.md's fields, escaping, and valid JSON for any bytes. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdlib.h>

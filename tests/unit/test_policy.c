@@ -1,6 +1,6 @@
 /*
  * Policy evaluation as a table: (config, sandbox, connection) ->
- * (action, reason, rule), over every step of SPEC 4.3.
+ * (action, reason, rule), over every step of docs/config.md, Decisions.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -531,7 +531,7 @@ one_regex(const char *re)
 	return hs;
 }
 
-/* SPEC-level rule: a deny regex that cannot finish denies. */
+/* The rule: a deny regex that cannot finish denies. */
 START_TEST(test_regex_fail_closed)
 {
 	struct hostset	*hs;
