@@ -16,7 +16,7 @@
 #include <time.h>
 
 #include "common/errlist.h"
-#include "common/netaddr.h"
+#include "common/ipaddr.h"
 #include "daemon/config.h"
 #include "policy/hostname.h"
 #include "policy/policy.h"

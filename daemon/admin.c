@@ -28,6 +28,7 @@
 #include "common/errlist.h"
 #include "common/fileio.h"
 #include "common/log.h"
+#include "common/ipaddr.h"
 #include "common/netaddr.h"
 #include "daemon/config.h"
 #include "daemon/daemon.h"

@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "common/netaddr.h"
+#include "common/ipaddr.h"
 
 #define AHTTP_MAX_HEADERS	64
 #define AHTTP_METHOD_MAX	16

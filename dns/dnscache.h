@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/netaddr.h"
+#include "common/ipaddr.h"
 
 #define DNSCACHE_ADDRS_MAX	32
 

@@ -16,6 +16,7 @@
 
 #include "audit/audit.h"
 #include "common/log.h"
+#include "common/ipaddr.h"
 #include "common/netaddr.h"
 #include "dns/dnsmsg.h"
 #include "dns/resolver.h"

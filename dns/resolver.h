@@ -14,30 +14,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/netaddr.h"
+#include "common/ipaddr.h"
+#include "dns/dns_shared.h"
 
 struct event_base;
 
 #define RESOLVER_ADDRS_MAX	32
 
-/* Process-wide, thread-safe: the shared cache and the filter's answers. */
 struct dns_shared;
-
-struct dns_shared *dns_shared_new(size_t max_names);
-void		 dns_shared_free(struct dns_shared *ds);
-/* Unexpired addresses of <name>; 0 when unknown. */
-size_t		 dns_shared_get(struct dns_shared *ds, const char *name,
-		    struct ipaddr *out, size_t max);
-/* The DNS filter answered <sandbox> with these addresses for <name>. */
-void		 dns_shared_remember(struct dns_shared *ds, const char *sandbox,
-		    const char *name, const struct ipaddr *addrs, size_t n,
-		    uint32_t ttl);
-/*
- * Whether <ip> is vouched for as an address of <name>: answered to
- * <sandbox> by the DNS filter, or resolved by egressd (one lock).
- */
-bool		 dns_shared_vouches(struct dns_shared *ds, const char *sandbox,
-		    const char *name, const struct ipaddr *ip);
 
 enum resolver_status {
 	RESOLVER_OK,		/* addresses follow */

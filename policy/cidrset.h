@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "common/netaddr.h"
+#include "common/cidr.h"
 
 struct cidrset;
 

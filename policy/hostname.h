@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "common/netaddr.h"
+#include "common/ipaddr.h"
 
 #define HOSTNAME_MAX	254	/* 253 characters plus NUL */
 

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/netaddr.h"
+#include "common/cidr.h"
 #include "policy/policy_int.h"
 
 /* Where we are: every check adds to the error list and goes on. */
@@ -688,7 +688,6 @@ parse_sandboxes(struct cfctx *cx, const struct ynode *n)
 	for (i = 0; i < n->yn_count; i++)
 		parse_sandbox(cx, n->yn_items[i]);
 }
-
 
 struct policy *
 policy_parse(struct yread *yr, const struct ynode *root,

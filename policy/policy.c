@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/netaddr.h"
+#include "common/cidr.h"
 #include "policy/hostname.h"
 #include "policy/policy_int.h"
 
@@ -506,7 +506,7 @@ pol_eval(const struct pol *po, const struct pol *inl,
 	 * resolving to loopback or the metadata service is DNS rebinding
 	 * unless the operator opted in.
 	 */
-	if (by_host != NULL && ipaddr_is_private(&q->pq_dst) &&
+	if (by_host != NULL && cidr_is_private(&q->pq_dst) &&
 	    !po->po_allow_private && (pv[1] == NULL ||
 	    !pv[1]->po_allow_private) &&
 	    allow_cidr_match(po, &q->pq_dst) == NULL &&
@@ -876,7 +876,7 @@ policy_explain(const struct sandbox *sb, const char *host, unsigned port,
 	memset(&q, 0, sizeof(q));
 	if (ipaddr_parse(host, &q.pq_dst) == 0)
 		/* An address is judged as the destination it names. */
-		netaddr_format_ip(&q.pq_dst, pe->pe_host, sizeof(pe->pe_host));
+		ipaddr_format(&q.pq_dst, pe->pe_host, sizeof(pe->pe_host));
 	else if (hostname_normalize(host, pe->pe_host, sizeof(pe->pe_host),
 	    why) == -1)
 		return -1;

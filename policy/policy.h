@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "common/netaddr.h"
+#include "common/ipaddr.h"
 
 enum policy_proto {
 	POLICY_PROTO_TLS = 1,

@@ -18,6 +18,7 @@
 
 #include "audit/audit.h"
 #include "common/log.h"
+#include "common/ipaddr.h"
 #include "common/netaddr.h"
 #include "common/strhash.h"
 #include "dns/resolver.h"
@@ -25,7 +26,7 @@
 #include "policy/policy.h"
 #include "proxy/destcheck.h"
 #include "proxy/httpflow.h"
-#include "proxy/relay.h"
+#include "proxy/half.h"
 #include "proxy/shared.h"
 #include "proxy/worker.h"
 #include "sniff/http.h"
@@ -570,7 +571,7 @@ conn_set_host(struct conn *c, const char *raw)
 
 	if (ipaddr_parse(raw, &ia) == 0) {
 		/* IP literals keep one canonical spelling. */
-		netaddr_format_ip(&ia, c->c_host, sizeof(c->c_host));
+		ipaddr_format(&ia, c->c_host, sizeof(c->c_host));
 		c->c_has_host = true;
 		return 0;
 	}

@@ -17,6 +17,9 @@
 
 struct worker;
 
+/* Descriptors one relayed connection holds: two sockets, two pipes. */
+#define CONN_FDS	6
+
 /* Takes <fd>, a freshly accepted client socket. */
 void	conn_accept(struct worker *w, int fd, const struct sockaddr *peer,
 	    socklen_t peerlen);

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "common/netaddr.h"
 #include "common/strhash.h"
 
 /*

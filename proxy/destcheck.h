@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "common/netaddr.h"
+#include "common/ipaddr.h"
 #include "dns/resolver.h"
 #include "policy/policy.h"
 

@@ -13,7 +13,6 @@
 #include "common/log.h"
 #include "policy/policy.h"
 #include "proxy/conn.h"
-#include "proxy/relay.h"
 #include "proxy/worker.h"
 
 struct proxy {
@@ -57,7 +56,7 @@ proxy_budget(struct proxy *px, const struct proxy_conf *pc)
 	pools = (unsigned long)px->p_sh.sh_pipe_pool * 2 * px->p_nworkers;
 	spare = px->p_nofile > PROXY_FD_RESERVE + pools ?
 	    px->p_nofile - PROXY_FD_RESERVE - pools : 0;
-	held = spare / RELAY_FDS_PER_CONN;
+	held = spare / CONN_FDS;
 	if (held >= pc->pc_max_connections) {
 		atomic_store(&px->p_sh.sh_conn_cap, pc->pc_max_connections);
 		return;
@@ -68,9 +67,9 @@ proxy_budget(struct proxy *px, const struct proxy_conf *pc)
 	    "descriptors each, %d kept for the DNS filter and admin API): "
 	    "more are refused with reason limit; raise the limit (ulimit -n, "
 	    "LimitNOFILE=) to %lu or lower max_connections",
-	    pc->pc_max_connections, px->p_nofile, held, RELAY_FDS_PER_CONN,
+	    pc->pc_max_connections, px->p_nofile, held, CONN_FDS,
 	    PROXY_FD_RESERVE, (unsigned long)pc->pc_max_connections *
-	    RELAY_FDS_PER_CONN + PROXY_FD_RESERVE + pools);
+	    CONN_FDS + PROXY_FD_RESERVE + pools);
 }
 
 static struct proxy *

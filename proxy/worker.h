@@ -10,8 +10,9 @@
 #ifndef EGRESS_WORKER_H
 #define EGRESS_WORKER_H
 
-/* First: libevent's event_struct.h plays with TAILQ_* macros. */
-#include "proxy/relay.h"
+/* Before sys/queue.h: libevent's event_struct.h plays with TAILQ_*. */
+#include "proxy/half.h"
+#include "proxy/pipe_pool.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "common/errlist.h"
-#include "common/netaddr.h"
+#include "common/cidr.h"
 #include "policy/cidrset.h"
 #include "daemon/config.h"
 #include "policy/hostname.h"

@@ -1,4 +1,4 @@
-#include "proxy/relay.h"
+#include "proxy/half.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
@@ -13,63 +13,23 @@
  * fills that gets a 1 MiB pipe (fewer syscalls per byte); short ones never
  * pay for the resize.  Pages are only allocated while data sits in it.
  */
-#define RELAY_CHUNK		65536
-#define RELAY_BULK_PIPE		(1 << 20)
+#define HALF_CHUNK		65536
+#define HALF_BULK_PIPE		(1 << 20)
 /* Reads per pump before yielding, so one fast flow cannot starve others. */
-#define RELAY_BURST		8
-#define RELAY_COPY_READ		16384
-
-void
-pipe_pool_init(struct pipe_pool *pp, size_t cap)
-{
-	pp->pp_count = 0;
-	pp->pp_fds = calloc(cap, sizeof(*pp->pp_fds));
-	pp->pp_cap = pp->pp_fds != NULL ? cap : 0;
-}
-
-void
-pipe_pool_free(struct pipe_pool *pp)
-{
-	while (pp->pp_count > 0) {
-		pp->pp_count--;
-		close(pp->pp_fds[pp->pp_count][0]);
-		close(pp->pp_fds[pp->pp_count][1]);
-	}
-	free(pp->pp_fds);
-	pp->pp_fds = NULL;
-	pp->pp_cap = 0;
-}
+#define HALF_BURST		8
+#define HALF_COPY_READ		16384
 
 static int
 pipe_get(struct half *h)
 {
-	struct pipe_pool	*pp = h->h_pool;
-
-	if (pp != NULL && pp->pp_count > 0) {
-		pp->pp_count--;
-		h->h_pipe[0] = pp->pp_fds[pp->pp_count][0];
-		h->h_pipe[1] = pp->pp_fds[pp->pp_count][1];
-		return 0;
-	}
-	return pipe2(h->h_pipe, O_NONBLOCK | O_CLOEXEC);
+	return pipe_pool_get(h->h_pool, h->h_pipe);
 }
 
 static void
 pipe_put(struct half *h)
 {
-	struct pipe_pool	*pp = h->h_pool;
-
 	/* Only an empty pipe of the default size can serve another flow. */
-	if (pp != NULL && h->h_inpipe == 0 && !h->h_bulk &&
-	    pp->pp_count < pp->pp_cap) {
-		pp->pp_fds[pp->pp_count][0] = h->h_pipe[0];
-		pp->pp_fds[pp->pp_count][1] = h->h_pipe[1];
-		pp->pp_count++;
-	} else {
-		close(h->h_pipe[0]);
-		close(h->h_pipe[1]);
-	}
-	h->h_pipe[0] = h->h_pipe[1] = -1;
+	pipe_pool_put(h->h_pool, h->h_pipe, h->h_inpipe == 0 && !h->h_bulk);
 }
 
 void
@@ -149,7 +109,7 @@ half_pump(struct half *h, half_filter_fn *filter)
 		}
 		if (h->h_hold)
 			return HALF_HELD;
-		if (++reads > RELAY_BURST) {
+		if (++reads > HALF_BURST) {
 			/* Level-triggered: fires again at once if data waits. */
 			return half_wait(&h->h_rd);
 		}
@@ -159,7 +119,7 @@ half_pump(struct half *h, half_filter_fn *filter)
 			if (h->h_out == NULL &&
 			    (h->h_out = evbuffer_new()) == NULL)
 				return half_fail(h);
-			n = evbuffer_read(h->h_in, h->h_from, RELAY_COPY_READ);
+			n = evbuffer_read(h->h_in, h->h_from, HALF_COPY_READ);
 			if (n < 0 && would_block())
 				return half_wait(&h->h_rd);
 			if (n < 0 && errno == EINTR)
@@ -180,12 +140,12 @@ half_pump(struct half *h, half_filter_fn *filter)
 		if (h->h_pipe[0] == -1 && pipe_get(h) == -1)
 			return half_fail(h);
 		n = splice(h->h_from, NULL, h->h_pipe[1], NULL,
-		    h->h_bulk ? RELAY_BULK_PIPE : RELAY_CHUNK,
+		    h->h_bulk ? HALF_BULK_PIPE : HALF_CHUNK,
 		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-		if (n == RELAY_CHUNK && !h->h_bulk) {
+		if (n == HALF_CHUNK && !h->h_bulk) {
 			/* Best effort: capped by /proc/sys/fs/pipe-max-size. */
 			h->h_bulk = fcntl(h->h_pipe[1], F_SETPIPE_SZ,
-			    RELAY_BULK_PIPE) >= RELAY_BULK_PIPE;
+			    HALF_BULK_PIPE) >= HALF_BULK_PIPE;
 		}
 		if (n < 0 && would_block())
 			return half_wait(&h->h_rd);

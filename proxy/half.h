@@ -1,5 +1,5 @@
 /*
- * proxy/relay.h - one direction of an allowed connection.
+ * proxy/half.h - one direction of an allowed connection.
  *
  * A half moves bytes from one socket to the other.  In splice mode they
  * go socket -> pipe -> socket inside the kernel and are never copied to
@@ -8,32 +8,18 @@
  * moved to h_out.  Bytes already in h_out (the peeked ClientHello, an
  * approved head) always leave before anything read later.
  */
-#ifndef EGRESS_RELAY_H
-#define EGRESS_RELAY_H
+#ifndef EGRESS_HALF_H
+#define EGRESS_HALF_H
 
 #include <event2/event_struct.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proxy/pipe_pool.h"
+
 struct conn;
 struct evbuffer;
-
-/*
- * Empty pipes kept by one worker for the next connection: creating and
- * closing two pipes is a tenth of the system calls of a short connection.
- */
-struct pipe_pool {
-	int		(*pp_fds)[2];	/* owns: pipes, empty and default-sized */
-	size_t		 pp_count;
-	size_t		 pp_cap;
-};
-
-void		 pipe_pool_init(struct pipe_pool *pp, size_t cap);
-
-/* Descriptors one relayed connection holds: two sockets, two pipes. */
-#define RELAY_FDS_PER_CONN	6
-void		 pipe_pool_free(struct pipe_pool *pp);
 
 enum half_status {
 	HALF_WAITING,		/* armed for the next readable/writable */
@@ -78,4 +64,4 @@ void		 half_disarm(struct half *h);
  */
 void		 half_release(struct half *h);
 
-#endif /* EGRESS_RELAY_H */
+#endif /* EGRESS_HALF_H */
