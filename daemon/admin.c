@@ -6,7 +6,7 @@
  * validation and snapshot swap as a config reload.
  */
 #include "daemon/admin.h"
-#include "daemon/admin_http.h"
+#include "daemon/ahttp.h"
 
 #include <errno.h>
 #include <event2/buffer.h>

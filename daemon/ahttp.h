@@ -1,5 +1,5 @@
 /*
- * daemon/admin_http.h - the small HTTP/1.1 server under the admin API.
+ * daemon/ahttp.h - the small HTTP/1.1 server under the admin API.
  *
  * It owns its listener, so it can count and cap connections (in total and
  * per source address), give each request a deadline, pause accepting when
@@ -8,8 +8,8 @@
  * Content-Length (no chunked uploads); handlers run on the loop's thread
  * and answer before they return.
  */
-#ifndef EGRESS_ADMIN_HTTP_H
-#define EGRESS_ADMIN_HTTP_H
+#ifndef EGRESS_AHTTP_H
+#define EGRESS_AHTTP_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -63,4 +63,4 @@ void		 ahttp_add_header(struct ahttp_req *req, const char *name,
 void		 ahttp_reply(struct ahttp_req *req, int code, const char *ctype,
 		    struct evbuffer *body);
 
-#endif /* EGRESS_ADMIN_HTTP_H */
+#endif /* EGRESS_AHTTP_H */

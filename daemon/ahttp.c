@@ -9,7 +9,7 @@
  * pauses the listener for a moment instead of letting the loop spin on a
  * readable listening socket.
  */
-#include "daemon/admin_http.h"
+#include "daemon/ahttp.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
