@@ -1,5 +1,5 @@
 /*
- * proxy/admin_http.c - the small HTTP/1.1 server under the admin API.
+ * daemon/ahttp.c - the small HTTP/1.1 server under the admin API.
  *
  * libevent 2.1's evhttp accepts without limit, cannot tell its user when a
  * connection ends, and answers malformed requests with HTML pages of its
