@@ -50,6 +50,14 @@ struct admin_ep {
 	bool			 ae_token;	/* TCP: bearer token required */
 };
 
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* What a route's pattern captured, and what its table entry adds. */
+struct route_ctx {
+	const char	*rc_id;		/* the sandbox id in the path */
+	const char	*rc_verb;	/* POST .../egress/VERB */
+};
+
 struct admin {
 	struct daemon		*ad_d;		/* borrowed */
 	struct admin_ep		 ad_unix;
@@ -451,7 +459,8 @@ string_list(struct ahttp_req *req, json_t *l, const char *what,
 }
 
 static void
-route_sandboxes(struct admin *ad, struct ahttp_req *req)
+route_sandboxes(struct admin *ad, struct ahttp_req *req,
+    const struct route_ctx *rc)
 {
 	struct policy	*p = daemon_policy(ad->ad_d);
 	json_t		*a = json_array();
@@ -589,9 +598,10 @@ network_scalars(struct ahttp_req *req, json_t *b, json_t *e)
 
 static void
 route_put_network(struct admin *ad, struct ahttp_req *req,
-    const char *id)
+    const struct route_ctx *rc)
 {
-	json_t	*b, *st, *e, *eg;
+	const char	*id = rc->rc_id;
+	json_t		*b, *st, *e, *eg;
 
 	if ((b = body_json(req)) == NULL)
 		return;
@@ -613,10 +623,11 @@ route_put_network(struct admin *ad, struct ahttp_req *req,
 
 /* POST .../egress/{allow,deny,unallow,enable,disable} */
 static void
-route_egress(struct admin *ad, struct ahttp_req *req, const char *id,
-    const char *verb)
+route_egress(struct admin *ad, struct ahttp_req *req,
+    const struct route_ctx *rc)
 {
 	static const char *const keys[] = { "hosts", NULL };
+	const char		*id = rc->rc_id, *verb = rc->rc_verb;
 	struct policy		*p = daemon_policy(ad->ad_d);
 	const struct sandbox	*sb = policy_sandbox_by_id(p, id);
 	json_t			*b = NULL, *st = NULL, *e, *hosts, *h;
@@ -696,8 +707,10 @@ events_cb(void *arg, const char *line, size_t len)
 }
 
 static void
-route_events(struct admin *ad, struct ahttp_req *req, const char *id)
+route_events(struct admin *ad, struct ahttp_req *req,
+    const struct route_ctx *rc)
 {
+	const char		*id = rc->rc_id;
 	struct evkeyvalq	 q;
 	const char		*ls, *action;
 	struct events_acc	 ea;
@@ -744,7 +757,8 @@ out:
 }
 
 static void
-route_explain(struct admin *ad, struct ahttp_req *req)
+route_explain(struct admin *ad, struct ahttp_req *req,
+    const struct route_ctx *rc)
 {
 	struct evkeyvalq		 q;
 	const char			*sid, *host, *ps, *why;
@@ -809,7 +823,8 @@ stats_cb(void *arg, const char *sandbox, const char *action,
 }
 
 static void
-route_stats(struct admin *ad, struct ahttp_req *req)
+route_stats(struct admin *ad, struct ahttp_req *req,
+    const struct route_ctx *rc)
 {
 	struct audit_sink	*as = daemon_audit(ad->ad_d);
 	struct proxy_stats	 ps;
@@ -837,7 +852,8 @@ route_stats(struct admin *ad, struct ahttp_req *req)
 }
 
 static void
-route_reload(struct admin *ad, struct ahttp_req *req)
+route_reload(struct admin *ad, struct ahttp_req *req,
+    const struct route_ctx *rc)
 {
 	struct errlist		el;
 	struct proxy_stats	ps;
@@ -936,7 +952,8 @@ metrics_admin(struct admin *ad, struct evbuffer *b)
 }
 
 static void
-route_metrics(struct admin *ad, struct ahttp_req *req)
+route_metrics(struct admin *ad, struct ahttp_req *req,
+    const struct route_ctx *rc)
 {
 	struct audit_sink	*as = daemon_audit(ad->ad_d);
 	struct proxy_stats	 ps;
@@ -1043,36 +1060,110 @@ split_path(char *buf, char **seg, size_t max)
 	return p != NULL ? max + 1 : n;
 }
 
-/* Whether some method serves this path (then the answer is 405). */
-static bool
-route_known(char **seg, size_t n)
+static void
+route_healthz(struct admin *ad, struct ahttp_req *req,
+    const struct route_ctx *rc)
 {
-	static const char *const top[] = { "sandboxes", "events", "explain",
-	    "stats", "reload", NULL };
-	static const char *const verbs[] = { "events", "allow", "deny",
-	    "unallow", "enable", "disable", NULL };
-	size_t	i;
+	struct evbuffer	*b = evbuffer_new();
 
-	if (n == 1)
-		return strcmp(seg[0], "healthz") == 0 ||
-		    strcmp(seg[0], "metrics") == 0;
-	if (n < 3 || strcmp(seg[0], "api") != 0 || strcmp(seg[1], "v1") != 0)
-		return false;
-	if (n == 3) {
-		for (i = 0; top[i] != NULL; i++)
-			if (strcmp(seg[2], top[i]) == 0)
-				return true;
-		return false;
+	if (b != NULL)
+		evbuffer_add(b, "ok\n", 3);
+	ahttp_reply(req, 200, "text/plain", b);
+	if (b != NULL)
+		evbuffer_free(b);
+}
+
+static void
+route_get_network(struct admin *ad, struct ahttp_req *req,
+    const struct route_ctx *rc)
+{
+	reply_network(ad, req, rc->rc_id);
+}
+
+typedef void route_fn(struct admin *, struct ahttp_req *,
+    const struct route_ctx *);
+
+/*
+ * Every route (docs/admin.md): method, path pattern ("*" is one segment,
+ * the sandbox id), handler, and the verb it serves.  A path that matches
+ * with another method is 405, one that matches nothing 404.
+ */
+static const struct route {
+	const char	*r_method;
+	const char	*r_path;
+	route_fn	*r_fn;
+	const char	*r_verb;
+} routes[] = {
+	{ "GET", "/healthz", route_healthz, NULL },
+	{ "GET", "/metrics", route_metrics, NULL },
+	{ "GET", "/api/v1/sandboxes", route_sandboxes, NULL },
+	{ "GET", "/api/v1/events", route_events, NULL },
+	{ "GET", "/api/v1/explain", route_explain, NULL },
+	{ "GET", "/api/v1/stats", route_stats, NULL },
+	{ "POST", "/api/v1/reload", route_reload, NULL },
+	{ "GET", "/api/v1/sandboxes/*/network", route_get_network, NULL },
+	{ "PUT", "/api/v1/sandboxes/*/network", route_put_network, NULL },
+	{ "GET", "/api/v1/sandboxes/*/egress/events", route_events, NULL },
+	{ "POST", "/api/v1/sandboxes/*/egress/allow", route_egress, "allow" },
+	{ "POST", "/api/v1/sandboxes/*/egress/deny", route_egress, "deny" },
+	{ "POST", "/api/v1/sandboxes/*/egress/unallow", route_egress,
+	    "unallow" },
+	{ "POST", "/api/v1/sandboxes/*/egress/enable", route_egress,
+	    "enable" },
+	{ "POST", "/api/v1/sandboxes/*/egress/disable", route_egress,
+	    "disable" },
+};
+
+/* Whether the <n> segments fit <pattern>; the "*" segment goes to <id>. */
+static bool
+route_match(const char *pattern, char *const *seg, size_t n, const char **id)
+{
+	const char	*p = pattern, *e;
+	size_t		 i, len;
+
+	*id = NULL;
+	for (i = 0; *p == '/'; i++) {
+		p++;
+		e = strchrnul(p, '/');
+		len = (size_t)(e - p);
+		if (i >= n)
+			return false;
+		if (len == 1 && *p == '*')
+			*id = seg[i];
+		else if (strlen(seg[i]) != len || strncmp(seg[i], p, len) != 0)
+			return false;
+		p = e;
 	}
-	if (strcmp(seg[2], "sandboxes") != 0)
-		return false;
-	if (n == 5)
-		return strcmp(seg[4], "network") == 0;
-	if (n == 6 && strcmp(seg[4], "egress") == 0)
-		for (i = 0; verbs[i] != NULL; i++)
-			if (strcmp(seg[5], verbs[i]) == 0)
-				return true;
-	return false;
+	return i == n;
+}
+
+/* Routes the decoded path's segments; answers 404 or 405 itself. */
+static void
+admin_route(struct admin *ad, struct ahttp_req *req, char *const *seg,
+    size_t n)
+{
+	const char		*m = ahttp_req_method(req);
+	struct route_ctx	 rc;
+	bool			 other_method = false;
+	size_t			 i;
+
+	for (i = 0; i < nitems(routes); i++) {
+		if (!route_match(routes[i].r_path, seg, n, &rc.rc_id))
+			continue;
+		if (strcmp(routes[i].r_method, m) != 0) {
+			other_method = true;
+			continue;
+		}
+		rc.rc_verb = routes[i].r_verb;
+		routes[i].r_fn(ad, req, &rc);
+		return;
+	}
+	if (other_method)
+		reply_error(req, 405, "method not allowed on %s",
+		    ahttp_req_path(req));
+	else
+		reply_error(req, 404, "no such route: %s",
+		    ahttp_req_path(req));
 }
 
 static void
@@ -1080,66 +1171,22 @@ admin_request_cb(struct ahttp_req *req, void *arg)
 {
 	struct admin_ep		*ep = arg;
 	struct admin		*ad = ep->ae_admin;
-	const char		*m = ahttp_req_method(req);
-	const char		*path = ahttp_req_path(req);
 	char			*dec, *seg[8];
 	size_t			 n;
-	bool			 get = strcmp(m, "GET") == 0, post =
-	    strcmp(m, "POST") == 0;
 
 	if (ep->ae_token && !token_ok(ad, req)) {
 		ahttp_add_header(req, "WWW-Authenticate", "Bearer");
 		reply_error(req, 401, "missing or invalid token");
 		return;
 	}
-	if ((dec = evhttp_uridecode(path, 0, NULL)) == NULL) {
+	if ((dec = evhttp_uridecode(ahttp_req_path(req), 0, NULL)) == NULL) {
 		reply_error(req, 400, "bad path");
 		return;
 	}
-	n = split_path(dec, seg, 8);
-	if (n == 1 && strcmp(seg[0], "healthz") == 0 && get) {
-		struct evbuffer *b = evbuffer_new();
-
-		if (b != NULL)
-			evbuffer_add(b, "ok\n", 3);
-		ahttp_reply(req, 200, "text/plain", b);
-		if (b != NULL)
-			evbuffer_free(b);
-	} else if (n == 1 && strcmp(seg[0], "metrics") == 0 && get)
-		route_metrics(ad, req);
-	else if (n < 3 || strcmp(seg[0], "api") != 0 ||
-	    strcmp(seg[1], "v1") != 0)
-		reply_error(req, 404, "no such route: %s", path);
-	else if (n == 3 && strcmp(seg[2], "sandboxes") == 0 && get)
-		route_sandboxes(ad, req);
-	else if (n == 3 && strcmp(seg[2], "events") == 0 && get)
-		route_events(ad, req, NULL);
-	else if (n == 3 && strcmp(seg[2], "explain") == 0 && get)
-		route_explain(ad, req);
-	else if (n == 3 && strcmp(seg[2], "stats") == 0 && get)
-		route_stats(ad, req);
-	else if (n == 3 && strcmp(seg[2], "reload") == 0 && post)
-		route_reload(ad, req);
-	else if (n == 5 && strcmp(seg[2], "sandboxes") == 0 &&
-	    strcmp(seg[4], "network") == 0 && get)
-		reply_network(ad, req, seg[3]);
-	else if (n == 5 && strcmp(seg[2], "sandboxes") == 0 &&
-	    strcmp(seg[4], "network") == 0 && strcmp(m, "PUT") == 0)
-		route_put_network(ad, req, seg[3]);
-	else if (n == 6 && strcmp(seg[2], "sandboxes") == 0 &&
-	    strcmp(seg[4], "egress") == 0 && strcmp(seg[5], "events") == 0 &&
-	    get)
-		route_events(ad, req, seg[3]);
-	else if (n == 6 && strcmp(seg[2], "sandboxes") == 0 &&
-	    strcmp(seg[4], "egress") == 0 && post &&
-	    (strcmp(seg[5], "allow") == 0 || strcmp(seg[5], "deny") == 0 ||
-	    strcmp(seg[5], "unallow") == 0 || strcmp(seg[5], "enable") == 0 ||
-	    strcmp(seg[5], "disable") == 0))
-		route_egress(ad, req, seg[3], seg[5]);
-	else if (route_known(seg, n))
-		reply_error(req, 405, "method not allowed on %s", path);
+	if ((n = split_path(dec, seg, nitems(seg))) > nitems(seg))
+		reply_error(req, 404, "no such route: %s", ahttp_req_path(req));
 	else
-		reply_error(req, 404, "no such route: %s", path);
+		admin_route(ad, req, seg, n);
 	free(dec);
 }
 
