@@ -32,6 +32,7 @@
 #include "common/netaddr.h"
 #include "daemon/config.h"
 #include "daemon/daemon.h"
+#include "daemon/metrics.h"
 #include "policy/hostname.h"
 #include "policy/policy.h"
 #include "proxy/proxy.h"
@@ -800,55 +801,11 @@ out:
 	policy_unref(p);
 }
 
-struct stats_acc {
-	json_t		*sa_conn;
-	json_t		*sa_dns;
-	uint64_t	 sa_up, sa_down;
-};
-
-static void
-stats_cb(void *arg, const char *sandbox, const char *action,
-    const char *reason, const char *proto, uint64_t events, uint64_t up,
-    uint64_t down)
-{
-	struct stats_acc	*sa = arg;
-	json_t			*o = strcmp(proto, "dns") == 0 ? sa->sa_dns :
-	    sa->sa_conn;
-	json_t			*v = json_object_get(o, action);
-
-	json_object_set_new(o, action, json_integer((json_int_t)(events +
-	    (v != NULL ? (uint64_t)json_integer_value(v) : 0))));
-	sa->sa_up += up;
-	sa->sa_down += down;
-}
-
 static void
 route_stats(struct admin *ad, struct ahttp_req *req,
     const struct route_ctx *rc)
 {
-	struct audit_sink	*as = daemon_audit(ad->ad_d);
-	struct proxy_stats	 ps;
-	struct daemon_stats	 ds;
-	struct stats_acc	 sa = { json_pack("{s:i,s:i,s:i,s:i}", "allow", 0,
-	    "deny", 0, "end", 0, "error", 0), json_pack("{s:i,s:i}", "allow",
-	    0, "deny", 0), 0, 0 };
-
-	proxy_stats(daemon_proxy(ad->ad_d), &ps);
-	daemon_stats(ad->ad_d, &ds);
-	audit_counts(as, stats_cb, &sa);
-	reply_json(req, 200, json_pack("{s:I,s:i,s:i,s:o,s:I,s:I,s:o,"
-	    "s:{s:I,s:I},s:{s:i,s:i}}",
-	    "uptime_s", (json_int_t)(time(NULL) - ds.ds_started),
-	    "generation", (int)ps.ps_generation,
-	    "active_connections", (int)ps.ps_active,
-	    "connections", sa.sa_conn,
-	    "bytes_up", (json_int_t)sa.sa_up,
-	    "bytes_down", (json_int_t)sa.sa_down,
-	    "dns_queries", sa.sa_dns,
-	    "audit_events", "written", (json_int_t)audit_written(as),
-	    "dropped", (json_int_t)audit_dropped(as),
-	    "reloads", "ok", (int)ds.ds_reloads_ok,
-	    "failed", (int)ds.ds_reloads_failed));
+	reply_json(req, 200, metrics_stats(ad->ad_d));
 }
 
 static void
@@ -869,40 +826,6 @@ route_reload(struct admin *ad, struct ahttp_req *req,
 		    "generation", (int)ps.ps_generation));
 	}
 	errlist_free(&el);
-}
-
-/* ------------------------------------------------------------ metrics */
-
-struct metrics_acc {
-	struct evbuffer	*ma_b;
-	int		 ma_pass;	/* 0 connections, 1 dns, 2 bytes */
-};
-
-static void
-metrics_cb(void *arg, const char *sandbox, const char *action,
-    const char *reason, const char *proto, uint64_t events, uint64_t up,
-    uint64_t down)
-{
-	struct metrics_acc	*ma = arg;
-	bool			 dns = strcmp(proto, "dns") == 0;
-
-	/* Label values are ids and fixed words: nothing needs escaping. */
-	if (ma->ma_pass == 0 && !dns)
-		evbuffer_add_printf(ma->ma_b, "egressd_connections_total{"
-		    "sandbox=\"%s\",action=\"%s\",reason=\"%s\",proto=\"%s\"} "
-		    "%llu\n", sandbox, action, reason, proto,
-		    (unsigned long long)events);
-	else if (ma->ma_pass == 1 && dns)
-		evbuffer_add_printf(ma->ma_b, "egressd_dns_queries_total{"
-		    "sandbox=\"%s\",action=\"%s\",reason=\"%s\"} %llu\n",
-		    sandbox, action, reason, (unsigned long long)events);
-	else if (ma->ma_pass == 2 && (up > 0 || down > 0))
-		evbuffer_add_printf(ma->ma_b, "egressd_bytes_total{sandbox="
-		    "\"%s\",direction=\"up\",proto=\"%s\"} %llu\n"
-		    "egressd_bytes_total{sandbox=\"%s\",direction=\"down\","
-		    "proto=\"%s\"} %llu\n", sandbox, proto,
-		    (unsigned long long)up, sandbox, proto,
-		    (unsigned long long)down);
 }
 
 /* The admin listeners' own counters (docs/admin.md, "Limits"). */
@@ -955,80 +878,16 @@ static void
 route_metrics(struct admin *ad, struct ahttp_req *req,
     const struct route_ctx *rc)
 {
-	struct audit_sink	*as = daemon_audit(ad->ad_d);
-	struct proxy_stats	 ps;
-	struct daemon_stats	 ds;
-	struct metrics_acc	 ma;
-	uint64_t		 cum = 0;
-	unsigned		 i;
+	struct evbuffer	*b = evbuffer_new();
 
-	proxy_stats(daemon_proxy(ad->ad_d), &ps);
-	daemon_stats(ad->ad_d, &ds);
-	ma.ma_b = evbuffer_new();
-	evbuffer_add_printf(ma.ma_b,
-	    "# HELP egressd_build_info egressd version.\n"
-	    "# TYPE egressd_build_info gauge\n"
-	    "egressd_build_info{version=\"%s\"} 1\n"
-	    "# HELP egressd_start_time_seconds Start time, Unix seconds.\n"
-	    "# TYPE egressd_start_time_seconds gauge\n"
-	    "egressd_start_time_seconds %lld\n"
-	    "# HELP egressd_active_connections Client connections open now.\n"
-	    "# TYPE egressd_active_connections gauge\n"
-	    "egressd_active_connections %u\n"
-	    "# HELP egressd_connections_total Connection and request "
-	    "decisions and ends, by sandbox, action, reason and protocol.\n"
-	    "# TYPE egressd_connections_total counter\n",
-	    EGRESS_VERSION, (long long)ds.ds_started, ps.ps_active);
-	ma.ma_pass = 0;
-	audit_counts(as, metrics_cb, &ma);
-	evbuffer_add_printf(ma.ma_b,
-	    "# HELP egressd_dns_queries_total DNS filter queries, by "
-	    "sandbox, action and reason.\n"
-	    "# TYPE egressd_dns_queries_total counter\n");
-	ma.ma_pass = 1;
-	audit_counts(as, metrics_cb, &ma);
-	evbuffer_add_printf(ma.ma_b,
-	    "# HELP egressd_bytes_total Bytes relayed by ended connections.\n"
-	    "# TYPE egressd_bytes_total counter\n");
-	ma.ma_pass = 2;
-	audit_counts(as, metrics_cb, &ma);
-	evbuffer_add_printf(ma.ma_b,
-	    "# HELP egressd_audit_events_total Audit events queued for the "
-	    "audit file.\n"
-	    "# TYPE egressd_audit_events_total counter\n"
-	    "egressd_audit_events_total %llu\n"
-	    "# HELP egressd_audit_events_dropped_total Audit events dropped "
-	    "because the writer fell behind.\n"
-	    "# TYPE egressd_audit_events_dropped_total counter\n"
-	    "egressd_audit_events_dropped_total %llu\n"
-	    "# HELP egressd_reloads_total Configuration reloads, by result.\n"
-	    "# TYPE egressd_reloads_total counter\n"
-	    "egressd_reloads_total{result=\"ok\"} %u\n"
-	    "egressd_reloads_total{result=\"failed\"} %u\n"
-	    "# HELP egressd_decision_duration_seconds Time the policy engine "
-	    "takes per decision.\n"
-	    "# TYPE egressd_decision_duration_seconds histogram\n",
-	    (unsigned long long)audit_written(as),
-	    (unsigned long long)audit_dropped(as),
-	    ds.ds_reloads_ok, ds.ds_reloads_failed);
-	for (i = 0; i < SHARED_LAT_BUCKETS; i++) {
-		cum += ps.ps_lat[i];
-		evbuffer_add_printf(ma.ma_b, "egressd_decision_duration_seconds"
-		    "_bucket{le=\"%g\"} %llu\n", (double)shared_lat_bounds_ns[i] /
-		    1e9, (unsigned long long)cum);
+	if (b == NULL) {
+		reply_error(req, 503, "out of memory");
+		return;
 	}
-	cum += ps.ps_lat[SHARED_LAT_BUCKETS];
-	evbuffer_add_printf(ma.ma_b,
-	    "egressd_decision_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
-	    "egressd_decision_duration_seconds_sum %.9f\n"
-	    "egressd_decision_duration_seconds_count %llu\n",
-	    (unsigned long long)cum,
-	    (double)ps.ps_lat_sum_ns / 1e9,
-	    (unsigned long long)cum);
-	metrics_admin(ad, ma.ma_b);
-	ahttp_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8",
-	    ma.ma_b);
-	evbuffer_free(ma.ma_b);
+	metrics_prometheus(ad->ad_d, b);
+	metrics_admin(ad, b);
+	ahttp_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8", b);
+	evbuffer_free(b);
 }
 
 /* ------------------------------------------------------------ dispatch */
