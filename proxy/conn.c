@@ -85,6 +85,8 @@ struct conn {
 	struct http_request	 c_req;		/* the head peeked at accept */
 	bool			 c_req_ok;	/* c_req parsed from c_peek */
 	struct http_flow	*c_flow;	/* owns: HTTP once relaying */
+	bool			 c_deny_pending; /* once c_up.h_out is out */
+	enum policy_reason	 c_deny_reason;
 
 	struct half		 c_up;		/* client -> upstream */
 	struct half		 c_down;	/* upstream -> client */
@@ -1063,7 +1065,16 @@ conn_relay_step(struct conn *c, struct half *h)
 		 * one.  A peer that closed early while we wrote (EPIPE) is
 		 * an ordinary end.
 		 */
-		conn_close(c, CLOSE_END, REASON_NONE, h->h_err != EPIPE);
+		if (c->c_deny_pending)
+			conn_close(c, CLOSE_DENY, c->c_deny_reason, true);
+		else
+			conn_close(c, CLOSE_END, REASON_NONE,
+			    h->h_err != EPIPE);
+		return;
+	}
+	/* What was allowed before a refused request has left: refuse. */
+	if (c->c_deny_pending && evbuffer_get_length(c->c_up.h_out) == 0) {
+		conn_deny(c, c->c_deny_reason);
 		return;
 	}
 	if (c->c_up.h_shut && c->c_down.h_shut)
@@ -1071,9 +1082,30 @@ conn_relay_step(struct conn *c, struct half *h)
 }
 
 /*
+ * Refuses the request at hand.  Requests allowed before it in the same
+ * read may still sit in c_up.h_out: they leave first (their allow events
+ * say they did), and the refusal follows once they are out, so the audit
+ * says exactly what left.  <d>: the deciding rule, when a rule decided.
+ */
+static void
+conn_http_deny(struct conn *c, enum policy_reason reason,
+    const struct policy_decision *d)
+{
+	if (d != NULL)
+		c->c_dec = *d;
+	if (c->c_up.h_out != NULL && evbuffer_get_length(c->c_up.h_out) > 0) {
+		c->c_deny_pending = true;
+		c->c_deny_reason = reason;
+		c->c_up.h_hold = true;
+		return;
+	}
+	conn_deny(c, reason);
+}
+
+/*
  * Judges the request head the flow stopped at.  Returns HTTPFLOW_MORE
  * when it may pass, HTTPFLOW_WAIT while a look-up answers, HTTPFLOW_BAD
- * when the connection was closed.
+ * when it was refused.
  */
 static enum httpflow_result
 conn_http_judge(struct conn *c)
@@ -1084,18 +1116,18 @@ conn_http_judge(struct conn *c)
 
 	c->c_has_host = false;
 	if (conn_set_host(c, c->c_flow->hf_req.host) == -1) {
-		conn_deny(c, REASON_BAD_HTTP);
+		conn_http_deny(c, REASON_BAD_HTTP, NULL);
 		return HTTPFLOW_BAD;
 	}
 	if (c->c_flow->hf_req.upgrade_h2c) {
 		/* HTTP/2 after the 101 would carry requests unjudged. */
-		conn_deny(c, REASON_PROTOCOL_NOT_ALLOWED);
+		conn_http_deny(c, REASON_PROTOCOL_NOT_ALLOWED, NULL);
 		return HTTPFLOW_BAD;
 	}
 	conn_query(c, &q);
 	conn_eval(c, c->c_sb, &q, &d);
 	if (d.pd_action == POLICY_DENY) {
-		conn_deny_decision(c, &d);
+		conn_http_deny(c, d.pd_reason, &d);
 		return HTTPFLOW_BAD;
 	}
 	c->c_dec = d;
@@ -1106,7 +1138,7 @@ conn_http_judge(struct conn *c)
 		return HTTPFLOW_WAIT;
 	case DESTCHECK_MISMATCH:
 	case DESTCHECK_FAILED:
-		conn_deny(c, conn_dest_reason(v));
+		conn_http_deny(c, conn_dest_reason(v), NULL);
 		return HTTPFLOW_BAD;
 	}
 	conn_audit_allow(c);
@@ -1121,13 +1153,13 @@ conn_http_refuse(struct conn *c, enum httpflow_result r)
 		return;
 	switch (r) {
 	case HTTPFLOW_TOO_LARGE:
-		conn_deny(c, REASON_TOO_LARGE);
+		conn_http_deny(c, REASON_TOO_LARGE, NULL);
 		break;
 	case HTTPFLOW_NOMEM:
 		conn_close(c, CLOSE_ERROR, REASON_LIMIT, true);
 		break;
 	default:
-		conn_deny(c, REASON_BAD_HTTP);
+		conn_http_deny(c, REASON_BAD_HTTP, NULL);
 		break;
 	}
 }
@@ -1142,10 +1174,13 @@ conn_http_filter(struct half *h)
 	struct conn		*c = h->h_conn;
 	enum httpflow_result	 r;
 
+	if (c->c_deny_pending)
+		return 0;	/* refused: only what was allowed goes on */
 	for (;;) {
 		r = httpflow_up(c->c_flow, h->h_in, h->h_out);
 		if (r == HTTPFLOW_REQUEST) {
-			r = conn_http_judge(c);
+			if ((r = conn_http_judge(c)) == HTTPFLOW_BAD)
+				return c->c_state == CONN_CLOSED ? -1 : 0;
 			if (r == HTTPFLOW_MORE)
 				r = httpflow_pass(c->c_flow, h->h_in,
 				    h->h_out);
@@ -1168,7 +1203,7 @@ conn_http_filter(struct half *h)
 		return 0;
 	default:
 		conn_http_refuse(c, r);
-		return -1;
+		return c->c_state == CONN_CLOSED ? -1 : 0;
 	}
 }
 
