@@ -33,6 +33,7 @@
 #include "daemon/config.h"
 #include "daemon/daemon.h"
 #include "daemon/metrics.h"
+#include "daemon/state.h"
 #include "policy/hostname.h"
 #include "policy/policy.h"
 #include "proxy/proxy.h"
@@ -240,44 +241,14 @@ network_json(const struct sandbox *sb)
 
 /* ------------------------------------------------------------ state */
 
-/*
- * The API's state is a JSON document `{"sandboxes": [ENTRY...]}` whose
- * entries use the config's sandbox schema (id, sources, intercept, mode,
- * allow, deny); config_parse_overlay() lays them over the config file.
- */
 static json_t *
 state_load(struct admin *ad)
 {
 	const char	*text;
 	size_t		 len;
-	json_t		*st;
 
 	text = daemon_state(ad->ad_d, &len);
-	if (text != NULL && (st = json_loadb(text, len, 0, NULL)) != NULL &&
-	    json_is_object(st))
-		return st;
-	return json_pack("{s:[]}", "sandboxes");
-}
-
-static json_t *
-state_entry(json_t *st, const char *id, bool create)
-{
-	json_t	*sbs = json_object_get(st, "sandboxes"), *e;
-	size_t	 i;
-
-	if (!json_is_array(sbs)) {
-		sbs = json_array();
-		json_object_set_new(st, "sandboxes", sbs);
-	}
-	json_array_foreach(sbs, i, e)
-		if (json_is_string(json_object_get(e, "id")) &&
-		    strcmp(json_string_value(json_object_get(e, "id")), id) == 0)
-			return e;
-	if (!create)
-		return NULL;
-	e = json_pack("{s:s}", "id", id);
-	json_array_append_new(sbs, e);
-	return e;
+	return state_json_parse(text, len);
 }
 
 /* Seeds an entry's allow/deny from the sandbox's own inline rules. */
@@ -314,44 +285,18 @@ seed_cb(void *arg, const char *kind, const char *pattern, const char *from)
 static json_t *
 state_entry_seeded(json_t *st, const struct sandbox *sb)
 {
-	json_t		*e = state_entry(st, sandbox_id(sb), false);
+	json_t		*e = state_json_entry(st, sandbox_id(sb), false);
 	struct seed_acc	 sa;
 	char		 from[128];
 
 	if (e != NULL)
 		return e;
-	e = state_entry(st, sandbox_id(sb), true);
+	e = state_json_entry(st, sandbox_id(sb), true);
 	snprintf(from, sizeof(from), "sandbox %s", sandbox_id(sb));
 	sa.sa_entry = e;
 	sa.sa_from = from;
 	policy_sandbox_rules(sb, seed_cb, &sa);
 	return e;
-}
-
-static json_t *
-list_of(json_t *entry, const char *side, const char *key)
-{
-	json_t	*s = json_object_get(entry, side), *l;
-
-	if (!json_is_object(s)) {
-		s = json_object();
-		json_object_set_new(entry, side, s);
-	}
-	if (!json_is_array(l = json_object_get(s, key))) {
-		l = json_array();
-		json_object_set_new(s, key, l);
-	}
-	return l;
-}
-
-static void
-list_remove(json_t *l, json_t *v)
-{
-	size_t	i;
-
-	for (i = json_array_size(l); i-- > 0;)
-		if (json_equal(json_array_get(l, i), v))
-			json_array_remove(l, i);
 }
 
 /* Validates, persists and applies <st>; replies on failure. */
@@ -562,7 +507,7 @@ network_egress(struct ahttp_req *req, json_t *eg, json_t *e)
 			continue;
 		if (!string_list(req, v, egress_keys[k], k >= 4))
 			return false;
-		side = list_of(e, k % 2 == 0 ? "allow" : "deny",
+		side = state_json_list(e, k % 2 == 0 ? "allow" : "deny",
 		    k < 2 ? "hosts" : k < 4 ? "cidrs" : "ports");
 		json_array_extend(side, v);
 	}
@@ -611,7 +556,7 @@ route_put_network(struct admin *ad, struct ahttp_req *req,
 		return;
 	}
 	st = state_load(ad);
-	e = state_entry(st, id, true);
+	e = state_json_entry(st, id, true);
 	json_object_del(e, "allow");
 	json_object_del(e, "deny");
 	if (network_scalars(req, b, e) &&
@@ -645,7 +590,7 @@ route_egress(struct admin *ad, struct ahttp_req *req,
 	if ((on = strcmp(verb, "enable") == 0) || strcmp(verb, "disable") == 0) {
 		if (!no_body(req))
 			goto out;
-		e = state_entry(st, id, true);
+		e = state_json_entry(st, id, true);
 		json_object_set_new(e, "intercept", json_boolean(on));
 		if (state_apply(ad, req, st) == 0)
 			reply_network(ad, req, id);
@@ -673,15 +618,15 @@ route_egress(struct admin *ad, struct ahttp_req *req,
 	e = state_entry_seeded(st, sb);
 	json_array_foreach(hosts, i, h) {
 		if (strcmp(verb, "allow") == 0) {
-			list_remove(list_of(e, "deny", "hosts"), h);
-			list_remove(list_of(e, "allow", "hosts"), h);
-			json_array_append(list_of(e, "allow", "hosts"), h);
+			state_json_list_remove(state_json_list(e, "deny", "hosts"), h);
+			state_json_list_remove(state_json_list(e, "allow", "hosts"), h);
+			json_array_append(state_json_list(e, "allow", "hosts"), h);
 		} else if (strcmp(verb, "deny") == 0) {
-			list_remove(list_of(e, "allow", "hosts"), h);
-			list_remove(list_of(e, "deny", "hosts"), h);
-			json_array_append(list_of(e, "deny", "hosts"), h);
+			state_json_list_remove(state_json_list(e, "allow", "hosts"), h);
+			state_json_list_remove(state_json_list(e, "deny", "hosts"), h);
+			json_array_append(state_json_list(e, "deny", "hosts"), h);
 		} else
-			list_remove(list_of(e, "allow", "hosts"), h);
+			state_json_list_remove(state_json_list(e, "allow", "hosts"), h);
 	}
 	if (state_apply(ad, req, st) == 0)
 		reply_network(ad, req, id);

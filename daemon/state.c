@@ -212,3 +212,63 @@ state_overlay(struct yread *yr, struct ynode *root, struct ynode *ov)
 	return ids;
 }
 
+
+json_t *
+state_json_parse(const char *text, size_t len)
+{
+	json_t	*st;
+
+	if (text != NULL && (st = json_loadb(text, len, 0, NULL)) != NULL) {
+		if (json_is_object(st))
+			return st;
+		json_decref(st);
+	}
+	return json_pack("{s:[]}", "sandboxes");
+}
+
+json_t *
+state_json_entry(json_t *st, const char *id, bool create)
+{
+	json_t	*sbs = json_object_get(st, "sandboxes"), *e;
+	size_t	 i;
+
+	if (!json_is_array(sbs)) {
+		sbs = json_array();
+		json_object_set_new(st, "sandboxes", sbs);
+	}
+	json_array_foreach(sbs, i, e)
+		if (json_is_string(json_object_get(e, "id")) &&
+		    strcmp(json_string_value(json_object_get(e, "id")), id) == 0)
+			return e;
+	if (!create)
+		return NULL;
+	e = json_pack("{s:s}", "id", id);
+	json_array_append_new(sbs, e);
+	return e;
+}
+
+json_t *
+state_json_list(json_t *entry, const char *side, const char *key)
+{
+	json_t	*s = json_object_get(entry, side), *l;
+
+	if (!json_is_object(s)) {
+		s = json_object();
+		json_object_set_new(entry, side, s);
+	}
+	if (!json_is_array(l = json_object_get(s, key))) {
+		l = json_array();
+		json_object_set_new(s, key, l);
+	}
+	return l;
+}
+
+void
+state_json_list_remove(json_t *l, json_t *v)
+{
+	size_t	i;
+
+	for (i = json_array_size(l); i-- > 0;)
+		if (json_equal(json_array_get(l, i), v))
+			json_array_remove(l, i);
+}

@@ -7,6 +7,8 @@
 #ifndef EGRESS_STATE_H
 #define EGRESS_STATE_H
 
+#include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/errlist.h"
@@ -33,5 +35,18 @@ int	  state_save(const struct config *cf, const char *text, size_t len,
  */
 char	**state_overlay(struct yread *yr, struct ynode *root, struct ynode *ov);
 void	  state_ids_free(char **ids);
+
+/*
+ * The state as the admin API edits it: a JSON document
+ * `{"sandboxes": [ENTRY...]}` whose entries use the config's sandbox
+ * schema (id, sources, intercept, mode, allow, deny).
+ */
+/* <text> parsed, or an empty state when it is NULL or not an object. */
+json_t	 *state_json_parse(const char *text, size_t len);
+/* The entry of sandbox <id>; made when <create>, else NULL if none. */
+json_t	 *state_json_entry(json_t *st, const char *id, bool create);
+/* The list <entry>.<side>.<key> (e.g. allow.hosts), made if absent. */
+json_t	 *state_json_list(json_t *entry, const char *side, const char *key);
+void	  state_json_list_remove(json_t *list, json_t *v);
 
 #endif /* EGRESS_STATE_H */
