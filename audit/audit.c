@@ -10,7 +10,9 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "common/ipaddr.h"
 #include "common/log.h"
+#include "common/netaddr.h"
 #include "common/strhash.h"
 
 /* The writer wakes at least this often, so lines reach disk within 1 s. */
@@ -44,8 +46,23 @@ struct ring {
 	size_t		 rg_count;
 };
 
+/* What learn mode let through, for suggestions (docs/admin.md). */
+struct alearn {
+	struct alearn	*al_next;
+	char		*al_sandbox;
+	char		 al_kind;	/* AUDIT_LEARN_* */
+	char		*al_value;
+	uint64_t	 al_count;
+};
+
+/* Distinct things learnt, all sandboxes: more are counted, not kept. */
+#define LEARN_MAX	200000
+#define LEARN_BUCKETS	4096
+
 struct audit_sink {
 	struct acount	*as_counts[COUNT_BUCKETS];
+	struct alearn	*as_learn[LEARN_BUCKETS];
+	size_t		 as_nlearn;
 	struct ring	*as_rings[RING_BUCKETS];
 	struct ring	*as_all;
 	bool		 as_log_allowed;
@@ -384,6 +401,95 @@ remember_event(struct audit_sink *as, const struct audit_event *ev,
 	ring_push(as->as_all, ev, line, len);
 }
 
+static void
+learn_free(struct audit_sink *as)
+{
+	struct alearn	*l, *ln;
+	size_t		 i;
+
+	for (i = 0; i < LEARN_BUCKETS; i++)
+		for (l = as->as_learn[i]; l != NULL; l = ln) {
+			ln = l->al_next;
+			free(l->al_sandbox);
+			free(l->al_value);
+			free(l);
+		}
+}
+
+/* Under as_mtx. */
+static void
+learn_one(struct audit_sink *as, const char *sandbox, char kind,
+    const char *value)
+{
+	uint64_t	 h = str_hash(value, str_hash(sandbox, STRHASH_INIT)) +
+	    (uint64_t)kind;
+	struct alearn	*l;
+
+	for (l = as->as_learn[h % LEARN_BUCKETS]; l != NULL; l = l->al_next)
+		if (l->al_kind == kind && str_eq(l->al_sandbox, sandbox) &&
+		    strcmp(l->al_value, value) == 0) {
+			l->al_count++;
+			return;
+		}
+	if (as->as_nlearn >= LEARN_MAX || (l = calloc(1, sizeof(*l))) == NULL)
+		return;
+	l->al_sandbox = str_dup(sandbox);
+	l->al_value = strdup(value);
+	if (l->al_sandbox == NULL || l->al_value == NULL) {
+		free(l->al_sandbox);
+		free(l->al_value);
+		free(l);
+		return;
+	}
+	l->al_kind = kind;
+	l->al_count = 1;
+	l->al_next = as->as_learn[h % LEARN_BUCKETS];
+	as->as_learn[h % LEARN_BUCKETS] = l;
+	as->as_nlearn++;
+}
+
+/*
+ * A learn event: the name (or, without one, the address) and, when
+ * block-all refused the port, the port.  Under as_mtx.
+ */
+static void
+learn_event(struct audit_sink *as, const struct audit_event *ev)
+{
+	char		addr[NETADDR_STRLEN];
+	struct ipaddr	ia;
+
+	if (ev->ae_reason == NULL || strcmp(ev->ae_reason, "learn") != 0 ||
+	    ev->ae_sandbox == NULL)
+		return;
+	if (ev->ae_host != NULL && ipaddr_parse(ev->ae_host, &ia) == -1)
+		learn_one(as, ev->ae_sandbox, AUDIT_LEARN_HOST, ev->ae_host);
+	else if (ev->ae_dst != NULL &&
+	    ipaddr_from_sockaddr(ev->ae_dst, &ia) == 0) {
+		ipaddr_format(&ia, addr, sizeof(addr));
+		learn_one(as, ev->ae_sandbox, AUDIT_LEARN_CIDR, addr);
+	}
+	if (ev->ae_would != NULL && ev->ae_dst != NULL &&
+	    strcmp(ev->ae_would, "port-not-allowed") == 0) {
+		snprintf(addr, sizeof(addr), "%u", netaddr_port(ev->ae_dst));
+		learn_one(as, ev->ae_sandbox, AUDIT_LEARN_PORT, addr);
+	}
+}
+
+void
+audit_learned(struct audit_sink *as, const char *sandbox,
+    audit_learn_fn *fn, void *arg)
+{
+	struct alearn	*l;
+	size_t		 i;
+
+	pthread_mutex_lock(&as->as_mtx);
+	for (i = 0; i < LEARN_BUCKETS; i++)
+		for (l = as->as_learn[i]; l != NULL; l = l->al_next)
+			if (strcmp(l->al_sandbox, sandbox) == 0)
+				fn(arg, l->al_kind, l->al_value, l->al_count);
+	pthread_mutex_unlock(&as->as_mtx);
+}
+
 void
 audit_emit(struct audit_sink *as, const struct audit_event *ev)
 {
@@ -393,6 +499,7 @@ audit_emit(struct audit_sink *as, const struct audit_event *ev)
 
 	pthread_mutex_lock(&as->as_mtx);
 	count_event(as, ev);
+	learn_event(as, ev);
 	quiet = !as->as_log_allowed && ev->ae_action != NULL &&
 	    (strcmp(ev->ae_action, "allow") == 0 ||
 	    strcmp(ev->ae_action, "end") == 0);
@@ -537,6 +644,7 @@ audit_close(struct audit_sink *as)
 		}
 	if (as->as_all != NULL)
 		ring_free(as->as_all);
+	learn_free(as);
 	free(as->as_path);
 	free(as->as_buf);
 	free(as);

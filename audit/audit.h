@@ -20,6 +20,7 @@ struct audit_event {
 	const char		*ae_sandbox;	/* NULL = unknown */
 	const char		*ae_action;	/* allow, deny, end, error */
 	const char		*ae_reason;	/* NULL = none */
+	const char		*ae_would;	/* learn: block-all's reason */
 	const char		*ae_policy;
 	const char		*ae_rule;
 	const char		*ae_proto;	/* tls, http, other, dns */
@@ -89,5 +90,15 @@ typedef void audit_count_fn(void *arg, const char *sandbox,
     const char *action, const char *reason, const char *proto,
     uint64_t events, uint64_t bytes_up, uint64_t bytes_down);
 void	audit_counts(struct audit_sink *as, audit_count_fn *fn, void *arg);
+
+/* What learn mode let through, by kind (docs/admin.md, suggest). */
+#define AUDIT_LEARN_HOST	'h'	/* a name: SNI, Host, DNS query */
+#define AUDIT_LEARN_CIDR	'c'	/* an address, for traffic without one */
+#define AUDIT_LEARN_PORT	'p'	/* a port block-all would refuse */
+typedef void audit_learn_fn(void *arg, char kind, const char *value,
+    uint64_t count);
+/* Calls <fn> for every thing learnt for <sandbox>, under the sink's lock. */
+void	audit_learned(struct audit_sink *as, const char *sandbox,
+	    audit_learn_fn *fn, void *arg);
 
 #endif /* EGRESS_AUDIT_H */

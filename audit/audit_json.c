@@ -163,6 +163,8 @@ audit_json(const struct audit_event *ev, char *buf, size_t len)
 	jb_kstr(&jb, "sandbox", ev->ae_sandbox);
 	jb_kstr(&jb, "action", ev->ae_action);
 	jb_kstr(&jb, "reason", ev->ae_reason);
+	if (ev->ae_would != NULL)
+		jb_kstr(&jb, "would", ev->ae_would);
 	jb_kstr(&jb, "policy", ev->ae_policy);
 	jb_kstr(&jb, "rule", ev->ae_rule);
 	jb_kstr(&jb, "proto", ev->ae_proto);

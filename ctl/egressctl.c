@@ -1190,6 +1190,69 @@ run_health(struct ctl *c, const struct cmd *cm, int argc, char **argv)
 	return rc;
 }
 
+/* ---- suggest ------------------------------------------------------- */
+
+/* One list of the suggestion as YAML, each entry with its count. */
+static void
+print_suggest_list(json_t *j, const char *key, const char *field)
+{
+	json_t	*a = json_object_get(j, key), *e, *v;
+	size_t	 i;
+	char	*s;
+
+	if (json_array_size(a) == 0)
+		return;
+	printf("  %s:\n", key);
+	json_array_foreach(a, i, e) {
+		v = json_object_get(e, field);
+		if (json_is_integer(v))
+			printf("    - %lld", (long long)json_integer_value(v));
+		else {
+			/* Names came from the wire: quoted, made safe. */
+			s = ctl_term_safe(json_is_string(v) ?
+			    json_string_value(v) : "?");
+			printf("    - \"%s\"", s != NULL ? s : "?");
+			free(s);
+		}
+		printf("\t# %lld\n", (long long)json_integer_value(
+		    json_object_get(e, "count")));
+	}
+}
+
+static int
+run_suggest(struct ctl *c, const struct cmd *cm, int argc, char **argv)
+{
+	char	path[PATH_MAX_LEN];
+	json_t	*j;
+	int	 rc;
+
+	if (argc != 1)
+		return usage_error(cm, argc == 0 ? "missing SANDBOX" :
+		    "too many arguments");
+	if ((rc = sandbox_path(cm, path, argv[0], "/suggest")) != EXIT_OK)
+		return rc;
+	if ((rc = api(c, "GET", path, NULL, &j)) != EXIT_OK)
+		return rc;
+	if (!json_is_object(j))
+		return bad_shape(c, "suggest: not an object", j);
+	if (c->c_json)
+		print_json(j);
+	else if (json_array_size(json_object_get(j, "hosts")) +
+	    json_array_size(json_object_get(j, "cidrs")) +
+	    json_array_size(json_object_get(j, "ports")) == 0)
+		printf("# nothing learnt yet (is a policy in mode: learn?)\n"
+		    "allow: {}\n");
+	else {
+		printf("# what learn mode let through; \"# N\": times seen\n"
+		    "allow:\n");
+		print_suggest_list(j, "hosts", "host");
+		print_suggest_list(j, "cidrs", "cidr");
+		print_suggest_list(j, "ports", "port");
+	}
+	json_decref(j);
+	return EXIT_OK;
+}
+
 /* ---- help --------------------------------------------------------- */
 
 static int	run_help(struct ctl *, const struct cmd *, int, char **);
@@ -1217,6 +1280,8 @@ static const struct cmd	cmds[] = {
 	{ "reload", "", "re-read the config (like SIGHUP); a bad one "
 	    "is rejected, errors listed", run_reload },
 	{ "stats", "", "show counters as \"key value\" lines", run_stats },
+	{ "suggest", "SANDBOX", "the allow rules learn mode would have "
+	    "needed, as a YAML allow: block to paste", run_suggest },
 	{ "health", "", "check that egressd answers (GET /healthz)",
 	    run_health },
 	{ "help", "[COMMAND]", "show this help, or COMMAND's", run_help },

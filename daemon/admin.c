@@ -34,6 +34,7 @@
 #include "daemon/daemon.h"
 #include "daemon/metrics.h"
 #include "daemon/state.h"
+#include "daemon/suggest.h"
 #include "policy/hostname.h"
 #include "policy/policy.h"
 #include "proxy/proxy.h"
@@ -230,7 +231,7 @@ network_json(const struct sandbox *sb)
 		json_object_set_new(egress, egress_keys[k], ra.ra_lists[k]);
 	return json_pack("{s:s,s:s,s:b,s:o,s:o,s:o,s:s,s:o}",
 	    "id", sandbox_id(sb),
-	    "mode", sandbox_block_all(sb) ? "block-all" : "allow-all",
+	    "mode", sandbox_mode(sb),
 	    "intercept", sandbox_intercept(sb),
 	    "egress", egress,
 	    "sources", sources_json(sb),
@@ -884,6 +885,23 @@ route_get_network(struct admin *ad, struct ahttp_req *req,
 	reply_network(ad, req, rc->rc_id);
 }
 
+/* The allow rules learn mode would have needed (docs/admin.md). */
+static void
+route_suggest(struct admin *ad, struct ahttp_req *req,
+    const struct route_ctx *rc)
+{
+	struct policy	*p = daemon_policy(ad->ad_d);
+	bool		 known = policy_sandbox_by_id(p, rc->rc_id) != NULL;
+
+	policy_unref(p);
+	if (!known) {
+		reply_error(req, 404, "no sandbox \"%s\"", rc->rc_id);
+		return;
+	}
+	reply_json(req, 200, suggest_build(daemon_audit(ad->ad_d),
+	    rc->rc_id));
+}
+
 typedef void route_fn(struct admin *, struct ahttp_req *,
     const struct route_ctx *);
 
@@ -908,6 +926,7 @@ static const struct route {
 	{ "GET", "/api/v1/sandboxes/*/network", route_get_network, NULL },
 	{ "PUT", "/api/v1/sandboxes/*/network", route_put_network, NULL },
 	{ "GET", "/api/v1/sandboxes/*/egress/events", route_events, NULL },
+	{ "GET", "/api/v1/sandboxes/*/suggest", route_suggest, NULL },
 	{ "POST", "/api/v1/sandboxes/*/egress/allow", route_egress, "allow" },
 	{ "POST", "/api/v1/sandboxes/*/egress/deny", route_egress, "deny" },
 	{ "POST", "/api/v1/sandboxes/*/egress/unallow", route_egress,

@@ -107,6 +107,8 @@ filter_audit(struct dnsfilter *f, const struct sockaddr *src,
 	ev.ae_sandbox = sandbox;
 	ev.ae_action = action;
 	ev.ae_reason = policy_reason_str(reason);
+	if (reason == REASON_LEARN && d != NULL)
+		ev.ae_would = policy_reason_str(d->pd_would);
 	ev.ae_policy = d != NULL ? d->pd_policy : NULL;
 	ev.ae_rule = d != NULL ? d->pd_rule : NULL;
 	ev.ae_proto = policy_proto_str(POLICY_PROTO_DNS);

@@ -198,3 +198,12 @@ hostname_is_public_suffix(const char *name)
 	return psl_is_public_suffix2(psl_ctx, name, PSL_TYPE_ANY |
 	    PSL_TYPE_NO_STAR_RULE) != 0 || strchr(name, '.') == NULL;
 }
+
+const char *
+hostname_registrable(const char *name)
+{
+	pthread_once(&psl_once, psl_load);
+	if (psl_ctx == NULL)
+		return NULL;
+	return psl_registrable_domain(psl_ctx, name);
+}

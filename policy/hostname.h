@@ -42,5 +42,8 @@ int	hostpat_parse(const char *in, struct hostpat *hp, const char **why);
 
 /* True when <name> (normalized) is a public suffix such as com, co.uk. */
 bool	hostname_is_public_suffix(const char *name);
+/* The registrable domain of <name> (pypi.org for files.pypi.org), a
+ * pointer into <name>, or NULL (a public suffix, an IP literal). */
+const char *hostname_registrable(const char *name);
 
 #endif /* EGRESS_HOSTNAME_H */

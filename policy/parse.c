@@ -431,9 +431,11 @@ parse_mode(struct cfctx *cx, const struct ynode *n, const char *what,
 		*mode = MODE_BLOCK_ALL;
 	else if (strcmp(n->yn_str, "allow-all") == 0)
 		*mode = MODE_ALLOW_ALL;
+	else if (strcmp(n->yn_str, "learn") == 0)
+		*mode = MODE_LEARN;
 	else
-		yread_err(&cx->cx_yr, n, "%s must be block-all or allow-all, not \"%s\"",
-		    what, n->yn_str);
+		yread_err(&cx->cx_yr, n, "%s must be block-all, allow-all or "
+		    "learn, not \"%s\"", what, n->yn_str);
 	return n->yn_str;
 }
 

@@ -51,6 +51,8 @@ policy_reason_str(enum policy_reason r)
 		return "revoked";
 	case REASON_LOOP:
 		return "loop";
+	case REASON_LEARN:
+		return "learn";
 	case REASON_IDLE:
 		return "idle-timeout";
 	}
@@ -425,8 +427,8 @@ decide(struct policy_decision *d, enum policy_action a, enum policy_reason r,
  * sandbox's inline rules <inl> (may be NULL or <po> itself) merged in.
  */
 static void
-pol_eval(const struct pol *po, const struct pol *inl,
-    const struct policy_query *q, struct policy_decision *d)
+pol_judge(const struct pol *po, const struct pol *inl,
+    const struct policy_query *q, struct policy_decision *d, bool protocols)
 {
 	const struct pol	*pv[2] = { po, inl != po ? inl : NULL };
 	struct ipaddr		 hip;
@@ -436,7 +438,7 @@ pol_eval(const struct pol *po, const struct pol *inl,
 	size_t			 i;
 
 	memset(d, 0, sizeof(*d));
-	if ((po->po_protocols & q->pq_proto) == 0) {
+	if (protocols && (po->po_protocols & q->pq_proto) == 0) {
 		decide(d, POLICY_DENY, REASON_PROTOCOL_NOT_ALLOWED,
 		    po->po_name, "protocols");
 		return;
@@ -520,6 +522,70 @@ pol_eval(const struct pol *po, const struct pol *inl,
 	d->pd_dest = po->po_destination;
 }
 
+/* Whether <po> (with <inl>) lets a host rule lead to a private address. */
+static bool
+pol_private_ok(const struct pol *po, const struct pol *inl,
+    const struct ipaddr *dst)
+{
+	return po->po_allow_private || (inl != NULL && inl != po &&
+	    inl->po_allow_private) || allow_cidr_match(po, dst) != NULL ||
+	    (inl != NULL && inl != po && allow_cidr_match(inl, dst) != NULL);
+}
+
+/*
+ * mode learn: what block-all refuses for want of an allow (no matching
+ * rule, the port, the protocol) passes with reason learn and <pd_would>
+ * set; deny rules, endpoint rules and a lying IP literal still refuse.
+ * What passes is checked like a host-rule allow (destination check,
+ * private ranges), so a suggestion never rests on a claimed name.
+ */
+static void
+pol_learn(const struct pol *po, const struct pol *inl,
+    const struct policy_query *q, struct policy_decision *d)
+{
+	struct policy_decision	bd;
+	struct ipaddr		hip;
+	enum policy_reason	would;
+	bool			proto_ok = (po->po_protocols & q->pq_proto) != 0;
+
+	pol_judge(po, inl, q, &bd, false);
+	if (bd.pd_action == POLICY_ALLOW && proto_ok) {
+		*d = bd;
+		return;
+	}
+	if (bd.pd_action == POLICY_ALLOW)
+		would = REASON_PROTOCOL_NOT_ALLOWED;
+	else if ((bd.pd_reason == REASON_NO_MATCHING_ALLOW &&
+	    bd.pd_rule == NULL) || bd.pd_reason == REASON_PORT_NOT_ALLOWED)
+		would = proto_ok ? bd.pd_reason : REASON_PROTOCOL_NOT_ALLOWED;
+	else {
+		*d = bd;	/* a rule refused: learning never overrides it */
+		return;
+	}
+	memset(d, 0, sizeof(*d));
+	if (cidr_is_private(&q->pq_dst) && !pol_private_ok(po, inl,
+	    &q->pq_dst)) {
+		decide(d, POLICY_DENY, REASON_PRIVATE_DESTINATION, po->po_name,
+		    "mode learn");
+		return;
+	}
+	decide(d, POLICY_ALLOW, REASON_LEARN, po->po_name, "mode learn");
+	d->pd_would = would;
+	d->pd_by_host = q->pq_host != NULL && ipaddr_parse(q->pq_host,
+	    &hip) == -1;
+	d->pd_dest = po->po_destination;
+}
+
+static void
+pol_eval(const struct pol *po, const struct pol *inl,
+    const struct policy_query *q, struct policy_decision *d)
+{
+	if (po->po_mode == MODE_LEARN)
+		pol_learn(po, inl, q, d);
+	else
+		pol_judge(po, inl, q, d, true);
+}
+
 /*
  * Several policies allowed by host: trust only if every one trusts,
  * otherwise the most careful check any of them asks for.
@@ -595,7 +661,9 @@ policy_eval(const struct sandbox *sb, const struct policy_query *q,
 			dest = dest_merge(dest, one.pd_dest, !by_host);
 			by_host = true;
 		}
-		if (i == 0)
+		/* Learning is what the event must say, whoever else allowed. */
+		if (i == 0 || (one.pd_reason == REASON_LEARN &&
+		    first.pd_reason != REASON_LEARN))
 			first = one;
 	}
 	*d = first;
@@ -629,6 +697,12 @@ pol_name_check(const struct pol *po, const struct pol *inl, const char *name,
 			decide(d, POLICY_ALLOW, REASON_RULE, pv[i]->po_name, r);
 			return true;
 		}
+	if (po->po_mode == MODE_LEARN) {
+		decide(d, POLICY_ALLOW, REASON_LEARN, po->po_name,
+		    "mode learn");
+		d->pd_would = REASON_NO_MATCHING_ALLOW;
+		return true;
+	}
 	decide(d, POLICY_DENY, REASON_NO_MATCHING_ALLOW, po->po_name, NULL);
 	return false;
 }
@@ -656,7 +730,8 @@ policy_name_check(const struct sandbox *sb, const char *name,
 			*d = one;
 			return false;
 		}
-		if (i == 0)
+		if (i == 0 || (one.pd_reason == REASON_LEARN &&
+		    d->pd_reason != REASON_LEARN))
 			*d = one;
 	}
 	return true;
@@ -747,6 +822,28 @@ bool
 sandbox_from_api(const struct sandbox *sb)
 {
 	return sb->sb_from_api;
+}
+
+const char *
+sandbox_mode(const struct sandbox *sb)
+{
+	/* The most restrictive mode among the policies judging it. */
+	bool	learn = false;
+	size_t	i;
+
+	if (sb->sb_npols == 0) {
+		if (sb->sb_inline == NULL ||
+		    sb->sb_inline->po_mode == MODE_BLOCK_ALL)
+			return "block-all";
+		return sb->sb_inline->po_mode == MODE_LEARN ? "learn" :
+		    "allow-all";
+	}
+	for (i = 0; i < sb->sb_npols; i++) {
+		if (sb->sb_pols[i]->po_mode == MODE_BLOCK_ALL)
+			return "block-all";
+		learn |= sb->sb_pols[i]->po_mode == MODE_LEARN;
+	}
+	return learn ? "learn" : "allow-all";
 }
 
 bool

@@ -56,7 +56,8 @@ enum policy_reason {
 	REASON_DNS_FAILED,
 	REASON_REVOKED,			/* end: a policy change closed it */
 	REASON_LOOP,			/* deny: destination is egressd itself */
-	REASON_IDLE			/* end: idle_timeout_s passed */
+	REASON_IDLE,			/* end: idle_timeout_s passed */
+	REASON_LEARN			/* allow: learn mode let it pass */
 };
 
 struct policy_query {
@@ -76,6 +77,7 @@ struct policy_decision {
 	const char		*pd_policy;	/* borrowed from the snapshot */
 	const char		*pd_rule;	/* borrowed, e.g. "deny.hosts x" */
 	bool			 pd_by_host;	/* allowed by a host rule */
+	enum policy_reason	 pd_would;	/* learn: what block-all said */
 	enum policy_dest	 pd_dest;	/* set when pd_by_host */
 };
 
@@ -97,6 +99,8 @@ bool		 sandbox_intercept(const struct sandbox *sb);
 bool		 sandbox_from_api(const struct sandbox *sb);
 /* block-all unless every policy of the sandbox allows all. */
 bool		 sandbox_block_all(const struct sandbox *sb);
+/* "block-all", "learn" or "allow-all": the strictest of its policies. */
+const char	*sandbox_mode(const struct sandbox *sb);
 size_t		 sandbox_npolicies(const struct sandbox *sb);
 const char	*sandbox_policy_name(const struct sandbox *sb, size_t i);
 size_t		 sandbox_nsources(const struct sandbox *sb);

@@ -31,7 +31,11 @@ struct profile {
 	struct cidrset	*pf_cidrs;	/* owns: IP literals in the profile */
 };
 
-enum policy_mode { MODE_BLOCK_ALL, MODE_ALLOW_ALL };
+/*
+ * learn: judged like block-all, but what block-all refuses for want of an
+ * allow passes (reason learn, docs/config.md), checked like a host allow.
+ */
+enum policy_mode { MODE_BLOCK_ALL, MODE_ALLOW_ALL, MODE_LEARN };
 
 /* endpoints: plain-HTTP requests to <ep_hosts> must match one entry. */
 struct endpoint {

@@ -185,6 +185,8 @@ conn_event(const struct conn *c, struct audit_event *ev, const char *action,
 	ev->ae_sandbox = c->c_sb != NULL ? sandbox_id(c->c_sb) : NULL;
 	ev->ae_action = action;
 	ev->ae_reason = policy_reason_str(reason);
+	if (reason == REASON_LEARN)
+		ev->ae_would = policy_reason_str(c->c_dec.pd_would);
 	ev->ae_policy = c->c_dec.pd_policy;
 	ev->ae_rule = c->c_dec.pd_rule;
 	ev->ae_proto = policy_proto_str(c->c_proto);
