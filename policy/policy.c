@@ -846,19 +846,6 @@ sandbox_mode(const struct sandbox *sb)
 	return learn ? "learn" : "allow-all";
 }
 
-bool
-sandbox_block_all(const struct sandbox *sb)
-{
-	size_t	i;
-
-	if (sb->sb_npols == 0)
-		return sb->sb_inline == NULL ||
-		    sb->sb_inline->po_mode == MODE_BLOCK_ALL;
-	for (i = 0; i < sb->sb_npols; i++)
-		if (sb->sb_pols[i]->po_mode == MODE_BLOCK_ALL)
-			return true;
-	return false;
-}
 
 size_t
 sandbox_npolicies(const struct sandbox *sb)

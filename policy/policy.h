@@ -97,8 +97,6 @@ size_t		 policy_nsandboxes(const struct policy *p);
 const struct sandbox *policy_sandbox_at(const struct policy *p, size_t i);
 bool		 sandbox_intercept(const struct sandbox *sb);
 bool		 sandbox_from_api(const struct sandbox *sb);
-/* block-all unless every policy of the sandbox allows all. */
-bool		 sandbox_block_all(const struct sandbox *sb);
 /* "block-all", "learn" or "allow-all": the strictest of its policies. */
 const char	*sandbox_mode(const struct sandbox *sb);
 size_t		 sandbox_npolicies(const struct sandbox *sb);

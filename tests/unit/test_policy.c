@@ -620,6 +620,95 @@ START_TEST(test_regex_fail_closed_policy)
 }
 END_TEST
 
+/* Learn mode: each refusal for want of an allow passes, rules do not. */
+START_TEST(test_learn)
+{
+	static const char yaml[] =
+	    "policies:\n"
+	    "  l:\n"
+	    "    mode: learn\n"
+	    "    protocols: [tls]\n"
+	    "    allow: { hosts: [ok.example], ports: [443] }\n"
+	    "    deny: { hosts: [bad.example] }\n"
+	    "  b:\n"
+	    "    mode: allow-all\n"
+	    "sandboxes:\n"
+	    "  - id: l\n"
+	    "    sources: [198.18.0.0/24]\n"
+	    "    policies: [l]\n"
+	    "  - id: lb\n"
+	    "    sources: [198.18.1.0/24]\n"
+	    "    policies: [b, l]\n";
+	static const struct {
+		const char		*host, *dst;
+		uint16_t		 port;
+		enum policy_proto	 proto;
+		const char		*reason, *would;
+	} c[] = {
+		{ "ok.example", "203.0.113.5", 443, POLICY_PROTO_TLS, "rule",
+		    NULL },
+		{ "new.example", "203.0.113.5", 443, POLICY_PROTO_TLS, "learn",
+		    "no-matching-allow" },
+		{ "ok.example", "203.0.113.5", 8443, POLICY_PROTO_TLS, "learn",
+		    "port-not-allowed" },
+		{ "ok.example", "203.0.113.5", 443, POLICY_PROTO_HTTP, "learn",
+		    "protocol-not-allowed" },
+		{ "bad.example", "203.0.113.5", 443, POLICY_PROTO_TLS,
+		    "denied-by-rule", NULL },
+		{ "new.example", "10.0.0.1", 443, POLICY_PROTO_TLS,
+		    "private-destination", NULL },
+		{ NULL, "203.0.113.9", 22, POLICY_PROTO_OTHER, "learn",
+		    "protocol-not-allowed" },
+	};
+	struct errlist		 el;
+	struct config		*cf;
+	struct policy_query	 q;
+	struct policy_decision	 d;
+	size_t			 i;
+
+	errlist_init(&el);
+	cf = config_parse(yaml, strlen(yaml), "t.yaml", &el);
+	for (i = 0; i < el.el_count; i++)
+		fprintf(stderr, "%s\n", el.el_msgs[i]);
+	ck_assert_ptr_nonnull(cf);
+	for (i = 0; i < nitems(c); i++) {
+		memset(&q, 0, sizeof(q));
+		q.pq_proto = c[i].proto;
+		q.pq_host = c[i].host;
+		q.pq_port = c[i].port;
+		ipaddr_parse(c[i].dst, &q.pq_dst);
+		policy_eval(policy_sandbox_by_id(cf->cf_policy, "l"), &q, &d);
+		ck_assert_msg(strcmp(policy_reason_str(d.pd_reason),
+		    c[i].reason) == 0, "case %zu: %s", i,
+		    policy_reason_str(d.pd_reason));
+		if (c[i].would != NULL)
+			ck_assert_str_eq(policy_reason_str(d.pd_would),
+			    c[i].would);
+		/* learning decides by host: the destination is checked */
+		if (d.pd_reason == REASON_LEARN)
+			ck_assert(d.pd_by_host == (c[i].host != NULL));
+	}
+	/* With an allow-all policy first, the event still says learn. */
+	memset(&q, 0, sizeof(q));
+	q.pq_proto = POLICY_PROTO_TLS;
+	q.pq_host = "new.example";
+	q.pq_port = 443;
+	ipaddr_parse("203.0.113.5", &q.pq_dst);
+	policy_eval(policy_sandbox_by_id(cf->cf_policy, "lb"), &q, &d);
+	ck_assert_str_eq(policy_reason_str(d.pd_reason), "learn");
+	/* The DNS filter answers in learn mode, not for denied names. */
+	ck_assert(policy_name_check(policy_sandbox_by_id(cf->cf_policy, "l"),
+	    "new.example", &d));
+	ck_assert_str_eq(policy_reason_str(d.pd_reason), "learn");
+	ck_assert(!policy_name_check(policy_sandbox_by_id(cf->cf_policy, "l"),
+	    "bad.example", &d));
+	ck_assert_str_eq(sandbox_mode(policy_sandbox_by_id(cf->cf_policy,
+	    "lb")), "learn");
+	config_free(cf);
+	errlist_free(&el);
+}
+END_TEST
+
 static Suite *
 policy_suite(void)
 {
@@ -635,6 +724,7 @@ policy_suite(void)
 	tcase_add_test(tc, test_hostname_normalize);
 	tcase_add_test(tc, test_regex_fail_closed);
 	tcase_add_test(tc, test_regex_fail_closed_policy);
+	tcase_add_test(tc, test_learn);
 	suite_add_tcase(s, tc);
 	return s;
 }
