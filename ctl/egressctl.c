@@ -1190,6 +1190,34 @@ run_health(struct ctl *c, const struct cmd *cm, int argc, char **argv)
 	return rc;
 }
 
+/* ---- sandbox delete ------------------------------------------------ */
+
+static int
+run_sandbox(struct ctl *c, const struct cmd *cm, int argc, char **argv)
+{
+	char		 path[PATH_MAX_LEN];
+	json_t		*j;
+	const char	*what;
+	int		 rc;
+
+	if (argc != 2 || strcmp(argv[0], "delete") != 0)
+		return usage_error(cm, "usage: sandbox delete ID");
+	if ((rc = sandbox_path(cm, path, argv[1], "")) != EXIT_OK)
+		return rc;
+	if ((rc = api(c, "DELETE", path, NULL, &j)) != EXIT_OK)
+		return rc;
+	if (c->c_json)
+		print_json(j);
+	else {
+		what = json_string_value(json_object_get(j, "deleted"));
+		printf("%s: %s\n", argv[1], what != NULL && strcmp(what,
+		    "sandbox") == 0 ? "deleted" : "API changes dropped, the "
+		    "config file's sandbox remains");
+	}
+	json_decref(j);
+	return EXIT_OK;
+}
+
 /* ---- suggest ------------------------------------------------------- */
 
 /* One list of the suggestion as YAML, each entry with its count. */
@@ -1280,6 +1308,9 @@ static const struct cmd	cmds[] = {
 	{ "reload", "", "re-read the config (like SIGHUP); a bad one "
 	    "is rejected, errors listed", run_reload },
 	{ "stats", "", "show counters as \"key value\" lines", run_stats },
+	{ "sandbox", "delete ID", "delete a sandbox made through the API "
+	    "(its connections end); for a config file's, drop the API's "
+	    "changes", run_sandbox },
 	{ "suggest", "SANDBOX", "the allow rules learn mode would have "
 	    "needed, as a YAML allow: block to paste", run_suggest },
 	{ "health", "", "check that egressd answers (GET /healthz)",

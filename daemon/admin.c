@@ -451,8 +451,7 @@ network_body_ok(struct admin *ad, struct ahttp_req *req, json_t *b,
 	static const char *const keys[] = { "id", "mode", "intercept",
 	    "egress", "sources", "policies", "source", "rules", NULL };
 	/* What GET shows but PUT cannot change: sent back unchanged only. */
-	static const char *const readonly[] = { "policies", "source", "rules",
-	    NULL };
+	static const char *const readonly[] = { "source", "rules", NULL };
 	json_t	*v, *cur = NULL;
 	size_t	 k;
 	bool	 ok = true;
@@ -540,7 +539,44 @@ network_scalars(struct ahttp_req *req, json_t *b, json_t *e)
 			return false;
 		json_object_set(e, "sources", v);
 	}
+	/* The named policies it is judged by; [] = its own rules alone. */
+	if ((v = json_object_get(b, "policies")) != NULL) {
+		if (!string_list(req, v, "policies", false))
+			return false;
+		json_object_set(e, "policies", v);
+	}
 	return true;
+}
+
+/*
+ * DELETE /api/v1/sandboxes/{id}: a sandbox made through the API goes
+ * (its live connections end revoked); a config file's loses what the API
+ * laid over it.
+ */
+static void
+route_delete_sandbox(struct admin *ad, struct ahttp_req *req,
+    const struct route_ctx *rc)
+{
+	struct policy		*p = daemon_policy(ad->ad_d);
+	const struct sandbox	*sb = policy_sandbox_by_id(p, rc->rc_id);
+	bool			 known = sb != NULL;
+	json_t			*st;
+
+	policy_unref(p);
+	if (!known) {
+		reply_error(req, 404, "no sandbox \"%s\"", rc->rc_id);
+		return;
+	}
+	st = state_load(ad);
+	state_json_remove(st, rc->rc_id);
+	if (state_apply(ad, req, st) == 0) {
+		p = daemon_policy(ad->ad_d);
+		reply_json(req, 200, json_pack("{s:s,s:s}", "id", rc->rc_id,
+		    "deleted", policy_sandbox_by_id(p, rc->rc_id) != NULL ?
+		    "api-changes" : "sandbox"));
+		policy_unref(p);
+	}
+	json_decref(st);
 }
 
 static void
@@ -923,6 +959,7 @@ static const struct route {
 	{ "GET", "/api/v1/explain", route_explain, NULL },
 	{ "GET", "/api/v1/stats", route_stats, NULL },
 	{ "POST", "/api/v1/reload", route_reload, NULL },
+	{ "DELETE", "/api/v1/sandboxes/*", route_delete_sandbox, NULL },
 	{ "GET", "/api/v1/sandboxes/*/network", route_get_network, NULL },
 	{ "PUT", "/api/v1/sandboxes/*/network", route_put_network, NULL },
 	{ "GET", "/api/v1/sandboxes/*/egress/events", route_events, NULL },

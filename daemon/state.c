@@ -272,3 +272,17 @@ state_json_list_remove(json_t *l, json_t *v)
 		if (json_equal(json_array_get(l, i), v))
 			json_array_remove(l, i);
 }
+
+void
+state_json_remove(json_t *st, const char *id)
+{
+	json_t	*sbs = json_object_get(st, "sandboxes"), *e;
+	size_t	 i;
+
+	json_array_foreach(sbs, i, e)
+		if (json_is_string(json_object_get(e, "id")) &&
+		    strcmp(json_string_value(json_object_get(e, "id")), id) == 0) {
+			json_array_remove(sbs, i);
+			return;
+		}
+}

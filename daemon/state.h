@@ -48,5 +48,7 @@ json_t	 *state_json_entry(json_t *st, const char *id, bool create);
 /* The list <entry>.<side>.<key> (e.g. allow.hosts), made if absent. */
 json_t	 *state_json_list(json_t *entry, const char *side, const char *key);
 void	  state_json_list_remove(json_t *list, json_t *v);
+/* Takes the entry of sandbox <id> out of the state, if there is one. */
+void	  state_json_remove(json_t *st, const char *id);
 
 #endif /* EGRESS_STATE_H */

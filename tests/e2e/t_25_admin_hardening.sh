@@ -273,8 +273,10 @@ r=$(api PUT /api/v1/sandboxes/t25/network '{"egress":{"allowed_hosts":["x.exampl
 expect_eq 400 "$(code "$r")" "unknown egress key"; expect_contains allowed_hosts "$(body "$r")" "names the egress key"
 r=$(api PUT /api/v1/sandboxes/t25/network '{"id":"other","mode":"block-all"}')
 expect_eq 400 "$(code "$r")" "id differs from the path"; expect_contains '\"id\"' "$(body "$r")" "names id"
-r=$(api PUT /api/v1/sandboxes/t25/network '{"id":"t25","mode":"block-all","policies":["agent"]}')
-expect_eq 400 "$(code "$r")" "policies cannot be set by PUT"; expect_contains policies "$(body "$r")" "names policies"
+r=$(api PUT /api/v1/sandboxes/t25/network '{"id":"t25","mode":"block-all","policies":["ghost"]}')
+expect_eq 400 "$(code "$r")" "an undefined policy in PUT"; expect_contains ghost "$(body "$r")" "names the policy"
+r=$(api PUT /api/v1/sandboxes/t25/network '{"id":"t25","mode":"block-all","source":"config"}')
+expect_eq 400 "$(code "$r")" "source cannot be set by PUT"; expect_contains source "$(body "$r")" "names source"
 r=$(api PUT /api/v1/sandboxes/t25/network '{"mode":"block-all","mode":"allow-all"}')
 expect_eq 400 "$(code "$r")" "duplicate key"
 g=$(body "$(api GET /api/v1/sandboxes/t25/network)")
