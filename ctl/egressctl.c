@@ -1218,6 +1218,67 @@ run_sandbox(struct ctl *c, const struct cmd *cm, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* ---- session set|show|clear --------------------------------------- */
+
+/* The body of "session set SANDBOX TTL_S [HOST...]": only HOSTs, for TTL_S. */
+static json_t *
+session_body(const struct cmd *cm, int argc, char **argv, int *rc)
+{
+	char		*ep;
+	unsigned long	 ttl;
+	json_t		*hosts, *b;
+	int		 i;
+
+	ttl = strtoul(argv[2], &ep, 10);
+	if (*ep != '\0' || ttl < 1) {
+		*rc = usage_error(cm, "TTL_S is a number of seconds");
+		return NULL;
+	}
+	if ((hosts = json_array()) == NULL) {
+		*rc = ctl_oom();
+		return NULL;
+	}
+	for (i = 3; i < argc; i++)
+		json_array_append_new(hosts, json_string(argv[i]));
+	b = json_pack("{s:s,s:{s:o},s:I}", "mode", "block-all", "egress",
+	    "allowed_domains", hosts, "ttl_s", (json_int_t)ttl);
+	if (b == NULL)
+		*rc = ctl_oom();
+	return b;
+}
+
+static int
+run_session(struct ctl *c, const struct cmd *cm, int argc, char **argv)
+{
+	char		 path[PATH_MAX_LEN];
+	const char	*how;
+	json_t		*body = NULL, *j;
+	int		 rc = EXIT_OK;
+
+	if (argc < 2 || (strcmp(argv[0], "set") == 0 ? argc < 3 : argc != 2))
+		return usage_error(cm, "usage: session set SANDBOX TTL_S "
+		    "[HOST...] | session show SANDBOX | session clear SANDBOX");
+	if (strcmp(argv[0], "set") == 0) {
+		how = "PUT";
+		if ((body = session_body(cm, argc, argv, &rc)) == NULL)
+			return rc;
+	} else if (strcmp(argv[0], "show") == 0)
+		how = "GET";
+	else if (strcmp(argv[0], "clear") == 0)
+		how = "DELETE";
+	else
+		return usage_error(cm, "session set, show or clear");
+	if ((rc = sandbox_path(cm, path, argv[1], "/session")) != EXIT_OK ||
+	    (rc = api(c, how, path, body, &j)) != EXIT_OK) {
+		json_decref(body);
+		return rc;
+	}
+	json_decref(body);
+	print_json(j);
+	json_decref(j);
+	return EXIT_OK;
+}
+
 /* ---- suggest ------------------------------------------------------- */
 
 /* One list of the suggestion as YAML, each entry with its count. */
@@ -1308,6 +1369,10 @@ static const struct cmd	cmds[] = {
 	{ "reload", "", "re-read the config (like SIGHUP); a bad one "
 	    "is rejected, errors listed", run_reload },
 	{ "stats", "", "show counters as \"key value\" lines", run_stats },
+	{ "session", "set SANDBOX TTL_S [HOST...] | show SANDBOX | clear "
+	    "SANDBOX", "a session: for TTL_S seconds SANDBOX may reach only "
+	    "HOSTs it already may (one more policy, memory only)",
+	    run_session },
 	{ "sandbox", "delete ID", "delete a sandbox made through the API "
 	    "(its connections end); for a config file's, drop the API's "
 	    "changes", run_sandbox },

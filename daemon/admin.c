@@ -548,6 +548,99 @@ network_scalars(struct ahttp_req *req, json_t *b, json_t *e)
 	return true;
 }
 
+/* Longest session: thirty days. */
+#define SESSION_TTL_MAX	(30u * 24 * 3600)
+
+/* The sandbox exists in the policy in force: else answered 404. */
+static bool
+sandbox_known(struct admin *ad, struct ahttp_req *req, const char *id)
+{
+	struct policy	*p = daemon_policy(ad->ad_d);
+	bool		 known = policy_sandbox_by_id(p, id) != NULL;
+
+	policy_unref(p);
+	if (!known)
+		reply_error(req, 404, "no sandbox \"%s\"", id);
+	return known;
+}
+
+static void
+route_get_session(struct admin *ad, struct ahttp_req *req,
+    const struct route_ctx *rc)
+{
+	json_t	*s;
+
+	if (!sandbox_known(ad, req, rc->rc_id))
+		return;
+	if ((s = daemon_session_get(ad->ad_d, rc->rc_id)) == NULL)
+		reply_error(req, 404, "sandbox \"%s\" has no session",
+		    rc->rc_id);
+	else
+		reply_json(req, 200, s);
+}
+
+/*
+ * PUT .../session: the network shape (mode, egress) and ttl_s; one more
+ * policy judging the sandbox until it expires (docs/admin.md).
+ */
+static void
+route_put_session(struct admin *ad, struct ahttp_req *req,
+    const struct route_ctx *rc)
+{
+	static const char *const keys[] = { "mode", "egress", "ttl_s", NULL };
+	json_t		*b, *pol, *eg, *ttl;
+	struct errlist	 el;
+
+	if (!sandbox_known(ad, req, rc->rc_id) ||
+	    (b = body_json(req)) == NULL)
+		return;
+	pol = json_object();
+	ttl = json_object_get(b, "ttl_s");
+	if (!only_keys(req, b, keys, "the session"))
+		goto out;
+	if (!json_is_integer(ttl) || json_integer_value(ttl) < 1 ||
+	    json_integer_value(ttl) > SESSION_TTL_MAX) {
+		reply_error(req, 400, "ttl_s must be a number of seconds, 1 "
+		    "to %u", SESSION_TTL_MAX);
+		goto out;
+	}
+	if (!network_scalars(req, b, pol) || ((eg = json_object_get(b,
+	    "egress")) != NULL && !network_egress(req, eg, pol)))
+		goto out;
+	errlist_init(&el);
+	if (daemon_session_set(ad->ad_d, rc->rc_id, pol, b,
+	    (unsigned)json_integer_value(ttl), &el) == -1)
+		reply_errlist(req, 400, "invalid session", &el);
+	else
+		reply_json(req, 200, daemon_session_get(ad->ad_d, rc->rc_id));
+	errlist_free(&el);
+out:
+	json_decref(pol);
+	json_decref(b);
+}
+
+static void
+route_delete_session(struct admin *ad, struct ahttp_req *req,
+    const struct route_ctx *rc)
+{
+	struct errlist	 el;
+	json_t		*s;
+
+	if (!sandbox_known(ad, req, rc->rc_id))
+		return;
+	errlist_init(&el);
+	if ((s = daemon_session_get(ad->ad_d, rc->rc_id)) == NULL)
+		reply_error(req, 404, "sandbox \"%s\" has no session",
+		    rc->rc_id);
+	else if (daemon_session_clear(ad->ad_d, rc->rc_id, &el) == -1)
+		reply_errlist(req, 400, "cannot clear the session", &el);
+	else
+		reply_json(req, 200, json_pack("{s:s,s:s}", "id", rc->rc_id,
+		    "session", "cleared"));
+	json_decref(s);
+	errlist_free(&el);
+}
+
 /*
  * DELETE /api/v1/sandboxes/{id}: a sandbox made through the API goes
  * (its live connections end revoked); a config file's loses what the API
@@ -960,6 +1053,10 @@ static const struct route {
 	{ "GET", "/api/v1/stats", route_stats, NULL },
 	{ "POST", "/api/v1/reload", route_reload, NULL },
 	{ "DELETE", "/api/v1/sandboxes/*", route_delete_sandbox, NULL },
+	{ "GET", "/api/v1/sandboxes/*/session", route_get_session, NULL },
+	{ "PUT", "/api/v1/sandboxes/*/session", route_put_session, NULL },
+	{ "DELETE", "/api/v1/sandboxes/*/session", route_delete_session,
+	    NULL },
 	{ "GET", "/api/v1/sandboxes/*/network", route_get_network, NULL },
 	{ "PUT", "/api/v1/sandboxes/*/network", route_put_network, NULL },
 	{ "GET", "/api/v1/sandboxes/*/egress/events", route_events, NULL },

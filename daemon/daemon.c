@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <jansson.h>
 #include <event2/thread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -59,6 +60,13 @@ struct daemon {
 	struct dnsfilter	*d_filter;	/* owns */
 	struct admin		*d_admin;	/* owns */
 	bool			 d_stopping;
+	/*
+	 * Sessions (docs/admin.md): memory only, never in state_dir.
+	 * {"ID": {"policy": {config schema}, "view": {as PUT},
+	 * "expires": monotonic seconds}}
+	 */
+	json_t			*d_sessions;	/* owns */
+	struct event		*d_session_tick; /* owns: expiry */
 };
 
 struct config *
@@ -101,6 +109,64 @@ daemon_text_free(struct daemon_text *txt)
 	free(txt->dt_cf);
 	free(txt->dt_state);
 	memset(txt, 0, sizeof(*txt));
+}
+
+static time_t
+mono_now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/*
+ * The API state <state> with the sessions laid into it (each one a
+ * "session" key on its sandbox's entry), as the text to parse: sessions
+ * are judged like everything else but never written to state_dir.
+ */
+static char *
+with_sessions(const struct daemon *d, const char *state, size_t len)
+{
+	json_t		*st, *e, *s;
+	const char	*id;
+	char		*text;
+
+	if (d->d_sessions == NULL || json_object_size(d->d_sessions) == 0)
+		return NULL;
+	st = state_json_parse(state, len);
+	json_object_foreach(d->d_sessions, id, s) {
+		e = state_json_entry(st, id, true);
+		json_object_set(e, "session", json_object_get(s, "policy"));
+	}
+	text = json_dumps(st, JSON_COMPACT);
+	json_decref(st);
+	return text;
+}
+
+/* The config from the file's text, <state> and the sessions, or NULL. */
+static struct config *
+daemon_parse(struct daemon *d, const char *state, size_t len,
+    struct errlist *el)
+{
+	struct config	*cf;
+	char		*sp, *both = with_sessions(d, state, len);
+
+	sp = state_path(d->d_cf);
+	if (both != NULL)
+		cf = config_parse_overlay(d->d_text.dt_cf, d->d_text.dt_cflen,
+		    d->d_cf->cf_file, both, strlen(both), sp != NULL ? sp :
+		    "state", el);
+	else if (state != NULL)
+		cf = config_parse_overlay(d->d_text.dt_cf, d->d_text.dt_cflen,
+		    d->d_cf->cf_file, state, len, sp != NULL ? sp : "state",
+		    el);
+	else
+		cf = config_parse(d->d_text.dt_cf, d->d_text.dt_cflen,
+		    d->d_cf->cf_file, el);
+	free(sp);
+	free(both);
+	return cf;
 }
 
 /* Settings that belong to sockets and threads made at start-up. */
@@ -180,6 +246,15 @@ daemon_reload(struct daemon *d, struct errlist *el)
 	}
 	daemon_text_free(&d->d_text);
 	d->d_text = txt;
+	if (d->d_sessions != NULL && json_object_size(d->d_sessions) > 0) {
+		/* Sessions go on: judged again under the new file. */
+		config_free(cf);
+		if ((cf = daemon_parse(d, d->d_text.dt_state,
+		    d->d_text.dt_statelen, el)) == NULL) {
+			d->d_reloads_failed++;
+			return -1;
+		}
+	}
 	daemon_install(d, cf);
 	d->d_reloads_ok++;
 	return 0;
@@ -190,13 +265,9 @@ daemon_apply_state(struct daemon *d, const char *state, size_t len,
     struct errlist *el)
 {
 	struct config	*cf;
-	char		*copy, *sp;
+	char		*copy;
 
-	sp = state_path(d->d_cf);
-	cf = config_parse_overlay(d->d_text.dt_cf, d->d_text.dt_cflen,
-	    d->d_cf->cf_file, state, len, sp != NULL ? sp : "state", el);
-	free(sp);
-	if (cf == NULL)
+	if ((cf = daemon_parse(d, state, len, el)) == NULL)
 		return -1;
 	/* On disk first: a change that is not kept is not made. */
 	if (state_save(cf, state, len, el) == -1 ||
@@ -211,6 +282,99 @@ daemon_apply_state(struct daemon *d, const char *state, size_t len,
 	d->d_text.dt_statelen = len;
 	daemon_install(d, cf);
 	return 0;
+}
+
+/* The config rebuilt with the sessions as they are now, swapped in. */
+static int
+daemon_rebuild(struct daemon *d, struct errlist *el)
+{
+	struct config	*cf;
+
+	if ((cf = daemon_parse(d, d->d_text.dt_state, d->d_text.dt_statelen,
+	    el)) == NULL)
+		return -1;
+	daemon_install(d, cf);
+	return 0;
+}
+
+int
+daemon_session_set(struct daemon *d, const char *id, json_t *policy,
+    json_t *view, unsigned ttl_s, struct errlist *el)
+{
+	json_t	*old, *s;
+
+	if (d->d_sessions == NULL && (d->d_sessions = json_object()) == NULL)
+		return -1;
+	old = json_incref(json_object_get(d->d_sessions, id));
+	s = json_pack("{s:O,s:O,s:I}", "policy", policy, "view", view,
+	    "expires", (json_int_t)(mono_now() + (time_t)ttl_s));
+	if (s == NULL || json_object_set_new(d->d_sessions, id, s) == -1 ||
+	    daemon_rebuild(d, el) == -1) {
+		/* Refused: the session in force (if any) stays. */
+		if (old != NULL)
+			json_object_set(d->d_sessions, id, old);
+		else
+			json_object_del(d->d_sessions, id);
+		json_decref(old);
+		return -1;
+	}
+	json_decref(old);
+	return 0;
+}
+
+json_t *
+daemon_session_get(struct daemon *d, const char *id)
+{
+	json_t		*s, *out;
+	json_int_t	 left;
+
+	if (d->d_sessions == NULL ||
+	    (s = json_object_get(d->d_sessions, id)) == NULL)
+		return NULL;
+	left = json_integer_value(json_object_get(s, "expires")) -
+	    (json_int_t)mono_now();
+	out = json_deep_copy(json_object_get(s, "view"));
+	json_object_set_new(out, "expires_in_s", json_integer(left > 0 ?
+	    left : 0));
+	return out;
+}
+
+int
+daemon_session_clear(struct daemon *d, const char *id, struct errlist *el)
+{
+	if (d->d_sessions == NULL ||
+	    json_object_get(d->d_sessions, id) == NULL)
+		return -1;
+	json_object_del(d->d_sessions, id);
+	return daemon_rebuild(d, el);
+}
+
+/* Each second: sessions past their ttl_s end (and live flows re-judged). */
+static void
+on_session_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon	*d = arg;
+	struct errlist	 el;
+	const char	*id;
+	json_t		*s, *tmp;
+	time_t		 now = mono_now();
+	bool		 gone = false;
+
+	if (d->d_sessions == NULL)
+		return;
+	json_object_foreach_safe(d->d_sessions, tmp, id, s)
+		if (json_integer_value(json_object_get(s, "expires")) <= now) {
+			log_info("session of sandbox %s expired", id);
+			json_object_del(d->d_sessions, id);
+			gone = true;
+		}
+	if (!gone)
+		return;
+	errlist_init(&el);
+	if (daemon_rebuild(d, &el) == -1)
+		log_warnx("sessions: rebuild after expiry failed: %s",
+		    el.el_count > 0 ? el.el_msgs[0] : "?");
+	errlist_free(&el);
 }
 
 const struct config *
@@ -368,6 +532,7 @@ daemon_open(struct daemon *d)
 	void			(*cb[4])(evutil_socket_t, short, void *) = {
 				    on_stop, on_stop, on_hup, on_usr1 };
 	const struct config	*cf = d->d_cf;
+	struct timeval		 second = { 1, 0 };
 	char			*err = NULL;
 	size_t			 i;
 
@@ -390,6 +555,10 @@ daemon_open(struct daemon *d)
 		if ((d->d_sigs[i] = evsignal_new(d->d_base, signo[i], cb[i],
 		    d)) == NULL || event_add(d->d_sigs[i], NULL) == -1)
 			fatalx("cannot install signal handlers");
+	if ((d->d_session_tick = event_new(d->d_base, -1, EV_PERSIST,
+	    on_session_tick, d)) == NULL ||
+	    event_add(d->d_session_tick, &second) == -1)
+		fatalx("cannot start the session timer");
 	return 0;
 }
 
@@ -490,6 +659,9 @@ daemon_close(struct daemon *d)
 	for (i = 0; i < 4; i++)
 		if (d->d_sigs[i] != NULL)
 			event_free(d->d_sigs[i]);
+	if (d->d_session_tick != NULL)
+		event_free(d->d_session_tick);
+	json_decref(d->d_sessions);
 	if (d->d_base != NULL)
 		event_base_free(d->d_base);
 	audit_close(d->d_audit);

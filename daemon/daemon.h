@@ -7,6 +7,7 @@
 #ifndef EGRESS_DAEMON_H
 #define EGRESS_DAEMON_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -51,6 +52,22 @@ int		 daemon_reload(struct daemon *d, struct errlist *el);
 /* Validates the config with new API state, persists it, swaps it in. */
 int		 daemon_apply_state(struct daemon *d, const char *state,
 		    size_t len, struct errlist *el);
+
+/*
+ * Sessions (docs/admin.md): one more policy judging a sandbox, in memory
+ * only, gone after <ttl_s>, on clear or on restart.  <policy> is in the
+ * config's schema (mode, allow, deny), <view> what GET shows.  Setting or
+ * clearing judges live connections again.  0, or -1 with the errors (the
+ * session in force stays).
+ */
+int		 daemon_session_set(struct daemon *d, const char *id,
+		    json_t *policy, json_t *view, unsigned ttl_s,
+		    struct errlist *el);
+/* The session as set, with "expires_in_s"; NULL when there is none. */
+json_t		*daemon_session_get(struct daemon *d, const char *id);
+/* -1 when there was none (or the rebuild failed, with <el>). */
+int		 daemon_session_clear(struct daemon *d, const char *id,
+		    struct errlist *el);
 
 struct daemon_stats {
 	unsigned	ds_reloads_ok;

@@ -179,7 +179,9 @@ state_overlay(struct yread *yr, struct ynode *root, struct ynode *ov)
 			yread_err(yr, o, "state file: each sandbox needs an id");
 			continue;
 		}
-		ids[nids++] = strdup(ysandbox_id(o));
+		/* A session alone does not make the sandbox the API's. */
+		if (o->yn_count > 2 || yread_get(o, "session") == NULL)
+			ids[nids++] = strdup(ysandbox_id(o));
 		for (j = 0; j < sbs->yn_count; j++)
 			if (ysandbox_id(sbs->yn_items[j]) != NULL &&
 			    strcmp(ysandbox_id(sbs->yn_items[j]),

@@ -602,11 +602,55 @@ check_overlap(struct cfctx *cx, const struct ynode *at, const struct sandbox *sb
 	}
 }
 
+/* mode, allow and deny of a sandbox (or of its session) into <po>. */
+static void
+parse_own_rules(struct cfctx *cx, const struct ynode *def, const char *what,
+    struct pol *po)
+{
+	const struct ynode	*v;
+
+	if ((v = yread_get(def, "mode")) != NULL)
+		parse_mode(cx, v, "mode", &po->po_mode);
+	if ((v = yread_get(def, "allow")) != NULL)
+		parse_rule_set(cx, v, "allow", what, &po->po_allow);
+	if ((v = yread_get(def, "deny")) != NULL)
+		parse_rule_set(cx, v, "deny", what, &po->po_deny);
+}
+
+/*
+ * A session (docs/admin.md): one more policy judging the sandbox, laid
+ * on by the admin API and kept in memory only, so never from a file.
+ */
+static void
+parse_session(struct cfctx *cx, const struct ynode *n, struct sandbox *sb)
+{
+	static const char *const keys[] = { "mode", "allow", "deny", NULL };
+	char	what[160], *name;
+
+	if (n->yn_file != NULL && cx->cx_yr.yr_file != NULL &&
+	    strcmp(n->yn_file, cx->cx_yr.yr_file) == 0) {
+		yread_err(&cx->cx_yr, n, "a sandbox's session is set through "
+		    "the admin API, not in the config file");
+		return;
+	}
+	if (!yread_keys(&cx->cx_yr, n, "session", keys))
+		return;
+	snprintf(what, sizeof(what), "session of sandbox \"%s\"", sb->sb_id);
+	if ((name = xasprintf("session:%s", sb->sb_id)) == NULL ||
+	    (sb->sb_session = pol_new(name)) == NULL) {
+		free(name);
+		yread_err(&cx->cx_yr, n, "out of memory");
+		return;
+	}
+	free(name);
+	parse_own_rules(cx, n, what, sb->sb_session);
+}
+
 static void
 parse_sandbox(struct cfctx *cx, const struct ynode *def)
 {
 	static const char *const keys[] = { "id", "sources", "policies",
-	    "intercept", "mode", "allow", "deny", NULL };
+	    "intercept", "mode", "allow", "deny", "session", NULL };
 	const struct ynode	*idn, *v, *it;
 	struct sandbox		*sb;
 	char			 what[160];
@@ -669,15 +713,10 @@ parse_sandbox(struct cfctx *cx, const struct ynode *def)
 			yread_err(&cx->cx_yr, def, "out of memory");
 			return;
 		}
-		if ((v = yread_get(def, "mode")) != NULL)
-			parse_mode(cx, v, "mode", &sb->sb_inline->po_mode);
-		if ((v = yread_get(def, "allow")) != NULL)
-			parse_rule_set(cx, v, "allow", what,
-			    &sb->sb_inline->po_allow);
-		if ((v = yread_get(def, "deny")) != NULL)
-			parse_rule_set(cx, v, "deny", what,
-			    &sb->sb_inline->po_deny);
+		parse_own_rules(cx, def, what, sb->sb_inline);
 	}
+	if ((v = yread_get(def, "session")) != NULL)
+		parse_session(cx, v, sb);
 }
 
 static void

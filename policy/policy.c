@@ -196,6 +196,7 @@ sandbox_free(struct sandbox *sb)
 	free(sb->sb_pols);
 	pol_free(sb->sb_inline);
 	free(sb->sb_inline_name);
+	pol_free(sb->sb_session);
 	free(sb);
 }
 
@@ -610,18 +611,34 @@ dest_merge(enum policy_dest a, enum policy_dest b, bool first)
  * Every one of them must allow.
  */
 static size_t
-judges_count(const struct sandbox *sb)
+judges_base(const struct sandbox *sb)
 {
 	if (sb->sb_npols > 0)
 		return sb->sb_npols;
 	return sb->sb_inline != NULL ? 1 : 0;
 }
 
+/*
+ * A session is one more judge, alone (the sandbox's inline rules are not
+ * merged into it, so it can only narrow); a sandbox with nothing to judge
+ * it by still refuses everything, session or not.
+ */
+static size_t
+judges_count(const struct sandbox *sb)
+{
+	size_t	n = judges_base(sb);
+
+	return n > 0 && sb->sb_session != NULL ? n + 1 : n;
+}
+
 static void
 judge_at(const struct sandbox *sb, size_t i, const struct pol **po,
     const struct pol **inl)
 {
-	if (sb->sb_npols > 0) {
+	if (i == judges_base(sb)) {
+		*po = sb->sb_session;
+		*inl = NULL;
+	} else if (sb->sb_npols > 0) {
 		*po = sb->sb_pols[i];
 		*inl = sb->sb_inline;
 	} else {

@@ -68,6 +68,8 @@ struct sandbox {
 	struct pol	**sb_pols;	/* owns the array; borrows entries */
 	size_t		  sb_npols;
 	struct pol	 *sb_inline;	/* owns; NULL when no inline rules */
+	struct pol	 *sb_session;	/* owns: one more judge, from the
+					   admin API's sessions; or NULL */
 	char		 *sb_inline_name; /* owns: "sandbox:<id>" */
 	bool		  sb_intercept;
 	bool		  sb_from_api;	/* changed through the admin API */
