@@ -304,12 +304,13 @@ config_parse(const char *buf, size_t len, const char *file,
 /* The config file's tree with the API state laid over it, or NULL. */
 static struct ynode *
 config_tree(struct yread *yr, const char *buf, size_t len, const char *obuf,
-    size_t olen, const char *ofile, char ***ids)
+    size_t olen, const char *ofile, struct state_ids *ids)
 {
 	struct ynode	*root, *ov;
 	size_t		 errs0 = yr->yr_el->el_count;
+	int		 rc;
 
-	*ids = NULL;
+	memset(ids, 0, sizeof(*ids));
 	if ((root = yamltree_parse(buf, len, yr->yr_file, yr->yr_el)) == NULL)
 		return NULL;
 	if (obuf == NULL)
@@ -318,12 +319,11 @@ config_tree(struct yread *yr, const char *buf, size_t len, const char *obuf,
 		yamltree_free(root);
 		return NULL;
 	}
-	*ids = state_overlay(yr, root, ov);
+	rc = state_overlay(yr, root, ov, ids);
 	yamltree_free(ov);
-	if (*ids == NULL || yr->yr_el->el_count != errs0) {
+	if (rc == -1 || yr->yr_el->el_count != errs0) {
 		yamltree_free(root);
-		state_ids_free(*ids);
-		*ids = NULL;
+		state_ids_free(ids);
 		return NULL;
 	}
 	return root;
@@ -339,7 +339,7 @@ config_parse_overlay(const char *buf, size_t len, const char *file,
 	struct yread	 yr = { file, el };
 	struct ynode	*root;
 	struct config	*cf = NULL;
-	char		**ids;
+	struct state_ids ids;
 	size_t		 errs0 = el->el_count;
 
 	if ((root = config_tree(&yr, buf, len, obuf, olen, ofile, &ids)) ==
@@ -352,7 +352,8 @@ config_parse_overlay(const char *buf, size_t len, const char *file,
 	if (!yread_keys(&yr, root, "the top level", keys))
 		goto out;
 	parse_daemon(&yr, root, cf);
-	cf->cf_policy = policy_parse(&yr, root, ids);
+	cf->cf_policy = policy_parse(&yr, root, ids.si_sandboxes,
+	    ids.si_policies);
 	/* The data path's view borrows the arrays the config owns. */
 	cf->cf_px.pc_listen = cf->cf_listen;
 	cf->cf_px.pc_nlisten = cf->cf_nlisten;
@@ -363,7 +364,7 @@ out:
 		config_free(cf);
 		cf = NULL;
 	}
-	state_ids_free(ids);
+	state_ids_free(&ids);
 	yamltree_free(root);
 	return cf;
 }

@@ -85,14 +85,22 @@ out:
 }
 
 
-void
-state_ids_free(char **ids)
+static void
+strv_free(char **v)
 {
 	size_t	i;
 
-	for (i = 0; ids != NULL && ids[i] != NULL; i++)
-		free(ids[i]);
-	free(ids);
+	for (i = 0; v != NULL && v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+void
+state_ids_free(struct state_ids *ids)
+{
+	strv_free(ids->si_sandboxes);
+	strv_free(ids->si_policies);
+	memset(ids, 0, sizeof(*ids));
 }
 
 /* Moves <val> (and <key>) into map <m>, replacing a pair with that key. */
@@ -127,52 +135,85 @@ ysandbox_id(const struct ynode *sb)
 }
 
 /*
- * Lays the state file's sandboxes over the config's: keys an overlay entry
- * names replace the config sandbox's; an unknown id adds a sandbox.  The
- * overlay's nodes move into <root>; what is left of <ov> is freed by the
- * caller.  Returns the ids taken from the overlay, NULL-terminated.
+ * The value of <key> in mapping <root>, made (an empty node of <type>,
+ * positioned at <at> for messages) when absent or null.  NULL when it is
+ * there but of another type: the config's own check reports that.
  */
-char **
-state_overlay(struct yread *yr, struct ynode *root, struct ynode *ov)
+static struct ynode *
+root_node(struct ynode *root, const char *key, enum ynode_type type,
+    const struct ynode *at)
 {
-	static const char *const okeys[] = { "sandboxes", NULL };
-	struct ynode	*osbs, *sbs = NULL, *o, *c, *key;
-	char		**ids;
-	size_t		 i, j, k, nids = 0;
+	struct ynode	*v = NULL, *k;
+	size_t		 i;
 
-	if (!yread_keys(yr, ov, "the state file", okeys))
-		return NULL;
-	if ((osbs = (struct ynode *)yread_get(ov, "sandboxes")) == NULL ||
-	    yread_null(osbs))
-		return calloc(1, sizeof(char *));
-	if (!yread_want(yr, osbs, YN_SEQ, "sandboxes"))
-		return NULL;
-	if ((ids = calloc(osbs->yn_count + 1, sizeof(*ids))) == NULL)
-		return NULL;
 	for (i = 0; i < root->yn_count; i++)
-		if (strcmp(root->yn_pairs[i].yp_key->yn_str, "sandboxes") == 0)
-			sbs = root->yn_pairs[i].yp_val;
-	if (sbs == NULL || yread_null(sbs)) {
-		/* The config has none: the overlay's list becomes the list. */
-		if ((key = calloc(1, sizeof(*key))) == NULL ||
-		    (key->yn_str = strdup("sandboxes")) == NULL) {
-			free(key);
-			return ids;
-		}
-		key->yn_type = YN_SCALAR;
-		if ((sbs = calloc(1, sizeof(*sbs))) == NULL ||
-		    ymap_put(root, key, sbs) == -1) {
-			yamltree_free(key);
-			free(sbs);
-			return ids;
-		}
-		sbs->yn_type = YN_SEQ;
-		sbs->yn_file = osbs->yn_file;
-		sbs->yn_line = osbs->yn_line;
-		sbs->yn_col = osbs->yn_col;
+		if (strcmp(root->yn_pairs[i].yp_key->yn_str, key) == 0)
+			v = root->yn_pairs[i].yp_val;
+	if (v != NULL && !yread_null(v))
+		return v->yn_type == type ? v : NULL;
+	if ((k = calloc(1, sizeof(*k))) == NULL ||
+	    (k->yn_str = strdup(key)) == NULL) {
+		free(k);
+		return NULL;
 	}
-	if (sbs->yn_type != YN_SEQ)
-		return ids;		/* the config's own error reports it */
+	k->yn_type = YN_SCALAR;
+	if ((v = calloc(1, sizeof(*v))) == NULL || ymap_put(root, k, v) == -1) {
+		yamltree_free(k);
+		free(v);
+		return NULL;
+	}
+	v->yn_type = type;
+	v->yn_file = at->yn_file;
+	v->yn_line = at->yn_line;
+	v->yn_col = at->yn_col;
+	return v;
+}
+
+/* Lays sandbox entry <o> over list <sbs>; false when <o> was moved in. */
+static bool
+overlay_sandbox(struct ynode *sbs, struct ynode *o)
+{
+	struct ynode	*c, **v;
+	size_t		 j, k;
+
+	for (j = 0; j < sbs->yn_count; j++)
+		if (ysandbox_id(sbs->yn_items[j]) != NULL &&
+		    strcmp(ysandbox_id(sbs->yn_items[j]), ysandbox_id(o)) == 0)
+			break;
+	if (j == sbs->yn_count) {
+		if ((v = realloc(sbs->yn_items, (sbs->yn_count + 1) *
+		    sizeof(*v))) == NULL)
+			return true;
+		sbs->yn_items = v;
+		v[sbs->yn_count++] = o;
+		return false;
+	}
+	if ((c = sbs->yn_items[j])->yn_type != YN_MAP)
+		return true;
+	for (k = 0; k < o->yn_count; k++) {
+		if (strcmp(o->yn_pairs[k].yp_key->yn_str, "id") == 0)
+			continue;
+		if (ymap_put(c, o->yn_pairs[k].yp_key, o->yn_pairs[k].yp_val) ==
+		    0)
+			o->yn_pairs[k].yp_key = o->yn_pairs[k].yp_val = NULL;
+	}
+	return true;
+}
+
+static int
+overlay_sandboxes(struct yread *yr, struct ynode *root, struct ynode *osbs,
+    struct state_ids *ids)
+{
+	struct ynode	*sbs, *o;
+	size_t		 i, n = 0;
+
+	if (!yread_want(yr, osbs, YN_SEQ, "sandboxes"))
+		return -1;
+	if ((ids->si_sandboxes = calloc(osbs->yn_count + 1,
+	    sizeof(char *))) == NULL)
+		return -1;
+	if ((sbs = root_node(root, "sandboxes", YN_SEQ, osbs)) == NULL)
+		return 0;	/* the config's own error reports it */
 	for (i = 0; i < osbs->yn_count; i++) {
 		o = osbs->yn_items[i];
 		if (o->yn_type != YN_MAP || ysandbox_id(o) == NULL) {
@@ -181,37 +222,56 @@ state_overlay(struct yread *yr, struct ynode *root, struct ynode *ov)
 		}
 		/* A session alone does not make the sandbox the API's. */
 		if (o->yn_count > 2 || yread_get(o, "session") == NULL)
-			ids[nids++] = strdup(ysandbox_id(o));
-		for (j = 0; j < sbs->yn_count; j++)
-			if (ysandbox_id(sbs->yn_items[j]) != NULL &&
-			    strcmp(ysandbox_id(sbs->yn_items[j]),
-			    ysandbox_id(o)) == 0)
-				break;
-		if (j == sbs->yn_count) {
-			struct ynode **v = realloc(sbs->yn_items,
-			    (sbs->yn_count + 1) * sizeof(*v));
-
-			if (v == NULL)
-				continue;
-			sbs->yn_items = v;
-			v[sbs->yn_count++] = o;
-			osbs->yn_items[i] = NULL;
-			continue;
-		}
-		c = sbs->yn_items[j];
-		if (c->yn_type != YN_MAP)
-			continue;
-		for (k = 0; k < o->yn_count; k++) {
-			if (strcmp(o->yn_pairs[k].yp_key->yn_str, "id") == 0)
-				continue;
-			if (ymap_put(c, o->yn_pairs[k].yp_key,
-			    o->yn_pairs[k].yp_val) == 0) {
-				o->yn_pairs[k].yp_key = NULL;
-				o->yn_pairs[k].yp_val = NULL;
-			}
-		}
+			ids->si_sandboxes[n++] = strdup(ysandbox_id(o));
+		if (!overlay_sandbox(sbs, o))
+			osbs->yn_items[i] = NULL;	/* moved into <sbs> */
 	}
-	return ids;
+	return 0;
+}
+
+/* API policies replace the file's of the same name, whole. */
+static int
+overlay_policies(struct yread *yr, struct ynode *root, struct ynode *opols,
+    struct state_ids *ids)
+{
+	struct ynode	*pols;
+	size_t		 i;
+
+	if (!yread_want(yr, opols, YN_MAP, "policies"))
+		return -1;
+	if ((ids->si_policies = calloc(opols->yn_count + 1,
+	    sizeof(char *))) == NULL)
+		return -1;
+	if ((pols = root_node(root, "policies", YN_MAP, opols)) == NULL)
+		return 0;
+	for (i = 0; i < opols->yn_count; i++) {
+		ids->si_policies[i] = strdup(opols->yn_pairs[i].yp_key->yn_str);
+		if (ymap_put(pols, opols->yn_pairs[i].yp_key,
+		    opols->yn_pairs[i].yp_val) == 0)
+			opols->yn_pairs[i].yp_key = opols->yn_pairs[i].yp_val =
+			    NULL;
+	}
+	return 0;
+}
+
+int
+state_overlay(struct yread *yr, struct ynode *root, struct ynode *ov,
+    struct state_ids *ids)
+{
+	static const char *const okeys[] = { "policies", "sandboxes", NULL };
+	struct ynode	*n;
+
+	memset(ids, 0, sizeof(*ids));
+	if (!yread_keys(yr, ov, "the state file", okeys))
+		return -1;
+	/* Policies first: the sandboxes may name them. */
+	if ((n = (struct ynode *)yread_get(ov, "policies")) != NULL &&
+	    !yread_null(n) && overlay_policies(yr, root, n, ids) == -1)
+		return -1;
+	if ((n = (struct ynode *)yread_get(ov, "sandboxes")) != NULL &&
+	    !yread_null(n) && overlay_sandboxes(yr, root, n, ids) == -1)
+		return -1;
+	return 0;
 }
 
 

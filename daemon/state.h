@@ -26,15 +26,24 @@ char	 *state_path(const struct config *cf);
 int	  state_save(const struct config *cf, const char *text, size_t len,
 	    struct errlist *el);
 
+/* What the API laid over the file: sandbox ids and policy names. */
+struct state_ids {
+	char	**si_sandboxes;		/* NULL-terminated, or NULL */
+	char	**si_policies;
+};
+
 /*
- * Lays the state file's tree <ov> (`sandboxes: [...]`) over the config's
- * <root>: keys an entry names replace the config sandbox's with that id;
- * an unknown id adds a sandbox.  The overlay's nodes move into <root>;
- * what is left of <ov> is the caller's to free.  Returns the ids the
- * overlay named, NULL-terminated (state_ids_free()), or NULL on errors.
+ * Lays the state file's tree <ov> (`policies: {NAME: {...}}`,
+ * `sandboxes: [...]`) over the config's <root>: an API policy replaces
+ * the file's of that name (or is added); keys a sandbox entry names
+ * replace the config sandbox's with that id, an unknown id adds a
+ * sandbox.  The overlay's nodes move into <root>; what is left of <ov>
+ * is the caller's to free.  0, or -1 with errors; <ids> says what came
+ * from the API (state_ids_free()).
  */
-char	**state_overlay(struct yread *yr, struct ynode *root, struct ynode *ov);
-void	  state_ids_free(char **ids);
+int	  state_overlay(struct yread *yr, struct ynode *root, struct ynode *ov,
+	    struct state_ids *ids);
+void	  state_ids_free(struct state_ids *ids);
 
 /*
  * The state as the admin API edits it: a JSON document

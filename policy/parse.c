@@ -732,12 +732,12 @@ parse_sandboxes(struct cfctx *cx, const struct ynode *n)
 
 struct policy *
 policy_parse(struct yread *yr, const struct ynode *root,
-    char *const *api_ids)
+    char *const *api_ids, char *const *api_pols)
 {
 	struct cfctx		 cx;
 	const struct ynode	*n;
 	struct sandbox		*sb;
-	size_t			 errs0 = yr->yr_el->el_count, i;
+	size_t			 errs0 = yr->yr_el->el_count, i, j;
 
 	memset(&cx, 0, sizeof(cx));
 	cx.cx_yr = *yr;
@@ -760,5 +760,10 @@ policy_parse(struct yread *yr, const struct ynode *root,
 		if ((sb = (struct sandbox *)policy_sandbox_by_id(cx.cx_pol,
 		    api_ids[i])) != NULL)
 			sb->sb_from_api = true;
+	for (i = 0; api_pols != NULL && api_pols[i] != NULL; i++)
+		for (j = 0; j < cx.cx_pol->p_npols; j++)
+			if (strcmp(cx.cx_pol->p_pols[j]->po_name,
+			    api_pols[i]) == 0)
+				cx.cx_pol->p_pols[j]->po_from_api = true;
 	return cx.cx_pol;
 }

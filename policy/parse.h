@@ -12,11 +12,11 @@
 /*
  * Builds the policy snapshot from the top-level mapping <root>, or NULL
  * with every error added to yr's list.  Sandboxes whose id is in
- * <api_ids> (NULL-terminated, may be NULL) are marked as changed through
- * the admin API.
+ * <api_ids>, and policies named in <api_pols> (NULL-terminated, may be
+ * NULL), are marked as set through the admin API.
  */
 struct policy	*policy_parse(struct yread *yr, const struct ynode *root,
-		    char *const *api_ids);
+		    char *const *api_ids, char *const *api_pols);
 /* verify | redial | trust, for dns.destination and a policy's own. */
 void		 policy_parse_dest(struct yread *yr, const struct ynode *n,
 		    const char *what, enum policy_dest *dst);

@@ -999,3 +999,29 @@ policy_thread_exit(void)
 {
 	hostset_thread_exit();
 }
+
+size_t
+policy_npolicies(const struct policy *p)
+{
+	return p->p_npols;
+}
+
+const char *
+policy_name_at(const struct policy *p, size_t i, bool *from_api)
+{
+	if (i >= p->p_npols)
+		return NULL;
+	*from_api = p->p_pols[i]->po_from_api;
+	return p->p_pols[i]->po_name;
+}
+
+bool
+sandbox_uses_policy(const struct sandbox *sb, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < sb->sb_npols; i++)
+		if (strcmp(sb->sb_pols[i]->po_name, name) == 0)
+			return true;
+	return false;
+}

@@ -97,6 +97,12 @@ size_t		 policy_nsandboxes(const struct policy *p);
 const struct sandbox *policy_sandbox_at(const struct policy *p, size_t i);
 bool		 sandbox_intercept(const struct sandbox *sb);
 bool		 sandbox_from_api(const struct sandbox *sb);
+/* The named policies of the snapshot (docs/admin.md, policies). */
+size_t		 policy_npolicies(const struct policy *p);
+const char	*policy_name_at(const struct policy *p, size_t i,
+		    bool *from_api);
+bool		 sandbox_uses_policy(const struct sandbox *sb,
+		    const char *name);
 /* "block-all", "learn" or "allow-all": the strictest of its policies. */
 const char	*sandbox_mode(const struct sandbox *sb);
 size_t		 sandbox_npolicies(const struct sandbox *sb);

@@ -59,6 +59,7 @@ struct pol {
 	enum policy_dest  po_destination;
 	struct endpoint	 *po_endpoints;	/* owns */
 	size_t		  po_nendpoints;
+	bool		  po_from_api;	/* set through the admin API */
 };
 
 struct sandbox {

@@ -50,7 +50,7 @@ static const struct bad_case bad[] = {
 	{ "policies:\n  p:\n    allow:\n      hosts: [\"~^(unclosed$\"]\n",
 	    "t.yaml:4:15: ", "regex does not compile" },
 	{ "policies:\n  p:\n    mode: block-some\n", "t.yaml:3:11: ",
-	    "block-all or allow-all" },
+	    "block-all, allow-all or learn" },
 	{ "policies:\n  p:\n    profiles: [nope]\n", "t.yaml:3:16: ",
 	    "undefined profile \"nope\"" },
 	{ "sandboxes:\n  - id: a\n    policies: [ghost]\n", "t.yaml:3:16: ",
