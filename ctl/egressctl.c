@@ -1218,6 +1218,92 @@ run_sandbox(struct ctl *c, const struct cmd *cm, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* ---- policies, policy get|put|delete ------------------------------- */
+
+static int
+run_policies(struct ctl *c, const struct cmd *cm, int argc, char **argv)
+{
+	json_t	*j, *e;
+	size_t	 i;
+	int	 rc;
+
+	if (argc != 0)
+		return usage_error(cm, "policies takes no arguments");
+	if ((rc = api(c, "GET", "/api/v1/policies", NULL, &j)) != EXIT_OK)
+		return rc;
+	if (!json_is_array(j))
+		return bad_shape(c, "policies: not a list", j);
+	if (c->c_json)
+		print_json(j);
+	else {
+		printf("%-24s %-7s %s\n", "NAME", "SOURCE", "SANDBOXES");
+		json_array_foreach(j, i, e) {
+			char	*n = ctl_term_safe(json_string_value(
+			    json_object_get(e, "name")));
+			char	*u = json_dumps(json_object_get(e, "sandboxes"),
+			    JSON_COMPACT);
+
+			printf("%-24s %-7s %s\n", n != NULL ? n : "?",
+			    json_string_value(json_object_get(e, "source")) ?:
+			    "?", u != NULL ? u : "[]");
+			free(n);
+			free(u);
+		}
+	}
+	json_decref(j);
+	return EXIT_OK;
+}
+
+/* The policy body from FILE ("-": standard input), JSON. */
+static json_t *
+policy_file(const char *file, int *rc)
+{
+	json_error_t	 je;
+	json_t		*b;
+
+	b = strcmp(file, "-") == 0 ? json_loadf(stdin, 0, &je) :
+	    json_load_file(file, 0, &je);
+	if (b == NULL) {
+		fprintf(stderr, "egressctl: %s:%d: %s\n", file, je.line,
+		    je.text);
+		*rc = EXIT_USAGE;
+	}
+	return b;
+}
+
+static int
+run_policy(struct ctl *c, const struct cmd *cm, int argc, char **argv)
+{
+	char		 path[PATH_MAX_LEN];
+	const char	*how = NULL;
+	json_t		*body = NULL, *j;
+	int		 rc = EXIT_OK;
+
+	if (argc >= 2 && strcmp(argv[0], "get") == 0 && argc == 2)
+		how = "GET";
+	else if (argc >= 2 && strcmp(argv[0], "delete") == 0 && argc == 2)
+		how = "DELETE";
+	else if (argc == 3 && strcmp(argv[0], "put") == 0)
+		how = "PUT";
+	if (how == NULL || argv[1][0] == '\0' || strchr(argv[1], '/') != NULL)
+		return usage_error(cm, "usage: policy get NAME | policy put "
+		    "NAME FILE | policy delete NAME");
+	if (*how == 'P' && (body = policy_file(argv[2], &rc)) == NULL)
+		return rc;
+	snprintf(path, sizeof(path), "/api/v1/policies/%s", argv[1]);
+	rc = api(c, how, path, body, &j);
+	json_decref(body);
+	if (rc != EXIT_OK)
+		return rc;
+	/* get prints the body a put takes; --json the whole answer. */
+	if (!c->c_json && *how == 'G' && json_object_get(j, "policy") != NULL)
+		print_json(json_object_get(j, "policy"));
+	else
+		print_json(j);
+	json_decref(j);
+	return EXIT_OK;
+}
+
 /* ---- session set|show|clear --------------------------------------- */
 
 /* The body of "session set SANDBOX TTL_S [HOST...]": only HOSTs, for TTL_S. */
@@ -1369,6 +1455,11 @@ static const struct cmd	cmds[] = {
 	{ "reload", "", "re-read the config (like SIGHUP); a bad one "
 	    "is rejected, errors listed", run_reload },
 	{ "stats", "", "show counters as \"key value\" lines", run_stats },
+	{ "policies", "", "list the named policies: source (config or api) "
+	    "and the sandboxes using each", run_policies },
+	{ "policy", "get NAME | put NAME FILE | delete NAME", "show a "
+	    "policy as JSON, create or replace one from a JSON FILE (- = "
+	    "stdin), delete one set through the API", run_policy },
 	{ "session", "set SANDBOX TTL_S [HOST...] | show SANDBOX | clear "
 	    "SANDBOX", "a session: for TTL_S seconds SANDBOX may reach only "
 	    "HOSTs it already may (one more policy, memory only)",

@@ -548,6 +548,156 @@ network_scalars(struct ahttp_req *req, json_t *b, json_t *e)
 	return true;
 }
 
+/* ------------------------------------------------------------ policies */
+
+/* The sandboxes of <p> judged by policy <name>, as a JSON list. */
+static json_t *
+policy_users(const struct policy *p, const char *name)
+{
+	json_t			*a = json_array();
+	const struct sandbox	*sb;
+	size_t			 i;
+
+	for (i = 0; (sb = policy_sandbox_at(p, i)) != NULL; i++)
+		if (sandbox_uses_policy(sb, name))
+			json_array_append_new(a, json_string(sandbox_id(sb)));
+	return a;
+}
+
+/* GET /api/v1/policies */
+static void
+route_policies(struct admin *ad, struct ahttp_req *req,
+    const struct route_ctx *rc)
+{
+	struct policy	*p = daemon_policy(ad->ad_d);
+	json_t		*a = json_array();
+	const char	*name;
+	bool		 api;
+	size_t		 i;
+
+	for (i = 0; (name = policy_name_at(p, i, &api)) != NULL; i++)
+		json_array_append_new(a, json_pack("{s:s,s:s,s:o}", "name",
+		    name, "source", api ? "api" : "config", "sandboxes",
+		    policy_users(p, name)));
+	policy_unref(p);
+	reply_json(req, 200, a);
+}
+
+/* Whether the snapshot in force has policy <name>, and from where. */
+static bool
+policy_known(struct admin *ad, const char *name, bool *api)
+{
+	struct policy	*p = daemon_policy(ad->ad_d);
+	const char	*n;
+	size_t		 i;
+	bool		 found = false;
+
+	for (i = 0; !found && (n = policy_name_at(p, i, api)) != NULL; i++)
+		found = strcmp(n, name) == 0;
+	policy_unref(p);
+	return found;
+}
+
+/* GET /api/v1/policies/{name}: the body a PUT would take. */
+static void
+route_get_policy(struct admin *ad, struct ahttp_req *req,
+    const struct route_ctx *rc)
+{
+	json_t	*st, *j;
+	bool	 api;
+
+	if (!policy_known(ad, rc->rc_id, &api)) {
+		reply_error(req, 404, "no policy \"%s\"", rc->rc_id);
+		return;
+	}
+	if (api) {
+		st = state_load(ad);
+		j = json_incref(json_object_get(json_object_get(st,
+		    "policies"), rc->rc_id));
+		json_decref(st);
+	} else
+		j = daemon_file_policy(ad->ad_d, rc->rc_id);
+	if (j == NULL) {
+		reply_error(req, 500, "policy \"%s\" not found", rc->rc_id);
+		return;
+	}
+	reply_json(req, 200, json_pack("{s:s,s:s,s:o}", "name", rc->rc_id,
+	    "source", api ? "api" : "config", "policy", j));
+}
+
+/*
+ * PUT /api/v1/policies/{name}: the policy schema as JSON; creates or
+ * replaces (a config file's of that name is replaced while the API's
+ * stands); every sandbox using it is judged again at once.
+ */
+static void
+route_put_policy(struct admin *ad, struct ahttp_req *req,
+    const struct route_ctx *rc)
+{
+	json_t	*b, *st, *pols;
+
+	if ((b = body_json(req)) == NULL)
+		return;
+	if (!json_is_object(b)) {
+		reply_error(req, 400, "a policy is an object");
+		json_decref(b);
+		return;
+	}
+	st = state_load(ad);
+	if (!json_is_object(pols = json_object_get(st, "policies"))) {
+		pols = json_object();
+		json_object_set_new(st, "policies", pols);
+	}
+	json_object_set(pols, rc->rc_id, b);
+	if (state_apply(ad, req, st) == 0)
+		route_get_policy(ad, req, rc);
+	json_decref(st);
+	json_decref(b);
+}
+
+/*
+ * DELETE /api/v1/policies/{name}: an API policy goes (the file's of that
+ * name, if any, is back in force); one still named by a sandbox, or one
+ * only the config file defines, is 409.
+ */
+static void
+route_delete_policy(struct admin *ad, struct ahttp_req *req,
+    const struct route_ctx *rc)
+{
+	struct policy	*p;
+	json_t		*st, *users, *file;
+	bool		 api, had_file;
+
+	if (!policy_known(ad, rc->rc_id, &api)) {
+		reply_error(req, 404, "no policy \"%s\"", rc->rc_id);
+		return;
+	}
+	file = daemon_file_policy(ad->ad_d, rc->rc_id);
+	had_file = file != NULL;
+	json_decref(file);
+	if (!api) {
+		reply_error(req, 409, "policy \"%s\" is the config file's: "
+		    "only policies set through the API can be deleted",
+		    rc->rc_id);
+		return;
+	}
+	p = daemon_policy(ad->ad_d);
+	users = policy_users(p, rc->rc_id);
+	policy_unref(p);
+	if (!had_file && json_array_size(users) > 0) {
+		reply_json(req, 409, json_pack("{s:s,s:o}", "error",
+		    "the policy is still in use", "sandboxes", users));
+		return;
+	}
+	json_decref(users);
+	st = state_load(ad);
+	json_object_del(json_object_get(st, "policies"), rc->rc_id);
+	if (state_apply(ad, req, st) == 0)
+		reply_json(req, 200, json_pack("{s:s,s:b}", "deleted",
+		    rc->rc_id, "config_policy_back", had_file));
+	json_decref(st);
+}
+
 /* Longest session: thirty days. */
 #define SESSION_TTL_MAX	(30u * 24 * 3600)
 
@@ -1052,6 +1202,10 @@ static const struct route {
 	{ "GET", "/api/v1/explain", route_explain, NULL },
 	{ "GET", "/api/v1/stats", route_stats, NULL },
 	{ "POST", "/api/v1/reload", route_reload, NULL },
+	{ "GET", "/api/v1/policies", route_policies, NULL },
+	{ "GET", "/api/v1/policies/*", route_get_policy, NULL },
+	{ "PUT", "/api/v1/policies/*", route_put_policy, NULL },
+	{ "DELETE", "/api/v1/policies/*", route_delete_policy, NULL },
 	{ "DELETE", "/api/v1/sandboxes/*", route_delete_sandbox, NULL },
 	{ "GET", "/api/v1/sandboxes/*/session", route_get_session, NULL },
 	{ "PUT", "/api/v1/sandboxes/*/session", route_put_session, NULL },

@@ -28,6 +28,8 @@
 #include "dns/filter.h"
 #include "dns/resolver.h"
 #include "policy/policy.h"
+#include "policy/yamltree.h"
+#include "policy/yread.h"
 #include "proxy/proxy.h"
 
 /* Names the shared DNS cache keeps (least recently used go first). */
@@ -375,6 +377,26 @@ on_session_tick(evutil_socket_t fd, short what, void *arg)
 		log_warnx("sessions: rebuild after expiry failed: %s",
 		    el.el_count > 0 ? el.el_msgs[0] : "?");
 	errlist_free(&el);
+}
+
+json_t *
+daemon_file_policy(struct daemon *d, const char *name)
+{
+	struct errlist	 el;
+	struct ynode	*root;
+	const struct ynode *n;
+	json_t		*j = NULL;
+
+	errlist_init(&el);
+	root = yamltree_parse(d->d_text.dt_cf, d->d_text.dt_cflen,
+	    d->d_cf->cf_file, &el);
+	errlist_free(&el);
+	if (root == NULL)
+		return NULL;
+	if ((n = yread_get(yread_get(root, "policies"), name)) != NULL)
+		j = state_yaml_json(n);
+	yamltree_free(root);
+	return j;
 }
 
 const struct config *

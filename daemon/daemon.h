@@ -69,6 +69,9 @@ json_t		*daemon_session_get(struct daemon *d, const char *id);
 int		 daemon_session_clear(struct daemon *d, const char *id,
 		    struct errlist *el);
 
+/* The config file's policy <name> as JSON (as written), or NULL. */
+json_t		*daemon_file_policy(struct daemon *d, const char *name);
+
 struct daemon_stats {
 	unsigned	ds_reloads_ok;
 	unsigned	ds_reloads_failed;

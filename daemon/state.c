@@ -348,3 +348,46 @@ state_json_remove(json_t *st, const char *id)
 			return;
 		}
 }
+
+/* A plain scalar as YAML 1.2's core schema reads it; else a string. */
+static json_t *
+scalar_json(const struct ynode *n)
+{
+	char		*ep;
+	long long	 v;
+
+	if (n->yn_quoted)
+		return json_string(n->yn_str);
+	if (yread_null(n))
+		return json_null();
+	if (strcmp(n->yn_str, "true") == 0 || strcmp(n->yn_str, "false") == 0)
+		return json_boolean(n->yn_str[0] == 't');
+	v = strtoll(n->yn_str, &ep, 10);
+	if (*n->yn_str != '\0' && *ep == '\0')
+		return json_integer(v);
+	return json_string(n->yn_str);
+}
+
+json_t *
+state_yaml_json(const struct ynode *n)
+{
+	json_t	*j;
+	size_t	 i;
+
+	switch (n->yn_type) {
+	case YN_SCALAR:
+		return scalar_json(n);
+	case YN_SEQ:
+		j = json_array();
+		for (i = 0; i < n->yn_count; i++)
+			json_array_append_new(j, state_yaml_json(n->yn_items[i]));
+		return j;
+	case YN_MAP:
+		j = json_object();
+		for (i = 0; i < n->yn_count; i++)
+			json_object_set_new(j, n->yn_pairs[i].yp_key->yn_str,
+			    state_yaml_json(n->yn_pairs[i].yp_val));
+		return j;
+	}
+	return json_null();
+}

@@ -57,6 +57,8 @@ json_t	 *state_json_entry(json_t *st, const char *id, bool create);
 /* The list <entry>.<side>.<key> (e.g. allow.hosts), made if absent. */
 json_t	 *state_json_list(json_t *entry, const char *side, const char *key);
 void	  state_json_list_remove(json_t *list, json_t *v);
+/* A YAML (sub)tree as JSON, for showing the config file's policies. */
+json_t	 *state_yaml_json(const struct ynode *n);
 /* Takes the entry of sandbox <id> out of the state, if there is one. */
 void	  state_json_remove(json_t *st, const char *id);
 
