@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/strhash.h"
 #include "daemon/config.h"
 
 #define STATE_FILE	"state.json"
@@ -169,26 +170,58 @@ root_node(struct ynode *root, const char *key, enum ynode_type type,
 	return v;
 }
 
+/*
+ * The config's sandboxes by id, so that laying n entries over m sandboxes
+ * costs n + m, not n * m: open addressing, at most half full.
+ */
+struct sbindex {
+	struct ynode	**si_v;		/* owns the array */
+	size_t		  si_cap;	/* a power of two */
+};
+
+static size_t
+sbindex_slot(const struct sbindex *ix, const char *id)
+{
+	size_t	i = (size_t)strhash(STRHASH_INIT, id) & (ix->si_cap - 1);
+
+	while (ix->si_v[i] != NULL && strcmp(ysandbox_id(ix->si_v[i]), id) != 0)
+		i = (i + 1) & (ix->si_cap - 1);
+	return i;
+}
+
+static int
+sbindex_init(struct sbindex *ix, const struct ynode *sbs, size_t more)
+{
+	size_t	i;
+
+	for (ix->si_cap = 64; ix->si_cap < (sbs->yn_count + more) * 2;)
+		ix->si_cap *= 2;
+	if ((ix->si_v = calloc(ix->si_cap, sizeof(*ix->si_v))) == NULL)
+		return -1;
+	for (i = 0; i < sbs->yn_count; i++)
+		if (ysandbox_id(sbs->yn_items[i]) != NULL)
+			ix->si_v[sbindex_slot(ix, ysandbox_id(
+			    sbs->yn_items[i]))] = sbs->yn_items[i];
+	return 0;
+}
+
 /* Lays sandbox entry <o> over list <sbs>; false when <o> was moved in. */
 static bool
-overlay_sandbox(struct ynode *sbs, struct ynode *o)
+overlay_sandbox(struct ynode *sbs, struct sbindex *ix, struct ynode *o)
 {
 	struct ynode	*c, **v;
-	size_t		 j, k;
+	size_t		 k, slot = sbindex_slot(ix, ysandbox_id(o));
 
-	for (j = 0; j < sbs->yn_count; j++)
-		if (ysandbox_id(sbs->yn_items[j]) != NULL &&
-		    strcmp(ysandbox_id(sbs->yn_items[j]), ysandbox_id(o)) == 0)
-			break;
-	if (j == sbs->yn_count) {
+	if ((c = ix->si_v[slot]) == NULL) {
 		if ((v = realloc(sbs->yn_items, (sbs->yn_count + 1) *
 		    sizeof(*v))) == NULL)
 			return true;
 		sbs->yn_items = v;
 		v[sbs->yn_count++] = o;
+		ix->si_v[slot] = o;
 		return false;
 	}
-	if ((c = sbs->yn_items[j])->yn_type != YN_MAP)
+	if (c->yn_type != YN_MAP)
 		return true;
 	for (k = 0; k < o->yn_count; k++) {
 		if (strcmp(o->yn_pairs[k].yp_key->yn_str, "id") == 0)
@@ -205,6 +238,7 @@ overlay_sandboxes(struct yread *yr, struct ynode *root, struct ynode *osbs,
     struct state_ids *ids)
 {
 	struct ynode	*sbs, *o;
+	struct sbindex	 ix;
 	size_t		 i, n = 0;
 
 	if (!yread_want(yr, osbs, YN_SEQ, "sandboxes"))
@@ -214,6 +248,8 @@ overlay_sandboxes(struct yread *yr, struct ynode *root, struct ynode *osbs,
 		return -1;
 	if ((sbs = root_node(root, "sandboxes", YN_SEQ, osbs)) == NULL)
 		return 0;	/* the config's own error reports it */
+	if (sbindex_init(&ix, sbs, osbs->yn_count) == -1)
+		return -1;
 	for (i = 0; i < osbs->yn_count; i++) {
 		o = osbs->yn_items[i];
 		if (o->yn_type != YN_MAP || ysandbox_id(o) == NULL) {
@@ -223,9 +259,10 @@ overlay_sandboxes(struct yread *yr, struct ynode *root, struct ynode *osbs,
 		/* A session alone does not make the sandbox the API's. */
 		if (o->yn_count > 2 || yread_get(o, "session") == NULL)
 			ids->si_sandboxes[n++] = strdup(ysandbox_id(o));
-		if (!overlay_sandbox(sbs, o))
+		if (!overlay_sandbox(sbs, &ix, o))
 			osbs->yn_items[i] = NULL;	/* moved into <sbs> */
 	}
+	free(ix.si_v);
 	return 0;
 }
 

@@ -113,3 +113,33 @@ cidrset_foreach(const struct cidrset *cs, void (*fn)(void *, const char *),
 	cnode_walk(cs->cs_root[0], fn, arg);
 	cnode_walk(cs->cs_root[1], fn, arg);
 }
+
+/* Any text at or below <n>; the subtree of an added prefix has one. */
+static const char *
+cnode_any(const struct cnode *n)
+{
+	const char	*t;
+
+	if (n == NULL)
+		return NULL;
+	if (n->cn_text != NULL)
+		return n->cn_text;
+	if ((t = cnode_any(n->cn_child[0])) != NULL)
+		return t;
+	return cnode_any(n->cn_child[1]);
+}
+
+const char *
+cidrset_overlap(const struct cidrset *cs, const struct cidr *c)
+{
+	const struct cnode	*n = cs->cs_root[c->ci_addr.ia_family == 6];
+	unsigned		 i;
+
+	/* A prefix on the way down contains <c>; one below is inside it. */
+	for (i = 0; n != NULL && i < c->ci_prefix; i++) {
+		if (n->cn_text != NULL)
+			return n->cn_text;
+		n = n->cn_child[bit_at(c->ci_addr.ia_bytes, i)];
+	}
+	return cnode_any(n);
+}

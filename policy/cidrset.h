@@ -19,6 +19,9 @@ int		 cidrset_add(struct cidrset *cs, const struct cidr *c,
 		    const char *text);
 /* The rule text of the longest prefix containing <ia>, or NULL. */
 const char	*cidrset_match(const struct cidrset *cs, const struct ipaddr *ia);
+/* The text of a rule whose range overlaps <c> (contains it or lies in
+ * it), or NULL. */
+const char	*cidrset_overlap(const struct cidrset *cs, const struct cidr *c);
 size_t		 cidrset_count(const struct cidrset *cs);
 /* Calls <fn> with each rule text (IPv4 then IPv6, in address order). */
 void		 cidrset_foreach(const struct cidrset *cs,

@@ -568,38 +568,37 @@ parse_sources(struct cfctx *cx, const struct ynode *v, struct sandbox *sb)
 }
 
 /* Two sandboxes may not claim the same client address. */
+/*
+ * Indexes <sb>: sandboxes are told apart by source, so no two may share
+ * one (or both match any source).
+ */
 static void
-check_overlap(struct cfctx *cx, const struct ynode *at, const struct sandbox *sb)
+check_overlap(struct cfctx *cx, const struct ynode *at, struct sandbox *sb)
 {
 	const struct sandbox	*o;
+	const struct cidr	*mine;
 	char			 a[64], b[64];
-	size_t			 i, j, k;
+	size_t			 k;
 
-	for (i = 0; i < cx->cx_pol->p_nsandboxes; i++) {
-		o = cx->cx_pol->p_sandboxes[i];
-		if (o == sb)
-			continue;
-		if ((o->sb_sources == NULL) != (sb->sb_sources == NULL))
-			continue;
-		if (sb->sb_sources == NULL) {
-			yread_err(&cx->cx_yr, at, "sandbox \"%s\" has no sources, like "
-			    "sandbox \"%s\": only one sandbox may match any "
-			    "source", sb->sb_id, o->sb_id);
-			return;
-		}
-		for (j = 0; j < sb->sb_nsources; j++)
-			for (k = 0; k < o->sb_nsources; k++) {
-				if (!cidr_overlap(&sb->sb_sources[j],
-				    &o->sb_sources[k]))
-					continue;
-				cidr_format(&sb->sb_sources[j], a, sizeof(a));
-				cidr_format(&o->sb_sources[k], b, sizeof(b));
-				yread_err(&cx->cx_yr, at, "sandbox \"%s\" source %s "
-				    "overlaps source %s of sandbox \"%s\"",
-				    sb->sb_id, a, b, o->sb_id);
-				return;
-			}
+	if (policy_index_sandbox(cx->cx_pol, sb, &o, &mine) == 0)
+		return;
+	if (o == NULL) {
+		yread_err(&cx->cx_yr, at, "out of memory");
+		return;
 	}
+	if (mine == NULL) {
+		yread_err(&cx->cx_yr, at, "sandbox \"%s\" has no sources, like "
+		    "sandbox \"%s\": only one sandbox may match any source",
+		    sb->sb_id, o->sb_id);
+		return;
+	}
+	cidr_format(mine, a, sizeof(a));
+	snprintf(b, sizeof(b), "?");
+	for (k = 0; k < o->sb_nsources; k++)
+		if (cidr_overlap(mine, &o->sb_sources[k]))
+			cidr_format(&o->sb_sources[k], b, sizeof(b));
+	yread_err(&cx->cx_yr, at, "sandbox \"%s\" source %s overlaps source %s "
+	    "of sandbox \"%s\"", sb->sb_id, a, b, o->sb_id);
 }
 
 /* mode, allow and deny of a sandbox (or of its session) into <po>. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/cidr.h"
+#include "common/strhash.h"
 #include "policy/hostname.h"
 #include "policy/policy_int.h"
 
@@ -223,44 +224,100 @@ policy_unref(struct policy *p)
 	free(p->p_sandboxes);
 	free(p->p_pols);
 	free(p->p_profiles);
+	free(p->p_byid);
+	cidrset_free(p->p_bysource);
 	free(p);
+}
+
+static size_t
+id_slot(const struct policy *p, const char *id)
+{
+	size_t	i = (size_t)strhash(STRHASH_INIT, id) & (p->p_byid_cap - 1);
+
+	while (p->p_byid[i] != NULL && strcmp(p->p_byid[i]->sb_id, id) != 0)
+		i = (i + 1) & (p->p_byid_cap - 1);
+	return i;
+}
+
+/* Keeps the id table at most half full. */
+static int
+id_grow(struct policy *p)
+{
+	struct sandbox	**old = p->p_byid;
+	size_t		  ocap = p->p_byid_cap, i;
+
+	if ((p->p_nsandboxes + 1) * 2 <= p->p_byid_cap)
+		return 0;
+	p->p_byid_cap = ocap ? ocap * 2 : 64;
+	if ((p->p_byid = calloc(p->p_byid_cap, sizeof(*p->p_byid))) == NULL) {
+		p->p_byid = old;
+		p->p_byid_cap = ocap;
+		return -1;
+	}
+	for (i = 0; i < ocap; i++)
+		if (old[i] != NULL)
+			p->p_byid[id_slot(p, old[i]->sb_id)] = old[i];
+	free(old);
+	return 0;
+}
+
+int
+policy_index_sandbox(struct policy *p, struct sandbox *sb,
+    const struct sandbox **clash, const struct cidr **src)
+{
+	const char	*t;
+	char		 idx[24];
+	size_t		 i, slot;
+
+	*clash = NULL;
+	*src = NULL;
+	if (id_grow(p) == -1 || (p->p_bysource == NULL &&
+	    (p->p_bysource = cidrset_new()) == NULL))
+		return -1;
+	if (p->p_byid[slot = id_slot(p, sb->sb_id)] != NULL) {
+		*clash = p->p_byid[slot];
+		return -1;
+	}
+	if (sb->sb_sources == NULL && p->p_anysource != NULL) {
+		*clash = p->p_anysource;
+		return -1;
+	}
+	/* All checked before any is added: its own sources may overlap. */
+	for (i = 0; i < sb->sb_nsources; i++)
+		if ((t = cidrset_overlap(p->p_bysource,
+		    &sb->sb_sources[i])) != NULL) {
+			*clash = p->p_sandboxes[strtoul(t, NULL, 10)];
+			*src = &sb->sb_sources[i];
+			return -1;
+		}
+	snprintf(idx, sizeof(idx), "%zu", p->p_nsandboxes - 1);
+	for (i = 0; i < sb->sb_nsources; i++)
+		if (cidrset_add(p->p_bysource, &sb->sb_sources[i], idx) == -1)
+			return -1;
+	if (sb->sb_sources == NULL)
+		p->p_anysource = sb;
+	p->p_byid[slot] = sb;
+	return 0;
 }
 
 const struct sandbox *
 policy_sandbox_find(const struct policy *p, const struct ipaddr *src)
 {
-	const struct sandbox	*best = NULL, *any = NULL;
-	int			 best_len = -1;
-	size_t			 i, j;
+	const char	*t;
 
-	for (i = 0; i < p->p_nsandboxes; i++) {
-		const struct sandbox *sb = p->p_sandboxes[i];
-
-		if (sb->sb_sources == NULL) {
-			if (any == NULL)
-				any = sb;
-			continue;
-		}
-		for (j = 0; j < sb->sb_nsources; j++) {
-			if (cidr_contains(&sb->sb_sources[j], src) &&
-			    sb->sb_sources[j].ci_prefix > best_len) {
-				best = sb;
-				best_len = sb->sb_sources[j].ci_prefix;
-			}
-		}
-	}
-	return best != NULL ? best : any;
+	/* Sources never overlap, so the longest prefix is the only one. */
+	if (p->p_bysource != NULL && (t = cidrset_match(p->p_bysource, src)) !=
+	    NULL)
+		return p->p_sandboxes[strtoul(t, NULL, 10)];
+	return p->p_anysource;
 }
 
 const struct sandbox *
 policy_sandbox_by_id(const struct policy *p, const char *id)
 {
-	size_t	i;
-
-	for (i = 0; i < p->p_nsandboxes; i++)
-		if (strcmp(p->p_sandboxes[i]->sb_id, id) == 0)
-			return p->p_sandboxes[i];
-	return NULL;
+	if (p->p_byid_cap == 0)
+		return NULL;
+	return p->p_byid[id_slot(p, id)];
 }
 
 const char *

@@ -90,9 +90,26 @@ struct policy {
 	size_t		  p_npols;
 	struct sandbox	**p_sandboxes;	/* owns */
 	size_t		  p_nsandboxes;
+	/*
+	 * Indexes, so that finding a sandbox by id or by source costs the
+	 * same with 10 sandboxes as with 10,000: an open-addressing table
+	 * of ids, and a prefix trie of sources (text: the index in
+	 * p_sandboxes) plus the one sandbox without sources.
+	 */
+	struct sandbox	**p_byid;	/* owns the array */
+	size_t		  p_byid_cap;	/* a power of two, or 0 */
+	struct cidrset	 *p_bysource;	/* owns */
+	struct sandbox	 *p_anysource;	/* borrowed */
 };
 
 struct policy	*policy_new(void);
+/*
+ * Adds <sb> (already in p_sandboxes) to the indexes.  -1 when its id is
+ * taken (<clash> says by which) or a source overlaps another sandbox's
+ * (<clash>: that sandbox), or on memory exhaustion (<clash> NULL).
+ */
+int		 policy_index_sandbox(struct policy *p, struct sandbox *sb,
+		    const struct sandbox **clash, const struct cidr **src);
 struct pol	*pol_new(const char *name);
 void		 pol_free(struct pol *po);
 void		 profile_free(struct profile *pf);
