@@ -265,6 +265,7 @@ config_defaults(const char *file)
 	cf->cf_audit_log_allowed = true;
 	cf->cf_audit_memory_events = DEF_MEMORY_EVENTS;
 	cf->cf_state_dir = strdup(DEF_STATE_DIR);
+	cf->cf_config_watch = true;
 	cf->cf_px.pc_peek_timeout_ms = DEF_PEEK_TIMEOUT_MS;
 	cf->cf_px.pc_peek_max_bytes = DEF_PEEK_MAX_BYTES;
 	cf->cf_px.pc_idle_timeout_s = DEF_IDLE_TIMEOUT_S;
@@ -290,6 +291,8 @@ parse_daemon(struct yread *yr, const struct ynode *root, struct config *cf)
 	parse_admin(yr, root, cf);
 	parse_audit(yr, root, cf);
 	yread_set_str(yr, root, "state_dir", "state_dir", &cf->cf_state_dir);
+	yread_set_bool(yr, root, "config_watch", "config_watch",
+	    &cf->cf_config_watch);
 	parse_limits(yr, root, cf);
 	parse_deny_response(yr, root, cf);
 }
@@ -334,7 +337,8 @@ config_parse_overlay(const char *buf, size_t len, const char *file,
     const char *obuf, size_t olen, const char *ofile, struct errlist *el)
 {
 	static const char *const keys[] = { "listen", "workers", "upstream",
-	    "dns", "admin", "audit", "state_dir", "limits", "deny_response",
+	    "dns", "admin", "audit", "state_dir", "config_watch", "limits",
+	    "deny_response",
 	    "profiles", "policies", "sandboxes", NULL };
 	struct yread	 yr = { file, el };
 	struct ynode	*root;

@@ -43,6 +43,7 @@ struct config {
 	unsigned		 cf_audit_memory_events;
 
 	char			*cf_state_dir;	/* owns */
+	bool			 cf_config_watch; /* reload when the file changes */
 	struct policy		*cf_policy;	/* owns one reference */
 };
 

@@ -25,6 +25,7 @@
 #include "daemon/admin.h"
 #include "daemon/config.h"
 #include "daemon/state.h"
+#include "daemon/watch.h"
 #include "dns/filter.h"
 #include "dns/resolver.h"
 #include "policy/policy.h"
@@ -68,6 +69,7 @@ struct daemon {
 	 * "expires": monotonic seconds}}
 	 */
 	json_t			*d_sessions;	/* owns */
+	struct watch		*d_watch;	/* owns: config_watch */
 	struct event		*d_session_tick; /* owns: expiry */
 };
 
@@ -464,10 +466,10 @@ on_drained(void *arg)
 	event_base_loopexit(d->d_base, NULL);
 }
 
+/* Reloads the config and says what came of it (SIGHUP, config_watch). */
 static void
-on_hup(evutil_socket_t sig, short what, void *arg)
+daemon_reload_logged(struct daemon *d)
 {
-	struct daemon	*d = arg;
 	struct errlist	 el;
 	size_t		 i;
 
@@ -485,6 +487,34 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 		    d->d_cf->cf_file, st.ps_generation);
 	}
 	errlist_free(&el);
+}
+
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	daemon_reload_logged(arg);
+}
+
+/*
+ * config_watch: the file (or the ConfigMap link under it) changed.  An
+ * unchanged text is no reason to re-judge every connection.
+ */
+static void
+on_config_changed(void *arg)
+{
+	struct daemon	*d = arg;
+	char		*text;
+	size_t		 len;
+
+	if ((text = file_read(d->d_cf->cf_file, &len)) != NULL &&
+	    len == d->d_text.dt_cflen && memcmp(text, d->d_text.dt_cf,
+	    len) == 0) {
+		free(text);
+		return;
+	}
+	free(text);
+	log_info("config_watch: %s changed", d->d_cf->cf_file);
+	daemon_reload_logged(d);
 }
 
 static void
@@ -661,6 +691,10 @@ daemon_start(struct daemon *d, unsigned long nofile)
 		return -1;
 	if (daemon_start_filter(d) == -1 || daemon_start_admin(d) == -1)
 		return -1;
+	if (cf->cf_config_watch && (d->d_watch = watch_new(d->d_base,
+	    cf->cf_file, on_config_changed, d)) == NULL)
+		log_warn("config_watch: cannot watch %s; SIGHUP still reloads",
+		    cf->cf_file);
 	for (i = 0; i < cf->cf_nlisten; i++)
 		log_info("listening on %s", cf->cf_listen[i].la_text);
 	log_info("egressd %s started: %u workers, %zu listeners",
@@ -675,6 +709,7 @@ daemon_close(struct daemon *d)
 	size_t	i;
 
 	proxy_free(d->d_px);
+	watch_free(d->d_watch);
 	admin_free(d->d_admin);
 	dnsfilter_free(d->d_filter);
 	resolver_free(d->d_fres);
