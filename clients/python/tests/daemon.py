@@ -30,6 +30,8 @@ TOKEN = "sekrit-token-0123456789"
 CONFIG = """\
 listen: ["127.0.0.1:{lport}"]
 workers: 1
+# Reloads only when a test asks for one (test_reload_rejected edits the file).
+config_watch: false
 upstream: {{ mark: 0, connect_timeout_ms: 1000 }}
 # Allowed names go to a port nobody answers: SERVFAIL, at once.
 dns: {{ listen: ["127.0.0.1:{dport}"], servers: ["127.0.0.1:1"] }}
