@@ -25,8 +25,9 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
 WORKDIR /src
 COPY . .
 RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DEGRESS_TESTS=OFF \
+        -DCMAKE_INSTALL_PREFIX=/usr/local \
     && cmake --build build -j"$(nproc)" \
-    && cmake --install build --prefix /opt/egressd
+    && DESTDIR=/out cmake --install build
 
 FROM debian:12-slim
 RUN apt-get update && apt-get install -y --no-install-recommends \
@@ -38,10 +39,17 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
     && useradd -u 15001 -g egressd -d /var/lib/egressd -s /usr/sbin/nologin egressd \
     && mkdir -p /etc/egressd /var/lib/egressd /var/log/egressd /run/egressd \
     && chown egressd:egressd /var/lib/egressd /var/log/egressd /run/egressd
-COPY --from=build /opt/egressd/ /usr/local/
+# Programs and the default config only: the systemd unit, sysusers and
+# logrotate files that `cmake --install` also writes have no use here.
+COPY --from=build /out/usr/local/bin/ /usr/local/bin/
+COPY --from=build /out/usr/local/etc/egressd/egressd.yaml /etc/egressd/egressd.yaml
 COPY deploy/entrypoint.sh /usr/local/bin/egressd-entrypoint
-RUN cp /usr/local/etc/egressd/egressd.yaml /etc/egressd/egressd.yaml \
-    && setcap cap_net_admin+ep /usr/local/bin/egressd
+RUN setcap cap_net_admin+ep /usr/local/bin/egressd
 USER egressd
+# GET /healthz on the admin socket (admin.socket in the config, egressctl's
+# default /run/egressd/admin.sock). Docker and `podman build --format
+# docker` keep it; OCI images have no HEALTHCHECK field.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=5s --retries=3 \
+    CMD ["egressctl", "health"]
 ENTRYPOINT ["/usr/local/bin/egressd-entrypoint"]
 CMD ["run"]
