@@ -17,6 +17,7 @@
 # (docs/deploy.md).
 
 FROM debian:12-slim AS build
+LABEL egressd.stage=build
 RUN apt-get update && apt-get install -y --no-install-recommends \
         build-essential cmake pkg-config libevent-dev libssl-dev \
         libc-ares-dev libyaml-dev libpcre2-dev libjansson-dev libpsl-dev \
