@@ -12,7 +12,8 @@ cache=${EGRESSD_CI_CACHE:-/var/cache/egressd-ci}
 tarball=$cache/debian-12-minbase.tar
 podman=(podman ${PODMAN_RUNTIME:+--runtime "$PODMAN_RUNTIME"})
 
-if "${podman[@]}" image exists "$image"; then
+if "${podman[@]}" image exists "$image" &&
+    "${podman[@]}" image inspect -f '{{.Config.Env}}' "$image" | grep -q PATH=; then
 	echo "base: $image already present"
 	exit 0
 fi
@@ -39,4 +40,8 @@ if [ ! -s "$tarball" ]; then
 	mv "$tarball.tmp" "$tarball"
 fi
 echo "base: importing $tarball as $image"
-"${podman[@]}" import --change 'CMD ["bash"]' "$tarball" "$image" >/dev/null
+# The real image's settings: PATH (an imported image has no environment)
+# and bash as the command.
+"${podman[@]}" import \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'CMD ["bash"]' "$tarball" "$image" >/dev/null 2>&1

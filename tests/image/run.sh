@@ -34,7 +34,7 @@ fi
 e2e_init
 INIT=egs-init-$E2E_ID SIDE=egs-side-$E2E_ID
 cleanup() {
-	podman rm -f -t 0 "$INIT" "$SIDE" >/dev/null 2>&1
+	podman rm -f -i -t 0 "$INIT" "$SIDE" >/dev/null 2>&1
 	e2e_cleanup
 	podman_teardown
 }
