@@ -3,9 +3,15 @@
 #   1. dependencies, 2. gcc build + unit and end-to-end tests,
 #   3. clang build (warnings are errors) + unit tests,
 #   4. ASan+UBSan build + unit and end-to-end tests,
-#   5. valgrind over the unit tests, 6. bounded libFuzzer runs.
+#   5. valgrind over the unit tests, 6. bounded libFuzzer runs,
+#   7. Release build (warnings are errors there too) and what `cmake
+#      --install` ships (man pages, systemd unit, hardening flags),
+#   8. the container image: built with podman from the Dockerfile, run as
+#      init + sidecar in a test namespace, and deploy/k8s's Pod under
+#      `podman kube play`.
 # FUZZ_SECONDS (default 30) bounds each fuzzer; SKIP_E2E=1 skips the
-# namespace tests (they need root).
+# namespace tests (they need root), the image ones included; SKIP_IMAGE=1
+# skips only the image stages.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -92,6 +98,15 @@ stage valgrind valgrind_units
 stage build-fuzz build build-fuzz -DCMAKE_C_COMPILER=clang \
     -DEGRESS_FUZZ=ON -DEGRESS_TESTS=OFF
 stage fuzz fuzz_all
+stage build-release build build-release -DCMAKE_C_COMPILER=gcc \
+    -DCMAKE_BUILD_TYPE=Release
+stage units-release ctest_in build-release -E 'e2e|egressctl'
+stage install tests/install/run.sh build-release
+if [ "${SKIP_E2E:-0}" != 1 ] && [ "${SKIP_IMAGE:-0}" != 1 ]; then
+	stage image-build tests/image/build.sh
+	stage image-test tests/image/run.sh
+	stage kube-play tests/k8s/run.sh
+fi
 
 echo
 for f in "${failures[@]}"; do echo "failed stage: $f"; done
