@@ -44,6 +44,23 @@ t0=$SECONDS
 topo_up && pki_make && fakenet_start || { bad setup "test topology"; finish; }
 netns=/run/netns/$E2E_SBX
 
+# Every config deploy/k8s ships (the ConfigMaps' egressd.yaml) passes
+# the image's own `egressd --check`.
+for f in "$E2E_ROOT"/deploy/k8s/*.yaml; do
+	awk '/^  egressd.yaml: \|$/ {on = 1; next}
+	    on && /^    / {print substr($0, 5); next}
+	    on && !/^ *$/ {on = 0}' "$f" >"$E2E_TMP/cm.yaml"
+	[ -s "$E2E_TMP/cm.yaml" ] || continue
+	chmod 0644 "$E2E_TMP/cm.yaml"
+	if out=$(podman_q run --rm --network none --cap-add NET_ADMIN \
+	    -v "$E2E_TMP/cm.yaml:/etc/egressd/egressd.yaml:ro,Z" "$EGRESSD_IMAGE" \
+	    egressd -c /etc/egressd/egressd.yaml --check 2>&1); then
+		ok "config in deploy/k8s/${f##*/}: egressd --check OK"
+	else
+		bad "config-${f##*/}" "$out"
+	fi
+done
+
 manifest=$E2E_TMP/egressd-pod.yaml
 sed "s/^  name: egressd-sidecar\$/  name: $POD/" "$E2E_ROOT/deploy/k8s/egressd-pod.yaml" >"$manifest"
 if [ "$(diff "$E2E_ROOT/deploy/k8s/egressd-pod.yaml" "$manifest" | grep -c '^>')" != 1 ]; then
