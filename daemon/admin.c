@@ -1282,23 +1282,37 @@ admin_request_cb(struct ahttp_req *req, void *arg)
 {
 	struct admin_ep		*ep = arg;
 	struct admin		*ad = ep->ae_admin;
-	char			*dec, *seg[8];
-	size_t			 n;
+	char			*raw, *seg[8], *dec[8];
+	size_t			 n, i, ok = 0;
 
 	if (ep->ae_token && !token_ok(ad, req)) {
 		ahttp_add_header(req, "WWW-Authenticate", "Bearer");
 		reply_error(req, 401, "missing or invalid token");
 		return;
 	}
-	if ((dec = evhttp_uridecode(ahttp_req_path(req), 0, NULL)) == NULL) {
-		reply_error(req, 400, "bad path");
+	/*
+	 * Split first, then decode each segment: an encoded "/" in an id
+	 * (agent-1%2Fsession) must not become another route.
+	 */
+	if ((raw = strdup(ahttp_req_path(req))) == NULL) {
+		reply_error(req, 503, "out of memory");
 		return;
 	}
-	if ((n = split_path(dec, seg, nitems(seg))) > nitems(seg))
+	if ((n = split_path(raw, seg, nitems(seg))) > nitems(seg)) {
 		reply_error(req, 404, "no such route: %s", ahttp_req_path(req));
+		free(raw);
+		return;
+	}
+	for (i = 0; i < n; i++, ok++)
+		if ((dec[i] = evhttp_uridecode(seg[i], 0, NULL)) == NULL)
+			break;
+	if (ok < n)
+		reply_error(req, 400, "bad path");
 	else
-		admin_route(ad, req, seg, n);
-	free(dec);
+		admin_route(ad, req, dec, n);
+	for (i = 0; i < ok; i++)
+		free(dec[i]);
+	free(raw);
 }
 
 /* ------------------------------------------------------------ set-up */
