@@ -23,6 +23,7 @@ cidr_parse(const char *s, struct cidr *c, const char **why)
 	char		*slash, *ep;
 	unsigned long	 len;
 	unsigned	 max;
+	bool		 mapped;
 
 	memset(c, 0, sizeof(*c));
 	if (strlen(s) >= sizeof(buf)) {
@@ -36,9 +37,14 @@ cidr_parse(const char *s, struct cidr *c, const char **why)
 		*why = "not an IPv4 or IPv6 address";
 		return -1;
 	}
-	max = c->ci_addr.ia_family == 4 ? 32 : 128;
+	/*
+	 * An IPv4-mapped IPv6 address was folded to IPv4: its prefix length
+	 * counts IPv6 bits (::ffff:10.0.0.0/104 is 10.0.0.0/8).
+	 */
+	mapped = c->ci_addr.ia_family == 4 && strchr(buf, ':') != NULL;
+	max = c->ci_addr.ia_family == 4 && !mapped ? 32 : 128;
 	if (slash == NULL) {
-		c->ci_prefix = (uint8_t)max;
+		c->ci_prefix = c->ci_addr.ia_family == 4 ? 32 : 128;
 		return 0;
 	}
 	if (*slash < '0' || *slash > '9') {
@@ -50,8 +56,7 @@ cidr_parse(const char *s, struct cidr *c, const char **why)
 		*why = "prefix length out of range";
 		return -1;
 	}
-	/* An IPv4-mapped IPv6 prefix was folded to IPv4: rescale it. */
-	if (c->ci_addr.ia_family == 4 && strchr(buf, ':') != NULL) {
+	if (mapped) {
 		if (len < 96) {
 			*why = "IPv4-mapped prefix shorter than /96";
 			return -1;

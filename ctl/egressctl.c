@@ -510,7 +510,7 @@ run_table(struct ctl *c, const struct cmd *cm, int argc, char **argv)
 	return EXIT_OK;
 }
 
-/* ---- allow, deny, unallow ----------------------------------------- */
+/* ---- allow, deny, unallow, undeny --------------------------------- */
 
 static int
 run_hosts(struct ctl *c, const struct cmd *cm, int argc, char **argv)
@@ -549,7 +549,8 @@ run_hosts(struct ctl *c, const struct cmd *cm, int argc, char **argv)
 		return EXIT_OK;
 	}
 	done = strcmp(cm->cm_name, "allow") == 0 ? "allowed" :
-	    strcmp(cm->cm_name, "deny") == 0 ? "denied" : "unallowed";
+	    strcmp(cm->cm_name, "deny") == 0 ? "denied" :
+	    strcmp(cm->cm_name, "undeny") == 0 ? "undenied" : "unallowed";
 	s = ctl_term_safe(argv[0]);
 	printf("%s: %s ", s ? s : "?", done);
 	free(s);
@@ -602,6 +603,8 @@ run_intercept(struct ctl *c, const struct cmd *cm, int argc, char **argv)
 
 /* ---- explain ------------------------------------------------------ */
 
+static int	opt_value(int, char **, int *, const char *, const char **);
+
 static int
 parse_long(const char *s, long lo, long hi, long *out)
 {
@@ -631,22 +634,42 @@ print_field(const char *label, const json_t *obj, const char *key)
 static int
 run_explain(struct ctl *c, const struct cmd *cm, int argc, char **argv)
 {
-	char	 path[PATH_MAX_LEN], *sb, *host, *port, *act;
-	json_t	*j, *note;
-	long	 p;
-	int	 rc;
+	char		 path[PATH_MAX_LEN], *sb, *host, *port, *act;
+	const char	*pos[3], *method = NULL, *dst = NULL, *v;
+	json_t		*j, *note;
+	long		 p;
+	int		 a, r, n = 0, rc;
 
-	if (argc < 2 || argc > 3)
-		return usage_error(cm, argc < 2 ? "missing SANDBOX or HOST" :
-		    "too many arguments");
-	if (argv[0][0] == '\0')
+	for (a = 0; a < argc; a++) {
+		if ((r = opt_value(argc, argv, &a, "--method", &v)) == 1)
+			method = v;
+		else if (r == 0 && (r = opt_value(argc, argv, &a, "--dst",
+		    &v)) == 1)
+			dst = v;
+		else if (r == -1)
+			return usage_error(cm, "%s needs a value", argv[a]);
+		else if (argv[a][0] == '-' && argv[a][1] == '-')
+			return usage_error(cm, "unknown argument \"%s\"",
+			    argv[a]);
+		else if (n == 3)
+			return usage_error(cm, "too many arguments");
+		else
+			pos[n++] = argv[a];
+	}
+	if (n < 2)
+		return usage_error(cm, "missing SANDBOX or HOST");
+	if (pos[0][0] == '\0')
 		return usage_error(cm, "SANDBOX must not be empty");
-	if (argc == 3 && parse_long(argv[2], 1, 65535, &p) == -1)
-		return usage_error(cm, "bad PORT \"%s\": 1-65535", argv[2]);
+	if (n == 3 && parse_long(pos[2], 1, 65535, &p) == -1)
+		return usage_error(cm, "bad PORT \"%s\": 1-65535", pos[2]);
 	snprintf(path, sizeof(path), "/api/v1/explain");
-	if (query_add(path, "sandbox", argv[0]) == -1 ||
-	    query_add(path, "host", argv[1]) == -1 ||
-	    query_add(path, "port", argc == 3 ? argv[2] : NULL) == -1)
+	/* A URL goes as url=, so the server reads its scheme and path. */
+	if (query_add(path, "sandbox", pos[0]) == -1 ||
+	    query_add(path, strstr(pos[1], "://") != NULL ? "url" : "host",
+	    pos[1]) == -1 ||
+	    query_add(path, "port", n == 3 ? pos[2] : NULL) == -1 ||
+	    query_add(path, "method", method) == -1 ||
+	    query_add(path, "dst", dst) == -1)
 		return usage_error(cm, "arguments too long");
 	if ((rc = api(c, "GET", path, NULL, &j)) != EXIT_OK)
 		return rc;
@@ -663,18 +686,27 @@ run_explain(struct ctl *c, const struct cmd *cm, int argc, char **argv)
 	port = jfield(j, "port");
 	act = jfield(j, "action");
 	{
-		char	*a = ctl_term_safe(sb ? sb : argv[0]);
-		char	*b = ctl_term_safe(host ? host : argv[1]);
-		char	*d = ctl_term_safe(port);
-		char	*e = ctl_term_safe(act);
+		char	*sa = ctl_term_safe(sb ? sb : pos[0]);
+		char	*sh = ctl_term_safe(host ? host : pos[1]);
+		char	*sp = ctl_term_safe(port);
+		char	*sx = ctl_term_safe(act);
 
-		printf("%s %s:%s -> %s\n", a ? a : "?", b ? b : "?",
-		    d ? d : "?", e ? e : "?");
-		free(a);
-		free(b);
-		free(d);
-		free(e);
+		printf("%s %s:%s -> %s\n", sa ? sa : "?", sh ? sh : "?",
+		    sp ? sp : "?", sx ? sx : "?");
+		free(sa);
+		free(sh);
+		free(sp);
+		free(sx);
 	}
+	/* Older servers send no proto: print only what came. */
+	if (json_object_get(j, "proto") != NULL)
+		print_field("proto:", j, "proto");
+	if (json_is_string(json_object_get(j, "method"))) {
+		print_field("method:", j, "method");
+		print_field("path:", j, "path");
+	}
+	if (json_is_string(json_object_get(j, "dst")))
+		print_field("dst:", j, "dst");
 	print_field("reason:", j, "reason");
 	print_field("policy:", j, "policy");
 	print_field("rule:", j, "rule");
@@ -1040,7 +1072,9 @@ oom:
 static int
 run_reload(struct ctl *c, const struct cmd *cm, int argc, char **argv)
 {
-	json_t	*j, *g;
+	json_t	*j, *g, *w;
+	size_t	 i;
+	char	*k;
 	int	 rc;
 
 	if (argc != 0)
@@ -1056,6 +1090,22 @@ run_reload(struct ctl *c, const struct cmd *cm, int argc, char **argv)
 		    json_integer_value(g));
 	else
 		printf("reloaded\n");
+	/* Keys that wait for a restart: the reload itself succeeded. */
+	if (!c->c_json && json_is_array(w = json_object_get(j, "warnings")))
+		for (i = 0; i < json_array_size(w); i++) {
+			k = jfield(json_array_get(w, i), "key");
+			g = json_object_get(json_array_get(w, i), "message");
+			{
+				char *sk = ctl_term_safe(k);
+
+				fprintf(stderr, "egressctl: warning: %s %s\n",
+				    sk ? sk : "?", json_is_string(g) ?
+				    json_string_value(g) : "changed; it "
+				    "applies after a restart");
+				free(sk);
+			}
+			free(k);
+		}
 	json_decref(j);
 	return EXIT_OK;
 }
@@ -1441,14 +1491,18 @@ static const struct cmd	cmds[] = {
 	    "SANDBOX; persisted by egressd", run_hosts },
 	{ "deny", "SANDBOX HOST...", "deny HOSTs for SANDBOX (deny wins "
 	    "over allow)", run_hosts },
-	{ "unallow", "SANDBOX HOST...", "undo allow/deny: take HOSTs off "
-	    "SANDBOX's own lists", run_hosts },
+	{ "unallow", "SANDBOX HOST...", "undo allow: take HOSTs off "
+	    "SANDBOX's own allow list", run_hosts },
+	{ "undeny", "SANDBOX HOST...", "undo deny: take HOSTs off "
+	    "SANDBOX's own deny list", run_hosts },
 	{ "enable", "SANDBOX", "turn interception on: SANDBOX's policy "
 	    "is enforced", run_intercept },
 	{ "disable", "SANDBOX", "turn interception off: traffic "
 	    "passes unfiltered (still audited)", run_intercept },
-	{ "explain", "SANDBOX HOST [PORT]", "show which rule decides HOST:PORT "
-	    "(443 by default), and why", run_explain },
+	{ "explain", "SANDBOX HOST|URL [PORT] [--method M] [--dst ADDRESS]",
+	    "show which rule decides HOST:PORT (443, TLS by default; "
+	    "http://HOST/PATH for plain HTTP with its method and path), "
+	    "and why", run_explain },
 	{ "events", "[--sandbox S] [--action allow|deny|end|error] "
 	    "[--limit N] [--follow]", "show audit events, oldest first; "
 	    "--follow polls each second until ^C", run_events },
@@ -1516,8 +1570,8 @@ help_all(void)
 	    "EGRESSCTL_TOKEN_FILE,\n"
 	    "  EGRESSCTL_TIMEOUT (seconds per request, default %d)\n"
 	    "exit codes: 0 ok, 1 refused by egressd, 2 usage, "
-	    "3 egressd unreachable,\n  4 bad response; see "
-	    "docs/egressctl.md\n", DEFAULT_TIMEOUT_S);
+	    "3 egressd unreachable,\n  4 bad response, 5 egressctl failed "
+	    "(out of memory); see docs/egressctl.md\n", DEFAULT_TIMEOUT_S);
 }
 
 static int

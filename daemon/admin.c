@@ -64,7 +64,8 @@ struct route_ctx {
 struct admin {
 	struct daemon		*ad_d;		/* borrowed */
 	struct admin_ep		 ad_unix;
-	struct admin_ep		 ad_tcp;
+	struct admin_ep		*ad_tcp;	/* owns: one per admin.listen */
+	size_t			 ad_ntcp;
 	char			*ad_sock_path;	/* owns: unlinked at exit */
 	char			*ad_token;	/* owns */
 };
@@ -847,7 +848,7 @@ route_put_network(struct admin *ad, struct ahttp_req *req,
 	json_decref(b);
 }
 
-/* POST .../egress/{allow,deny,unallow,enable,disable} */
+/* POST .../egress/{allow,deny,unallow,undeny,enable,disable} */
 static void
 route_egress(struct admin *ad, struct ahttp_req *req,
     const struct route_ctx *rc)
@@ -905,7 +906,9 @@ route_egress(struct admin *ad, struct ahttp_req *req,
 			state_json_list_remove(state_json_list(e, "allow", "hosts"), h);
 			state_json_list_remove(state_json_list(e, "deny", "hosts"), h);
 			json_array_append(state_json_list(e, "deny", "hosts"), h);
-		} else
+		} else if (strcmp(verb, "undeny") == 0)
+			state_json_list_remove(state_json_list(e, "deny", "hosts"), h);
+		else
 			state_json_list_remove(state_json_list(e, "allow", "hosts"), h);
 	}
 	if (state_apply(ad, req, st) == 0)
@@ -982,25 +985,29 @@ out:
 	evhttp_clear_headers(&q);
 }
 
+/* GET /api/v1/explain: the same judgement as egressd --explain. */
 static void
 route_explain(struct admin *ad, struct ahttp_req *req,
     const struct route_ctx *rc)
 {
 	struct evkeyvalq		 q;
-	const char			*sid, *host, *ps, *why;
+	const char			*sid, *host, *url, *ps, *why;
 	struct policy			*p = daemon_policy(ad->ad_d);
 	const struct sandbox		*sb;
 	struct policy_explanation	 pe;
+	struct policy_explain_in	 in;
 	char				*ep;
-	unsigned long			 port = 443;
+	unsigned long			 port = 0;
 
 	TAILQ_INIT(&q);
 	evhttp_parse_query_str(ahttp_req_query(req) ?: "", &q);
 	sid = evhttp_find_header(&q, "sandbox");
 	host = evhttp_find_header(&q, "host");
+	url = evhttp_find_header(&q, "url");
 	ps = evhttp_find_header(&q, "port");
-	if (sid == NULL || host == NULL) {
-		reply_error(req, 400, "sandbox and host are required");
+	if (sid == NULL || (host == NULL) == (url == NULL)) {
+		reply_error(req, 400, "sandbox and one of host or url are "
+		    "required");
 		goto out;
 	}
 	if ((sb = policy_sandbox_by_id(p, sid)) == NULL) {
@@ -1012,13 +1019,24 @@ route_explain(struct admin *ad, struct ahttp_req *req,
 		reply_error(req, 400, "port must be 1-65535");
 		goto out;
 	}
-	if (policy_explain(sb, host, (unsigned)port, &pe, &why) == -1) {
-		reply_error(req, 400, "host \"%s\": %s", host, why);
+	in.pi_target = host != NULL ? host : url;
+	in.pi_port = (unsigned)port;
+	in.pi_method = evhttp_find_header(&q, "method");
+	in.pi_dst = evhttp_find_header(&q, "dst");
+	in.pi_dns_dest = daemon_config(ad->ad_d)->cf_px.pc_dns_destination;
+	if (policy_explain(sb, &in, &pe, &why) == -1) {
+		reply_error(req, 400, "%s \"%s\": %s", host != NULL ? "host" :
+		    "url", in.pi_target, why);
 		goto out;
 	}
-	reply_json(req, 200, json_pack("{s:s,s:s,s:i,s:s,s:s?,s:s?,s:s?,s:s?}",
-	    "sandbox", sid, "host", pe.pe_host, "port", (int)port, "action",
-	    policy_action_str(pe.pe_d.pd_action), "reason",
+	reply_json(req, 200, json_pack("{s:s,s:s,s:i,s:s,s:s?,s:s?,s:s?,"
+	    "s:s,s:s,s:s?,s:s?,s:s?}",
+	    "sandbox", sid, "host", pe.pe_host, "port", (int)pe.pe_port,
+	    "proto", policy_proto_str(pe.pe_proto),
+	    "method", pe.pe_method[0] != '\0' ? pe.pe_method : NULL,
+	    "path", pe.pe_path[0] != '\0' ? pe.pe_path : NULL,
+	    "dst", pe.pe_dst[0] != '\0' ? pe.pe_dst : NULL,
+	    "action", policy_action_str(pe.pe_d.pd_action), "reason",
 	    policy_reason_str(pe.pe_d.pd_reason), "policy", pe.pe_d.pd_policy,
 	    "rule", pe.pe_d.pd_rule, "note", pe.pe_note));
 out:
@@ -1039,38 +1057,63 @@ route_reload(struct admin *ad, struct ahttp_req *req,
 {
 	struct errlist		el;
 	struct proxy_stats	ps;
+	const char		*keys[DAEMON_RESTART_KEYS_MAX];
+	size_t			 i, nkeys;
+	json_t			*w;
 
 	if (!no_body(req))
 		return;
 	errlist_init(&el);
-	if (daemon_reload(ad->ad_d, &el) == -1)
+	if (daemon_reload(ad->ad_d, &el, keys, &nkeys) == -1)
 		reply_errlist(req, 400, "config rejected", &el);
 	else {
+		/* The policy is in force; these wait for a restart. */
+		w = json_array();
+		for (i = 0; i < nkeys; i++)
+			json_array_append_new(w, json_pack("{s:s,s:s}", "key",
+			    keys[i], "message", "changed; it applies after a "
+			    "restart"));
 		proxy_stats(daemon_proxy(ad->ad_d), &ps);
-		reply_json(req, 200, json_pack("{s:b,s:i}", "reloaded", 1,
-		    "generation", (int)ps.ps_generation));
+		reply_json(req, 200, json_pack("{s:b,s:i,s:o}", "reloaded", 1,
+		    "generation", (int)ps.ps_generation, "warnings", w));
 	}
 	errlist_free(&el);
 }
 
-/* The admin listeners' own counters (docs/admin.md, "Limits"). */
+/*
+ * The admin listeners' own counters (docs/admin.md, "Limits"): label
+ * "tcp" sums every admin.listen address.
+ */
 static void
 metrics_admin(struct admin *ad, struct evbuffer *b)
 {
-	const struct admin_ep	*eps[2] = { &ad->ad_unix, &ad->ad_tcp };
 	static const char *const names[2] = { "unix", "tcp" };
-	struct ahttp_stats	 st[2];
+	struct ahttp_stats	 st[2], one;
+	bool			 have[2] = { false, false };
+	size_t			 k;
 	unsigned		 i;
 
-	for (i = 0; i < 2; i++)
-		if (eps[i]->ae_http != NULL)
-			ahttp_get_stats(eps[i]->ae_http, &st[i]);
+	memset(st, 0, sizeof(st));
+	if (ad->ad_unix.ae_http != NULL) {
+		ahttp_get_stats(ad->ad_unix.ae_http, &st[0]);
+		have[0] = true;
+	}
+	for (k = 0; k < ad->ad_ntcp; k++) {
+		if (ad->ad_tcp[k].ae_http == NULL)
+			continue;
+		ahttp_get_stats(ad->ad_tcp[k].ae_http, &one);
+		st[1].as_open += one.as_open;
+		st[1].as_refused_limit += one.as_refused_limit;
+		st[1].as_refused_source += one.as_refused_source;
+		st[1].as_accept_pauses += one.as_accept_pauses;
+		have[1] = true;
+	}
 	evbuffer_add_printf(b,
 	    "# HELP egressd_admin_connections Admin API connections open "
 	    "now, by listener.\n"
 	    "# TYPE egressd_admin_connections gauge\n");
 	for (i = 0; i < 2; i++)
-		if (eps[i]->ae_http != NULL)
+		if (have[i])
 			evbuffer_add_printf(b, "egressd_admin_connections{"
 			    "listener=\"%s\"} %u\n", names[i], st[i].as_open);
 	evbuffer_add_printf(b,
@@ -1079,7 +1122,7 @@ metrics_admin(struct admin *ad, struct evbuffer *b)
 	    "they were over.\n"
 	    "# TYPE egressd_admin_connections_refused_total counter\n");
 	for (i = 0; i < 2; i++)
-		if (eps[i]->ae_http != NULL)
+		if (have[i])
 			evbuffer_add_printf(b, "egressd_admin_connections_refused"
 			    "_total{listener=\"%s\",reason=\"limit\"} %llu\n"
 			    "egressd_admin_connections_refused_total{listener="
@@ -1093,7 +1136,7 @@ metrics_admin(struct admin *ad, struct evbuffer *b)
 	    "descriptors).\n"
 	    "# TYPE egressd_admin_accept_pauses_total counter\n");
 	for (i = 0; i < 2; i++)
-		if (eps[i]->ae_http != NULL)
+		if (have[i])
 			evbuffer_add_printf(b, "egressd_admin_accept_pauses_total{"
 			    "listener=\"%s\"} %llu\n", names[i],
 			    (unsigned long long)st[i].as_accept_pauses);
@@ -1219,6 +1262,8 @@ static const struct route {
 	{ "POST", "/api/v1/sandboxes/*/egress/deny", route_egress, "deny" },
 	{ "POST", "/api/v1/sandboxes/*/egress/unallow", route_egress,
 	    "unallow" },
+	{ "POST", "/api/v1/sandboxes/*/egress/undeny", route_egress,
+	    "undeny" },
 	{ "POST", "/api/v1/sandboxes/*/egress/enable", route_egress,
 	    "enable" },
 	{ "POST", "/api/v1/sandboxes/*/egress/disable", route_egress,
@@ -1454,8 +1499,8 @@ tcp_listen(const struct listen_addr *la, char **err)
 	return fd;
 }
 
-static char *
-read_token(const char *path, char **err)
+char *
+admin_read_token(const char *path, char **err)
 {
 	char	*buf;
 	size_t	 n;
@@ -1486,6 +1531,7 @@ admin_new(struct daemon *d, struct event_base *base, char **err)
 	const struct config	*cf = daemon_config(d);
 	struct admin		*ad;
 	struct ahttp_limits	 lim;
+	size_t			 i;
 	int			 fd;
 
 	*err = NULL;
@@ -1507,16 +1553,22 @@ admin_new(struct daemon *d, struct event_base *base, char **err)
 		    admin_request_cb, &ad->ad_unix, "admin.socket")) == NULL)
 			goto fail;
 	}
-	if (cf->cf_admin_listen != NULL) {
-		ad->ad_tcp.ae_admin = ad;
-		ad->ad_tcp.ae_token = true;
+	if (cf->cf_admin_nlisten > 0) {
 		lim.al_max_per_source = ADMIN_MAX_PER_SOURCE;
-		if ((ad->ad_token = read_token(cf->cf_admin_token_file, err)) ==
-		    NULL || (fd = tcp_listen(&cf->cf_admin_listen[0], err)) ==
-		    -1)
+		if ((ad->ad_token = admin_read_token(cf->cf_admin_token_file,
+		    err)) == NULL || (ad->ad_tcp = calloc(cf->cf_admin_nlisten,
+		    sizeof(*ad->ad_tcp))) == NULL)
 			goto fail;
-		if ((ad->ad_tcp.ae_http = ahttp_new(base, fd, &lim,
-		    admin_request_cb, &ad->ad_tcp, "admin.listen")) == NULL)
+	}
+	/* Every address listed is served, each with its own caps. */
+	for (i = 0; i < cf->cf_admin_nlisten; i++) {
+		ad->ad_tcp[i].ae_admin = ad;
+		ad->ad_tcp[i].ae_token = true;
+		if ((fd = tcp_listen(&cf->cf_admin_listen[i], err)) == -1)
+			goto fail;
+		ad->ad_ntcp++;
+		if ((ad->ad_tcp[i].ae_http = ahttp_new(base, fd, &lim,
+		    admin_request_cb, &ad->ad_tcp[i], "admin.listen")) == NULL)
 			goto fail;
 	}
 	return ad;
@@ -1528,10 +1580,14 @@ fail:
 void
 admin_free(struct admin *ad)
 {
+	size_t	i;
+
 	if (ad == NULL)
 		return;
 	ahttp_free(ad->ad_unix.ae_http);
-	ahttp_free(ad->ad_tcp.ae_http);
+	for (i = 0; i < ad->ad_ntcp; i++)
+		ahttp_free(ad->ad_tcp[i].ae_http);
+	free(ad->ad_tcp);
 	if (ad->ad_sock_path != NULL)
 		unlink(ad->ad_sock_path);
 	free(ad->ad_sock_path);

@@ -12,5 +12,10 @@ struct admin;
 struct admin	*admin_new(struct daemon *d, struct event_base *base,
 		    char **err);
 void		 admin_free(struct admin *ad);
+/*
+ * The bearer token in <path>, trailing blanks removed; NULL with <*err>
+ * when unreadable or shorter than 16 characters.  --check uses it too.
+ */
+char		*admin_read_token(const char *path, char **err);
 
 #endif /* EGRESS_ADMIN_H */

@@ -175,7 +175,6 @@ parse_admin(struct yread *yr, const struct ynode *root, struct config *cf)
 	static const char *const keys[] = { "socket", "listen", "token_file",
 	    NULL };
 	const struct ynode	*n, *v;
-	size_t			 nl = 0;
 
 	if (!section(yr, root, "admin", keys, &n))
 		return;
@@ -184,7 +183,8 @@ parse_admin(struct yread *yr, const struct ynode *root, struct config *cf)
 	    &cf->cf_admin_token_file);
 	if ((v = yread_get(n, "listen")) == NULL || yread_null(v))
 		return;
-	set_addrs(yr, n, "listen", "admin.listen", &cf->cf_admin_listen, &nl);
+	set_addrs(yr, n, "listen", "admin.listen", &cf->cf_admin_listen,
+	    &cf->cf_admin_nlisten);
 	if (cf->cf_admin_token_file == NULL)
 		yread_err(yr, v, "admin.listen requires admin.token_file (the "
 		    "TCP listener is never open without a token)");

@@ -35,6 +35,7 @@ struct config {
 
 	char			*cf_admin_socket;	/* owns, or NULL */
 	struct listen_addr	*cf_admin_listen;	/* owns, or NULL */
+	size_t			 cf_admin_nlisten;	/* each served */
 	char			*cf_admin_token_file;	/* owns, or NULL */
 
 	char			*cf_audit_file;	/* owns; NULL = none, "-" */

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "audit/audit.h"
@@ -173,25 +174,86 @@ daemon_parse(struct daemon *d, const char *state, size_t len,
 	return cf;
 }
 
-/* Settings that belong to sockets and threads made at start-up. */
-static void
-warn_restart_needed(const struct config *o, const struct config *n)
+static bool
+str_differs(const char *a, const char *b)
 {
-	bool	same_listen = o->cf_nlisten == n->cf_nlisten;
+	return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
+}
+
+static bool
+addrs_differ(const struct listen_addr *a, size_t na,
+    const struct listen_addr *b, size_t nb)
+{
 	size_t	i;
 
-	for (i = 0; same_listen && i < o->cf_nlisten; i++)
-		same_listen = strcmp(o->cf_listen[i].la_text,
-		    n->cf_listen[i].la_text) == 0;
-	if (!same_listen)
-		log_warnx("reload: listen changed; it applies after a restart");
+	if (na != nb)
+		return true;
+	for (i = 0; i < na; i++)
+		if (strcmp(a[i].la_text, b[i].la_text) != 0)
+			return true;
+	return false;
+}
+
+static bool
+servers_differ(const struct config *o, const struct config *n)
+{
+	size_t	i;
+
+	if (o->cf_dns_nservers != n->cf_dns_nservers)
+		return true;
+	for (i = 0; i < o->cf_dns_nservers; i++)
+		if (strcmp(o->cf_dns_servers[i], n->cf_dns_servers[i]) != 0)
+			return true;
+	return false;
+}
+
+/*
+ * The start-only keys (docs/config.md, Reload) that differ between <o>
+ * and <n>: they belong to sockets, threads and resolvers made at start-up,
+ * so a reload applies the rest and names these.  Returns how many went
+ * into <keys> (at most DAEMON_RESTART_KEYS_MAX).
+ */
+static size_t
+restart_keys(const struct config *o, const struct config *n,
+    const char **keys)
+{
+	size_t	k = 0;
+
+	if (addrs_differ(o->cf_listen, o->cf_nlisten, n->cf_listen,
+	    n->cf_nlisten))
+		keys[k++] = "listen";
 	if (o->cf_px.pc_workers != n->cf_px.pc_workers)
-		log_warnx("reload: workers changed; it applies after a restart");
-	if ((o->cf_audit_file == NULL) != (n->cf_audit_file == NULL) ||
-	    (o->cf_audit_file != NULL &&
-	    strcmp(o->cf_audit_file, n->cf_audit_file) != 0))
-		log_warnx("reload: audit.file changed; it applies after a "
-		    "restart");
+		keys[k++] = "workers";
+	/* The data path reads the mark per connection; resolvers keep it. */
+	if (o->cf_px.pc_mark != n->cf_px.pc_mark)
+		keys[k++] = "upstream.mark (for egressd's own DNS look-ups)";
+	if (o->cf_dns != n->cf_dns || addrs_differ(o->cf_dns_listen,
+	    o->cf_dns_nlisten, n->cf_dns_listen, n->cf_dns_nlisten))
+		keys[k++] = "dns.listen";
+	if (servers_differ(o, n))
+		keys[k++] = "dns.servers";
+	if (str_differs(o->cf_admin_socket, n->cf_admin_socket))
+		keys[k++] = "admin.socket";
+	if (addrs_differ(o->cf_admin_listen, o->cf_admin_nlisten,
+	    n->cf_admin_listen, n->cf_admin_nlisten))
+		keys[k++] = "admin.listen";
+	if (str_differs(o->cf_admin_token_file, n->cf_admin_token_file))
+		keys[k++] = "admin.token_file";
+	if (str_differs(o->cf_audit_file, n->cf_audit_file))
+		keys[k++] = "audit.file";
+	return k;
+}
+
+static size_t
+warn_restart_needed(const struct config *o, const struct config *n,
+    const char **keys)
+{
+	size_t	i, k = restart_keys(o, n, keys);
+
+	for (i = 0; i < k; i++)
+		log_warnx("reload: %s changed; it applies after a restart "
+		    "(the rest of the config is in force)", keys[i]);
+	return k;
 }
 
 /* Frees the retired configs no worker can still be reading. */
@@ -210,15 +272,20 @@ daemon_reclaim(struct daemon *d, bool all)
 	d->d_nretired = keep;
 }
 
-/* Swaps <cf> in (takes it): new connections and live ones (revocation). */
-static void
-daemon_install(struct daemon *d, struct config *cf)
+/*
+ * Swaps <cf> in (takes it): new connections and live ones (revocation).
+ * The start-only keys that changed go to <keys> (NULL: only logged).
+ */
+static size_t
+daemon_install_keys(struct daemon *d, struct config *cf, const char **keys)
 {
+	const char	*mine[DAEMON_RESTART_KEYS_MAX];
 	struct config	*old = d->d_cf;
 	struct retired	*v;
 	unsigned	 gen;
+	size_t		 nkeys;
 
-	warn_restart_needed(old, cf);
+	nkeys = warn_restart_needed(old, cf, keys != NULL ? keys : mine);
 	d->d_cf = cf;
 	gen = proxy_install(d->d_px, &cf->cf_px, cf->cf_policy);
 	audit_set_options(d->d_audit, cf->cf_audit_log_allowed,
@@ -230,19 +297,30 @@ daemon_install(struct daemon *d, struct config *cf)
 	if ((v = realloc(d->d_retired, (d->d_nretired + 1) * sizeof(*v))) ==
 	    NULL) {
 		log_warnx("reload: out of memory: the old config leaks");
-		return;
+		return nkeys;
 	}
 	d->d_retired = v;
 	v[d->d_nretired].r_cf = old;
 	v[d->d_nretired++].r_gen = gen;
+	return nkeys;
+}
+
+static void
+daemon_install(struct daemon *d, struct config *cf)
+{
+	(void)daemon_install_keys(d, cf, NULL);
 }
 
 int
-daemon_reload(struct daemon *d, struct errlist *el)
+daemon_reload(struct daemon *d, struct errlist *el, const char **keys,
+    size_t *nkeys)
 {
 	struct daemon_text	 txt;
 	struct config		*cf;
+	size_t			 n;
 
+	if (nkeys != NULL)
+		*nkeys = 0;
 	if ((cf = daemon_load(d->d_cf->cf_file, &txt, el)) == NULL) {
 		daemon_text_free(&txt);
 		d->d_reloads_failed++;
@@ -259,7 +337,9 @@ daemon_reload(struct daemon *d, struct errlist *el)
 			return -1;
 		}
 	}
-	daemon_install(d, cf);
+	n = daemon_install_keys(d, cf, keys);
+	if (nkeys != NULL)
+		*nkeys = n;
 	d->d_reloads_ok++;
 	return 0;
 }
@@ -474,7 +554,7 @@ daemon_reload_logged(struct daemon *d)
 	size_t		 i;
 
 	errlist_init(&el);
-	if (daemon_reload(d, &el) == -1) {
+	if (daemon_reload(d, &el, NULL, NULL) == -1) {
 		log_warnx("reload: %s rejected, the running policy stays in "
 		    "force", d->d_cf->cf_file);
 		for (i = 0; i < el.el_count; i++)
@@ -557,23 +637,58 @@ raise_nofile(void)
 	    1UL << 30 : (unsigned long)rl.rlim_cur;
 }
 
-/* Fails early and clearly when the mark cannot be set at all. */
+/*
+ * Fails early and clearly when the mark cannot be set at all: the redirect
+ * rules exempt egressd's own sockets by it, so without it egressd's
+ * upstream connections would be redirected back into egressd.
+ */
 static int
 check_mark(uint32_t mark)
 {
 	int	fd, rc;
 
-	if (mark == 0)
+	if (mark == 0) {
+		log_warnx("upstream.mark is 0: egressd's own connections are "
+		    "not marked; in a sidecar the redirect rules must exempt "
+		    "them by uid (egress-redirect --uid N), a gateway needs "
+		    "no exemption (docs/deploy.md)");
 		return 0;
+	}
 	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
 		return -1;
 	rc = setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark));
 	close(fd);
 	if (rc == -1)
-		log_warn("upstream.mark 0x%x needs CAP_NET_ADMIN; grant it, or "
-		    "set mark: 0 and exclude egressd's uid from the redirect",
-		    mark);
+		log_warn("cannot start: upstream.mark 0x%x cannot be set "
+		    "(SO_MARK needs CAP_NET_ADMIN), and without it egressd's "
+		    "own connections would be redirected back into it; grant "
+		    "CAP_NET_ADMIN, or set upstream.mark: 0 and exempt "
+		    "egressd's uid (egress-redirect --uid N)", mark);
 	return rc;
+}
+
+/*
+ * The audit file's directory (/var/log/egressd in the shipped config) is
+ * made if it is missing, one level only and mode 0750: the audit names
+ * every host a sandbox asked for.  A missing parent is left to the
+ * operator (audit_open then says which path failed).
+ */
+static void
+audit_dir_make(const char *file)
+{
+	char	*dir, *slash;
+
+	if (file == NULL || strcmp(file, "-") == 0 ||
+	    (dir = strdup(file)) == NULL)
+		return;
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0750) == 0)
+			log_info("audit: made directory %s (mode 0750)", dir);
+		else if (errno != EEXIST)
+			log_warn("audit: cannot make directory %s", dir);
+	}
+	free(dir);
 }
 
 /* The audit sink, the shared DNS knowledge, the loop and its signals. */
@@ -593,6 +708,7 @@ daemon_open(struct daemon *d)
 		log_warnx("cannot initialise c-ares");
 		return -1;
 	}
+	audit_dir_make(cf->cf_audit_file);
 	if ((d->d_audit = audit_open(cf->cf_audit_file, AUDIT_QUEUE_BYTES,
 	    &err)) == NULL) {
 		log_warnx("audit: %s", err ? err : "cannot start");
@@ -656,8 +772,9 @@ daemon_start_admin(struct daemon *d)
 {
 	const struct config	*cf = d->d_cf;
 	char			*err = NULL;
+	size_t			 i;
 
-	if (cf->cf_admin_socket == NULL && cf->cf_admin_listen == NULL)
+	if (cf->cf_admin_socket == NULL && cf->cf_admin_nlisten == 0)
 		return 0;
 	if ((d->d_admin = admin_new(d, d->d_base, &err)) == NULL) {
 		log_warnx("admin: %s", err ? err : "cannot start");
@@ -666,9 +783,9 @@ daemon_start_admin(struct daemon *d)
 	}
 	if (cf->cf_admin_socket != NULL)
 		log_info("admin API on %s", cf->cf_admin_socket);
-	if (cf->cf_admin_listen != NULL)
+	for (i = 0; i < cf->cf_admin_nlisten; i++)
 		log_info("admin API on %s (token)",
-		    cf->cf_admin_listen[0].la_text);
+		    cf->cf_admin_listen[i].la_text);
 	return 0;
 }
 

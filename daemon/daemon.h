@@ -47,8 +47,15 @@ struct proxy	*daemon_proxy(struct daemon *d);
 struct audit_sink *daemon_audit(struct daemon *d);
 /* The API state in force (JSON), or NULL. */
 const char	*daemon_state(const struct daemon *d, size_t *len);
-/* SIGHUP and POST /api/v1/reload: 0, or -1 with the errors. */
-int		 daemon_reload(struct daemon *d, struct errlist *el);
+/*
+ * SIGHUP and POST /api/v1/reload: 0, or -1 with the errors.  On success
+ * the start-only keys that changed (docs/config.md, Reload) are logged
+ * and, when <keys> is not NULL, named there (at most
+ * DAEMON_RESTART_KEYS_MAX, static strings), their count in <*nkeys>.
+ */
+#define DAEMON_RESTART_KEYS_MAX	16
+int		 daemon_reload(struct daemon *d, struct errlist *el,
+		    const char **keys, size_t *nkeys);
 /* Validates the config with new API state, persists it, swaps it in. */
 int		 daemon_apply_state(struct daemon *d, const char *state,
 		    size_t len, struct errlist *el);

@@ -10,6 +10,7 @@
 
 #include "common/errlist.h"
 #include "common/log.h"
+#include "daemon/admin.h"
 #include "daemon/config.h"
 #include "daemon/daemon.h"
 #include "policy/policy.h"
@@ -20,8 +21,10 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: egressd -c FILE [-d]         run the proxy (foreground)\n"
 	    "       egressd -c FILE --check      validate FILE and exit\n"
-	    "       egressd -c FILE --explain SANDBOX HOST [PORT]\n"
-	    "                                    show the decision for HOST\n"
+	    "       egressd -c FILE --explain SANDBOX HOST|URL [PORT]\n"
+	    "                     [--method M] [--dst ADDRESS]\n"
+	    "                                    show the decision (URL: "
+	    "http[s]://HOST[:PORT]/PATH)\n"
 	    "       egressd --version | --help\n"
 	    "\n"
 	    "  -c, --config FILE  configuration (YAML, see docs/config.md)\n"
@@ -41,16 +44,19 @@ print_errors(const struct errlist *el)
 }
 
 static int
-explain(const struct config *cf, int argc, char **argv)
+explain(const struct config *cf, int argc, char **argv, const char *method,
+    const char *dst)
 {
 	const struct sandbox		*sb;
 	struct policy_explanation	 pe;
+	struct policy_explain_in	 in;
 	const char			*why;
-	unsigned long			 port = 443;
+	unsigned long			 port = 0;
 	char				*ep;
 
 	if (argc < 2 || argc > 3) {
-		fprintf(stderr, "egressd: --explain SANDBOX HOST [PORT]\n");
+		fprintf(stderr, "egressd: --explain SANDBOX HOST|URL [PORT] "
+		    "[--method M] [--dst ADDRESS]\n");
 		return 2;
 	}
 	if ((sb = policy_sandbox_by_id(cf->cf_policy, argv[0])) == NULL) {
@@ -64,17 +70,50 @@ explain(const struct config *cf, int argc, char **argv)
 			return 2;
 		}
 	}
-	if (policy_explain(sb, argv[1], (unsigned)port, &pe, &why) == -1) {
+	in.pi_target = argv[1];
+	in.pi_port = (unsigned)port;
+	in.pi_method = method;
+	in.pi_dst = dst;
+	in.pi_dns_dest = cf->cf_px.pc_dns_destination;
+	if (policy_explain(sb, &in, &pe, &why) == -1) {
 		fprintf(stderr, "egressd: \"%s\": %s\n", argv[1], why);
 		return 2;
 	}
-	printf("%s %s:%lu -> %s\n", sandbox_id(sb), pe.pe_host, port,
-	    policy_action_str(pe.pe_d.pd_action));
+	printf("%s %s:%u -> %s\n", sandbox_id(sb), pe.pe_host,
+	    (unsigned)pe.pe_port, policy_action_str(pe.pe_d.pd_action));
+	printf("  proto:  %s\n", policy_proto_str(pe.pe_proto));
+	if (pe.pe_method[0] != '\0')
+		printf("  method: %s\n  path:   %s\n", pe.pe_method,
+		    pe.pe_path);
+	if (pe.pe_dst[0] != '\0')
+		printf("  dst:    %s\n", pe.pe_dst);
 	printf("  reason: %s\n", policy_reason_str(pe.pe_d.pd_reason));
 	printf("  policy: %s\n", pe.pe_d.pd_policy ? pe.pe_d.pd_policy : "-");
 	printf("  rule:   %s\n", pe.pe_d.pd_rule ? pe.pe_d.pd_rule : "-");
 	if (pe.pe_note != NULL)
 		printf("  note:   %s\n", pe.pe_note);
+	return 0;
+}
+
+/*
+ * --check: what start-up would refuse that the config's parse cannot see
+ * (it does no I/O): the admin token file must be readable and long enough.
+ */
+static int
+check_files(const struct config *cf)
+{
+	char	*tok, *err = NULL;
+
+	if (cf->cf_admin_nlisten == 0 || cf->cf_admin_token_file == NULL)
+		return 0;
+	if ((tok = admin_read_token(cf->cf_admin_token_file, &err)) == NULL) {
+		fprintf(stderr, "%s: %s\n", cf->cf_file, err ? err :
+		    "admin.token_file: cannot read");
+		free(err);
+		return -1;
+	}
+	explicit_bzero(tok, strlen(tok));
+	free(tok);
 	return 0;
 }
 
@@ -85,12 +124,14 @@ main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "check", no_argument, NULL, 'n' },
 		{ "explain", no_argument, NULL, 'e' },
+		{ "method", required_argument, NULL, 'm' },
+		{ "dst", required_argument, NULL, 'D' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char	*file = NULL;
+	const char	*file = NULL, *method = NULL, *dst = NULL;
 	bool		 check = false, expl = false, debug = false;
 	struct errlist	 el;
 	struct config	*cf;
@@ -107,6 +148,12 @@ main(int argc, char **argv)
 			break;
 		case 'e':
 			expl = true;
+			break;
+		case 'm':
+			method = optarg;
+			break;
+		case 'D':
+			dst = optarg;
 			break;
 		case 'd':
 			debug = true;
@@ -126,6 +173,11 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (!expl && (method != NULL || dst != NULL)) {
+		fprintf(stderr, "egressd: --method and --dst go with "
+		    "--explain\n");
+		return 2;
+	}
 	if (!expl && optind != argc) {
 		fprintf(stderr, "egressd: unexpected argument \"%s\"\n",
 		    argv[optind]);
@@ -143,9 +195,14 @@ main(int argc, char **argv)
 	}
 	errlist_free(&el);
 	if (check || expl) {
-		if (check)
+		if (check && check_files(cf) == -1)
+			rc = 1;
+		else if (check) {
 			printf("%s: configuration OK\n", file);
-		rc = check ? 0 : explain(cf, argc - optind, argv + optind);
+			rc = 0;
+		} else
+			rc = explain(cf, argc - optind, argv + optind, method,
+			    dst);
 		daemon_text_free(&txt);
 		config_free(cf);
 		return rc;

@@ -1024,30 +1024,225 @@ policy_sandbox_rules(const struct sandbox *sb, policy_rule_fn *fn, void *arg)
 	}
 }
 
+/* An HTTP method as the wire carries it: a token of letters, <= 32. */
+static bool
+method_ok(const char *m)
+{
+	size_t	i;
+
+	for (i = 0; m[i] != '\0'; i++)
+		if (i >= 32 || !((m[i] >= 'A' && m[i] <= 'Z') ||
+		    (m[i] >= 'a' && m[i] <= 'z') || m[i] == '-' ||
+		    m[i] == '_'))
+			return false;
+	return i > 0;
+}
+
+/*
+ * Splits "http[s]://HOST[:PORT][/PATH][?Q]" into its host (<host>, a
+ * bracketed IPv6 literal unwrapped), port (0 when absent) and path
+ * (without the query; "/" when absent).  -1 with <*why> if malformed.
+ */
+static int
+explain_url(const char *url, bool *tls, char *host, size_t hostsz,
+    unsigned *port, char *path, size_t pathsz, const char **why)
+{
+	const char	*a, *end, *hp, *pp, *hend;
+	size_t		 n;
+	unsigned long	 v;
+
+	if (strncmp(url, "https://", 8) == 0) {
+		*tls = true;
+		a = url + 8;
+	} else if (strncmp(url, "http://", 7) == 0) {
+		*tls = false;
+		a = url + 7;
+	} else {
+		*why = "a URL must start with http:// or https://";
+		return -1;
+	}
+	end = a + strcspn(a, "/?#");
+	if (memchr(a, '@', (size_t)(end - a)) != NULL) {
+		*why = "a URL with user information (user@host) is not judged";
+		return -1;
+	}
+	if (strchr(url, '#') != NULL) {
+		*why = "a URL with a fragment (#) is not sent as such";
+		return -1;
+	}
+	if (*a == '[') {
+		if ((hend = memchr(a, ']', (size_t)(end - a))) == NULL) {
+			*why = "unclosed [ in the URL's host";
+			return -1;
+		}
+		hp = a + 1;
+		pp = hend + 1;
+	} else {
+		hp = a;
+		hend = memchr(a, ':', (size_t)(end - a));
+		if (hend == NULL)
+			hend = end;
+		pp = hend;
+	}
+	n = (size_t)(hend - hp);
+	if (n == 0 || n >= hostsz) {
+		*why = "the URL has no host (or one too long)";
+		return -1;
+	}
+	memcpy(host, hp, n);
+	host[n] = '\0';
+	*port = 0;
+	if (pp < end) {
+		char	num[8];
+
+		if (*pp != ':' || end - pp - 1 < 1 || end - pp - 1 > 5) {
+			*why = "the URL's port must be 1-65535";
+			return -1;
+		}
+		memcpy(num, pp + 1, (size_t)(end - pp - 1));
+		num[end - pp - 1] = '\0';
+		v = strtoul(num, NULL, 10);
+		if (strspn(num, "0123456789") != strlen(num) || v < 1 ||
+		    v > 65535) {
+			*why = "the URL's port must be 1-65535";
+			return -1;
+		}
+		*port = (unsigned)v;
+	}
+	n = strcspn(end, "?#");
+	if (n == 0)
+		snprintf(path, pathsz, "/");
+	else if (n >= pathsz) {
+		*why = "the URL's path is too long";
+		return -1;
+	} else {
+		memcpy(path, end, n);
+		path[n] = '\0';
+	}
+	return 0;
+}
+
+static void
+note_add(struct policy_explanation *pe, const char *s)
+{
+	size_t	n = strlen(pe->pe_notebuf);
+
+	snprintf(pe->pe_notebuf + n, sizeof(pe->pe_notebuf) - n, "%s%s",
+	    n > 0 ? "; " : "", s);
+	pe->pe_note = pe->pe_notebuf;
+}
+
 int
-policy_explain(const struct sandbox *sb, const char *host, unsigned port,
+policy_explain(const struct sandbox *sb, const struct policy_explain_in *in,
     struct policy_explanation *pe, const char **why)
 {
 	struct policy_query	q;
+	struct ipaddr		hip;
+	char			host[256];
+	unsigned		port = 0;
+	bool			tls = true, url, host_is_ip;
 
 	memset(pe, 0, sizeof(*pe));
 	memset(&q, 0, sizeof(q));
-	if (ipaddr_parse(host, &q.pq_dst) == 0)
-		/* An address is judged as the destination it names. */
-		ipaddr_format(&q.pq_dst, pe->pe_host, sizeof(pe->pe_host));
+	url = strstr(in->pi_target, "://") != NULL;
+	if (url) {
+		if (explain_url(in->pi_target, &tls, host, sizeof(host), &port,
+		    pe->pe_path, sizeof(pe->pe_path), why) == -1)
+			return -1;
+	} else if (snprintf(host, sizeof(host), "%s", in->pi_target) >=
+	    (int)sizeof(host)) {
+		*why = "too long";
+		return -1;
+	}
+	if (in->pi_port != 0) {
+		if (in->pi_port > 65535) {
+			*why = "the port must be 1-65535";
+			return -1;
+		}
+		if (port != 0 && port != in->pi_port) {
+			*why = "the port given differs from the URL's";
+			return -1;
+		}
+		port = in->pi_port;
+	}
+	if (port == 0)
+		port = url && !tls ? 80 : 443;
+	if (!url)
+		tls = port != 80;
+	host_is_ip = ipaddr_parse(host, &hip) == 0;
+	if (host_is_ip)
+		ipaddr_format(&hip, pe->pe_host, sizeof(pe->pe_host));
 	else if (hostname_normalize(host, pe->pe_host, sizeof(pe->pe_host),
 	    why) == -1)
 		return -1;
+	if (in->pi_dst != NULL) {
+		if (ipaddr_parse(in->pi_dst, &q.pq_dst) == -1) {
+			*why = "the destination must be an IP address";
+			return -1;
+		}
+	} else if (host_is_ip)
+		/* An address is judged as the destination it names. */
+		q.pq_dst = hip;
+	if (q.pq_dst.ia_family != 0)
+		ipaddr_format(&q.pq_dst, pe->pe_dst, sizeof(pe->pe_dst));
 	pe->pe_port = (uint16_t)port;
-	pe->pe_proto = port == 80 ? POLICY_PROTO_HTTP : POLICY_PROTO_TLS;
+	pe->pe_proto = tls ? POLICY_PROTO_TLS : POLICY_PROTO_HTTP;
+	if (in->pi_method != NULL && tls) {
+		*why = "a method only applies to plain HTTP (an http:// URL "
+		    "or port 80): TLS hides it";
+		return -1;
+	}
+	if (!tls) {
+		if (in->pi_method != NULL && !method_ok(in->pi_method)) {
+			*why = "the method must be a word of letters (GET, "
+			    "POST, ...)";
+			return -1;
+		}
+		snprintf(pe->pe_method, sizeof(pe->pe_method), "%s",
+		    in->pi_method != NULL ? in->pi_method : "GET");
+		if (pe->pe_path[0] == '\0')
+			snprintf(pe->pe_path, sizeof(pe->pe_path), "/");
+		q.pq_method = pe->pe_method;
+		q.pq_path = pe->pe_path;
+		q.pq_path_len = strlen(pe->pe_path);
+	}
 	q.pq_proto = pe->pe_proto;
 	q.pq_host = pe->pe_host;
 	q.pq_port = pe->pe_port;
 	policy_eval(sb, &q, &pe->pe_d);
-	if (pe->pe_d.pd_by_host)
-		pe->pe_note = "allowed by a host rule: at run time the name "
-		    "must also lead to the destination (dns.destination), and "
-		    "that destination must be public unless allowed";
+	if (pe->pe_d.pd_action == POLICY_ALLOW && pe->pe_d.pd_by_host) {
+		enum policy_dest dest = pe->pe_d.pd_dest != DEST_DEFAULT ?
+		    pe->pe_d.pd_dest : in->pi_dns_dest;
+
+		if (dest == DEST_TRUST)
+			note_add(pe, "allowed by a host rule; destination: "
+			    "trust, so the name is believed wherever it points");
+		else if (dest == DEST_REDIAL)
+			note_add(pe, "allowed by a host rule; destination: "
+			    "redial, so egressd dials its own resolution of "
+			    "the name and judges that address again");
+		else if (q.pq_dst.ia_family != 0)
+			note_add(pe, "allowed by a host rule; at run time the "
+			    "name must also resolve to this destination "
+			    "(dns.destination: verify), else "
+			    "destination-mismatch; explain resolves no names");
+		else
+			note_add(pe, "allowed by a host rule; at run time the "
+			    "name must also resolve to the address dialled "
+			    "(dns.destination: verify), which must be public "
+			    "unless allowed; --dst ADDRESS judges an address "
+			    "(explain resolves no names)");
+	} else if (pe->pe_d.pd_action == POLICY_DENY &&
+	    q.pq_dst.ia_family == 0 && !host_is_ip &&
+	    pe->pe_d.pd_reason == REASON_NO_MATCHING_ALLOW &&
+	    pe->pe_d.pd_rule == NULL)
+		note_add(pe, "no host rule allows it; allow.cidrs were not "
+		    "checked (no destination given: --dst ADDRESS)");
+	if (tls && !url && in->pi_port == 0 && port == 443)
+		; /* the common case needs no word on the protocol */
+	else if (tls && !url && port != 443)
+		note_add(pe, "judged as TLS (any port but 80 is; give an "
+		    "http:// URL for plain HTTP on another port)");
 	return 0;
 }
 

@@ -137,22 +137,45 @@ void		 policy_eval(const struct sandbox *sb,
 /* Frees what decisions keep per thread; call before a thread ends. */
 void		 policy_thread_exit(void);
 
-/* What --explain and the admin API's explain answer (one text for both). */
+/*
+ * What --explain and the admin API's explain ask (docs/config.md,
+ * "Explaining a decision"): one implementation behind both.
+ */
+struct policy_explain_in {
+	const char	*pi_target;	/* HOST, an address, or a URL
+					   http[s]://HOST[:PORT][/PATH] */
+	unsigned	 pi_port;	/* 0: the URL's, else 443 (80 for
+					   http://) */
+	const char	*pi_method;	/* HTTP method, or NULL (GET) */
+	const char	*pi_dst;	/* the destination address, or NULL */
+	enum policy_dest pi_dns_dest;	/* dns.destination (DEFAULT: verify) */
+};
+
+/* What they answer (one text for both). */
 struct policy_explanation {
 	char			 pe_host[254];	/* normalized, or the address */
 	uint16_t		 pe_port;
 	enum policy_proto	 pe_proto;
+	char			 pe_method[33];	/* HTTP: judged as, else "" */
+	char			 pe_path[2048];	/* HTTP: judged as, else "" */
+	char			 pe_dst[64];	/* the address judged, or "" */
 	struct policy_decision	 pe_d;
-	const char		*pe_note;	/* a sentence, or NULL */
+	const char		*pe_note;	/* sentences, or NULL */
+	char			 pe_notebuf[768];
 };
 /*
- * Judges a new connection to <host> (a name or an address) on <port> for
- * <sb>: port 80 as plain HTTP, any other as TLS.  0, or -1 with <*why>
- * when <host> is neither a valid name nor an address.
+ * Judges a new connection (or, over HTTP, one request) of <sb> as the data
+ * path would, without the network: a URL's scheme sets the protocol
+ * (http: plain HTTP, a request with its method and path, so `endpoints`
+ * apply; https: TLS), a bare HOST is judged as TLS on any port but 80.
+ * With pi_dst the destination's cidr rules, private ranges and an IP
+ * literal's honesty are judged too; the destination check (does the name
+ * lead there?) needs DNS and is only described in the note.  0, or -1
+ * with <*why> when the input is not valid.
  */
-int		 policy_explain(const struct sandbox *sb, const char *host,
-		    unsigned port, struct policy_explanation *pe,
-		    const char **why);
+int		 policy_explain(const struct sandbox *sb,
+		    const struct policy_explain_in *in,
+		    struct policy_explanation *pe, const char **why);
 bool		 policy_eval_early(const struct sandbox *sb,
 		    const struct ipaddr *dst, uint16_t port,
 		    struct policy_decision *d);

@@ -272,9 +272,11 @@ def change_hosts(sid, verb, body):
             if n not in inl["denied_domains"]:
                 inl["denied_domains"].append(n)
         else:
-            for key in ("allowed_domains", "denied_domains"):
-                if n in inl[key]:
-                    inl[key].remove(n)
+            # egressd: unallow takes off the allow list, undeny the deny list
+            key = "allowed_domains" if verb == "unallow" else \
+                "denied_domains"
+            if n in inl[key]:
+                inl[key].remove(n)
     return network(sid)
 
 
@@ -313,7 +315,8 @@ def reload_config():
             "/etc/egressd/egressd.yaml:3:7: unknown key \"lisen\"",
             "/etc/egressd/egressd.yaml:9:3: sandbox \"x\": no sources"]})
     STATE["generation"] += 1
-    return {"reloaded": True, "generation": STATE["generation"]}
+    return {"reloaded": True, "generation": STATE["generation"],
+            "warnings": []}
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -469,7 +472,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     want("GET")
                     return self.send_json(200, events(q, sid), True)
                 want("POST")
-                if verb in ("allow", "deny", "unallow"):
+                if verb in ("allow", "deny", "unallow", "undeny"):
                     return self.send_json(200, change_hosts(sid, verb,
                                                             self.body()))
                 if verb in ("enable", "disable"):

@@ -42,11 +42,12 @@ done
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/egressctl-test.XXXXXX")
 MOCK_PID=
 D_PID=
+D2_PID=
 BG_PID=
 cleanup() {
 	[ -n "$BG_PID" ] && kill "$BG_PID" 2>/dev/null
 	local p
-	for p in $MOCK_PID $D_PID; do
+	for p in $MOCK_PID $D_PID $D2_PID; do
 		kill "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
@@ -388,8 +389,39 @@ tj explain-json 'j["action"] == "deny" and j["reason"] == "no-matching-allow"
     and j["port"] == 8080 and j["rule"] is None' \
     "${C[@]}" explain agent-1 nope.example 8080 --json
 tc explain-unknown 1 '' 'no sandbox "nope"' "${C[@]}" explain nope pypi.org
-tc explain-bad-host 1 '' 'host "http://x/y": ' "${C[@]}" explain agent-1 \
-    http://x/y
+tc explain-bad-host 1 '' 'host "x/y": ' "${C[@]}" explain agent-1 x/y
+tc explain-bad-url 1 '' 'url "ftp://x/y": a URL must start with http' \
+    "${C[@]}" explain agent-1 ftp://x/y
+# A URL is judged as the data path would: its scheme, port, method, path.
+if tc explain-url 0 '^agent-1 pypi\.org:8080 -> allow$' '' "${C[@]}" \
+    explain agent-1 'http://pypi.org:8080/simple/x?q=1' --method HEAD; then
+	grep -Eq '^  proto: +http$' "$TMP/out" &&
+	    grep -Eq '^  method: +HEAD$' "$TMP/out" &&
+	    grep -Eq '^  path: +/simple/x$' "$TMP/out" &&
+	    pass explain-url-lines || fail explain-url-lines "$(snip "$TMP/out")"
+fi
+tc explain-url-port 0 '^agent-1 pypi\.org:80 -> deny$' '' "${C[@]}" \
+    explain agent-1 http://pypi.org/
+grep -Eq '^  reason: port-not-allowed$' "$TMP/out" &&
+    pass explain-url-port-reason || fail explain-url-port-reason \
+    "$(snip "$TMP/out")"
+tj explain-dst-private 'j["reason"] == "private-destination" and
+    j["dst"] == "10.1.2.3" and j["proto"] == "tls" and j["method"] is None' \
+    "${C[@]}" --json explain agent-1 pypi.org --dst 10.1.2.3
+tj explain-dst-denied 'j["reason"] == "denied-by-rule" and
+    j["rule"] == "deny.cidrs 169.254.169.254/32"' \
+    "${C[@]}" --json explain agent-1 pypi.org --dst=169.254.169.254
+tj explain-dst-public 'j["action"] == "allow" and j["dst"] == "203.0.113.7"
+    and "resolve to this destination" in j["note"]' \
+    "${C[@]}" --json explain agent-1 pypi.org --dst 203.0.113.7
+tc explain-method-tls 1 '' 'a method only applies to plain HTTP' \
+    "${C[@]}" explain agent-1 pypi.org --method POST
+tc explain-bad-dst 1 '' 'the destination must be an IP address' \
+    "${C[@]}" explain agent-1 pypi.org --dst pypi.org
+tc explain-dst-novalue 2 '' '--dst needs a value' "${C[@]}" explain \
+    agent-1 pypi.org --dst
+tc explain-unknown-opt 2 '' 'unknown argument "--via"' "${C[@]}" explain \
+    agent-1 pypi.org --via x
 # '&' and ' ' must reach the server inside the host value, not split it.
 tc explain-escaped 1 '' '^egressctl: host "a b&port=1": ' \
     "${C[@]}" explain agent-1 'a b&port=1'
@@ -517,6 +549,36 @@ else
 	pass events-follow-json
 fi
 
+# ---- undeny ----------------------------------------------------------
+# unallow takes a host off the allow list only, undeny off the deny list.
+tc deny-again 0 '^agent-1: denied both\.example$' '' "${C[@]}" deny agent-1 \
+    both.example
+tc unallow-leaves-deny 0 '^agent-1: unallowed both\.example$' '' "${C[@]}" \
+    unallow agent-1 both.example
+tc unallow-leaves-deny-visible 0 '^deny\.hosts +both\.example ' '' "${C[@]}" \
+    table agent-1
+tc undeny 0 '^agent-1: undenied evil\.example, both\.example$' '' \
+    "${C[@]}" undeny agent-1 evil.example both.example
+run "${C[@]}" table agent-1
+if grep -Eq '^deny\.hosts +(evil|both)\.example ' "$TMP/out"; then
+	fail undeny-visible "$(snip "$TMP/out")"
+else
+	pass undeny-visible
+fi
+tc undeny-decides 0 '^agent-1 evil\.example:443 -> deny$' '' "${C[@]}" \
+    explain agent-1 evil.example
+grep -Eq '^  reason: no-matching-allow$' "$TMP/out" &&
+    pass undeny-decides-reason || fail undeny-decides-reason \
+    "$(snip "$TMP/out")"
+tj undeny-json '"x.example" not in j["egress"]["denied_domains"]' \
+    "${C[@]}" --json undeny agent-1 x.example
+tc undeny-help 0 '^usage: egressctl \[options\] undeny SANDBOX HOST\.\.\.' \
+    '' "$CTL" help undeny
+tc undeny-missing-host 2 '' 'missing HOST' "${C[@]}" undeny agent-1
+tc undeny-unknown-sandbox 1 '' 'no sandbox "ghost"' "${C[@]}" undeny ghost \
+    a.example
+tc undeny-mock 0 '^agent-1: undenied ' '' "${M[@]}" undeny agent-1 x.example
+
 # ---- reload ----------------------------------------------------------
 # Every API change makes a generation, so the number is read, not known.
 if tc reload 0 '^reloaded, generation [0-9]+$' '' "${C[@]}" reload; then
@@ -549,6 +611,21 @@ tc health 0 '^ok$' '' "${C[@]}" health
 # The mock's /healthz has no Content-Length: the body ends at close.
 tc health-close-delimited 0 '^ok$' '' "${M[@]}" health
 
+# ---- reload with start-only keys changed -----------------------------
+# The policy is applied; the keys that wait for a restart are named.
+sed 's|servers: \["127.0.0.1:1"\]|servers: ["127.0.0.1:2"]|' \
+    "$TMP/good.yaml" >"$CFG"
+tc reload-start-only 0 '^reloaded, generation [0-9]+$' \
+    '^egressctl: warning: dns\.servers changed; it applies after a restart$' \
+    "${C[@]}" reload
+wait_for "$TMP/egressd.log" 'reload: dns\.servers changed; it applies after a restart' 2 &&
+    pass reload-start-only-logged ||
+    fail reload-start-only-logged "$(tail -3 "$TMP/egressd.log")"
+cp "$TMP/good.yaml" "$CFG"
+tj reload-start-only-json '[w["key"] for w in j["warnings"]] == ["dns.servers"]' \
+    "${C[@]}" --json reload
+tj reload-no-warnings 'j["warnings"] == []' "${C[@]}" --json reload
+
 # ---- TCP and tokens --------------------------------------------------
 tc tcp-token 0 '^agent-1 ' '' "$CTL" -u "$URL" -t "$TMP/token" sandboxes
 tc tcp-token-env 0 '^agent-1 ' '' env EGRESSCTL_URL="$URL" \
@@ -566,6 +643,38 @@ tc tcp-events 0 'last\.allowed\.example' '' "$CTL" -u "$URL" \
 # The mock answers events chunked (with an extension and a trailer).
 tc tcp-events-chunked 0 'tracker\.example' '' "$CTL" -u "$MURL" \
     -t "$TMP/token" events --limit 3
+
+# ---- admin.listen serves every address; --check reads token_file ----
+A1=$(python3 "$HELPER" free-port)
+A2=$(python3 "$HELPER" free-port)
+L2=$(python3 "$HELPER" free-port)
+cat >"$TMP/two.yaml" <<EOF
+listen: ["127.0.0.1:$L2"]
+workers: 1
+upstream: { mark: 0 }
+admin: { listen: ["127.0.0.1:$A1", "127.0.0.1:$A2"], token_file: "$TMP/token" }
+state_dir: "$TMP/state2"
+sandboxes: [{ id: s, allow: { hosts: [a.example] } }]
+EOF
+"$EGRESSD" -c "$TMP/two.yaml" >"$TMP/two.log" 2>&1 &
+D2_PID=$!
+wait_for "$TMP/two.log" ' started: ' 5
+tc admin-listen-first 0 '^ok$' '' "$CTL" -u "http://127.0.0.1:$A1" \
+    -t "$TMP/token" health
+tc admin-listen-second 0 '^ok$' '' "$CTL" -u "http://127.0.0.1:$A2" \
+    -t "$TMP/token" health
+kill "$D2_PID" 2>/dev/null
+wait "$D2_PID" 2>/dev/null
+D2_PID=
+printf 'short\n' >"$TMP/shorttoken"
+sed "s|$TMP/token|$TMP/shorttoken|" "$TMP/two.yaml" >"$TMP/short.yaml"
+tc check-short-token 1 '' 'admin\.token_file .*: the token must be at least 16 characters' \
+    "$EGRESSD" -c "$TMP/short.yaml" --check
+sed "s|$TMP/token|$TMP/missing-token|" "$TMP/two.yaml" >"$TMP/missing.yaml"
+tc check-missing-token 1 '' 'admin\.token_file .*missing-token: No such file' \
+    "$EGRESSD" -c "$TMP/missing.yaml" --check
+tc check-good-token 0 'configuration OK' '' "$EGRESSD" -c "$TMP/two.yaml" \
+    --check
 
 # ---- unreachable (exit 3) --------------------------------------------
 tc no-socket 3 '' "^egressctl: cannot connect to $TMP/nope\.sock: No such file or directory$" \

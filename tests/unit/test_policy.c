@@ -709,6 +709,195 @@ START_TEST(test_learn)
 }
 END_TEST
 
+/* IPv4-mapped CIDRs fold to IPv4, the prefix less 96 (docs/config.md). */
+START_TEST(test_cidr_mapped)
+{
+	static const struct {
+		const char *in, *out;	/* out NULL: refused */
+	} cs[] = {
+		{ "::ffff:10.0.0.0/104", "10.0.0.0/8" },
+		{ "::ffff:10.1.2.3/128", "10.1.2.3/32" },
+		{ "::ffff:10.1.2.3", "10.1.2.3/32" },
+		{ "::ffff:0.0.0.0/96", "0.0.0.0/0" },
+		{ "::ffff:10.0.0.0/95", NULL },
+		{ "::ffff:10.0.0.0/129", NULL },
+		{ "10.0.0.0/33", NULL },
+		{ "2001:db8::/32", "2001:db8::/32" },
+	};
+	struct cidr	 c;
+	struct ipaddr	 ia;
+	const char	*why;
+	char		 buf[64];
+	size_t		 i;
+
+	for (i = 0; i < nitems(cs); i++) {
+		if (cs[i].out == NULL) {
+			ck_assert_int_eq(cidr_parse(cs[i].in, &c, &why), -1);
+			continue;
+		}
+		ck_assert_msg(cidr_parse(cs[i].in, &c, &why) == 0, "%s: %s",
+		    cs[i].in, why);
+		cidr_format(&c, buf, sizeof(buf));
+		ck_assert_str_eq(buf, cs[i].out);
+	}
+	/* and it matches both spellings of an address inside it */
+	ck_assert_int_eq(cidr_parse("::ffff:10.0.0.0/104", &c, &why), 0);
+	ipaddr_parse("10.9.8.7", &ia);
+	ck_assert(cidr_contains(&c, &ia));
+	ipaddr_parse("::ffff:10.9.8.7", &ia);
+	ck_assert(cidr_contains(&c, &ia));
+	ipaddr_parse("11.0.0.1", &ia);
+	ck_assert(!cidr_contains(&c, &ia));
+}
+END_TEST
+
+/* policy_explain judges like the data path: protocol, request, address. */
+START_TEST(test_explain)
+{
+	static const char yaml[] =
+	    "policies:\n"
+	    "  p:\n"
+	    "    allow:\n"
+	    "      hosts: [api.example.com, other.example.com]\n"
+	    "      cidrs: [\"203.0.113.0/24\"]\n"
+	    "      ports: [80, 443, 8443]\n"
+	    "    deny: { cidrs: [\"203.0.113.66/32\"] }\n"
+	    "    endpoints:\n"
+	    "      - host: api.example.com\n"
+	    "        methods: [GET]\n"
+	    "        paths: [\"/v1/*\"]\n"
+	    "  tlsonly:\n"
+	    "    protocols: [tls]\n"
+	    "    allow: { hosts: [api.example.com] }\n"
+	    "sandboxes:\n"
+	    "  - id: s\n"
+	    "    sources: [\"198.18.0.0/24\"]\n"
+	    "    policies: [p]\n"
+	    "  - id: t\n"
+	    "    sources: [\"198.18.1.0/24\"]\n"
+	    "    policies: [tlsonly]\n";
+	static const struct {
+		const char *sb, *target;
+		unsigned port;
+		const char *method, *dst;
+		const char *action, *reason, *proto, *rule;
+		unsigned want_port;
+	} ec[] = {
+		/* the old forms: HOST [PORT] */
+		{ "s", "api.example.com", 0, NULL, NULL, "allow", "rule",
+		    "tls", "allow.hosts api.example.com", 443 },
+		{ "s", "api.example.com", 22, NULL, NULL, "deny",
+		    "port-not-allowed", "tls", "allow.ports", 22 },
+		/* port 80 is HTTP, judged as GET /: the endpoint refuses / */
+		{ "s", "api.example.com", 80, NULL, NULL, "deny",
+		    "no-matching-allow", "http", "endpoints api.example.com",
+		    80 },
+		/* URLs: the scheme sets the protocol, endpoints apply */
+		{ "s", "http://api.example.com/v1/models", 0, NULL, NULL,
+		    "allow", "rule", "http", "allow.hosts api.example.com", 80 },
+		{ "s", "http://api.example.com/v1/models", 0, "POST", NULL,
+		    "deny", "no-matching-allow", "http",
+		    "endpoints api.example.com", 80 },
+		{ "s", "http://api.example.com/v1/../admin", 0, NULL, NULL,
+		    "deny", "no-matching-allow", "http",
+		    "endpoints api.example.com", 80 },
+		{ "s", "http://api.example.com:8443/v1/x?q=1", 0, NULL, NULL,
+		    "allow", "rule", "http", "allow.hosts api.example.com",
+		    8443 },
+		{ "s", "https://api.example.com:8443/anything", 0, NULL, NULL,
+		    "allow", "rule", "tls", "allow.hosts api.example.com",
+		    8443 },
+		{ "t", "http://api.example.com/v1/x", 0, NULL, NULL, "deny",
+		    "protocol-not-allowed", "http", "protocols", 80 },
+		/* a destination: cidr rules, private ranges, IP literals */
+		{ "s", "nothing.example", 0, NULL, "203.0.113.7", "allow",
+		    "rule", "tls", "allow.cidrs 203.0.113.0/24", 443 },
+		{ "s", "nothing.example", 0, NULL, NULL, "deny",
+		    "no-matching-allow", "tls", NULL, 443 },
+		{ "s", "other.example.com", 0, NULL, "203.0.113.66", "deny",
+		    "denied-by-rule", "tls", "deny.cidrs 203.0.113.66/32",
+		    443 },
+		{ "s", "other.example.com", 0, NULL, "10.0.0.1", "deny",
+		    "private-destination", "tls", "allow.hosts "
+		    "other.example.com", 443 },
+		{ "s", "other.example.com", 0, NULL, "::ffff:127.0.0.1",
+		    "deny", "private-destination", "tls", "allow.hosts "
+		    "other.example.com", 443 },
+		{ "s", "203.0.113.7", 0, NULL, "203.0.113.8", "deny",
+		    "destination-mismatch", "tls", NULL, 443 },
+		{ "s", "203.0.113.7", 0, NULL, NULL, "allow", "rule", "tls",
+		    "allow.cidrs 203.0.113.0/24", 443 },
+	};
+	static const struct {
+		const char *target, *method, *dst;
+		unsigned port;
+	} bad[] = {
+		{ "ftp://api.example.com/", NULL, NULL, 0 },
+		{ "http://user@api.example.com/", NULL, NULL, 0 },
+		{ "http://api.example.com:99999/", NULL, NULL, 0 },
+		{ "http://api.example.com:80/", NULL, NULL, 81 },
+		{ "api.example.com", "GET", NULL, 0 },	/* TLS: no method */
+		{ "http://api.example.com/", "G ET", NULL, 0 },
+		{ "api.example.com", NULL, "not-an-address", 0 },
+		{ "a..b", NULL, NULL, 0 },
+		{ "http://api.example.com/#x", NULL, NULL, 0 },
+	};
+	struct errlist			 el;
+	struct config			*cf;
+	struct policy_explanation	 pe;
+	struct policy_explain_in	 in;
+	const char			*why;
+	size_t				 i;
+
+	errlist_init(&el);
+	cf = config_parse(yaml, strlen(yaml), "t.yaml", &el);
+	ck_assert_ptr_nonnull(cf);
+	for (i = 0; i < nitems(ec); i++) {
+		memset(&in, 0, sizeof(in));
+		in.pi_target = ec[i].target;
+		in.pi_port = ec[i].port;
+		in.pi_method = ec[i].method;
+		in.pi_dst = ec[i].dst;
+		ck_assert_msg(policy_explain(policy_sandbox_by_id(cf->cf_policy,
+		    ec[i].sb), &in, &pe, &why) == 0, "%s: %s", ec[i].target,
+		    why);
+		ck_assert_msg(strcmp(policy_action_str(pe.pe_d.pd_action),
+		    ec[i].action) == 0 && strcmp(policy_reason_str(
+		    pe.pe_d.pd_reason), ec[i].reason) == 0, "case %zu %s: %s "
+		    "%s", i, ec[i].target, policy_action_str(pe.pe_d.pd_action),
+		    policy_reason_str(pe.pe_d.pd_reason));
+		ck_assert_str_eq(policy_proto_str(pe.pe_proto), ec[i].proto);
+		ck_assert_uint_eq(pe.pe_port, ec[i].want_port);
+		if (ec[i].rule == NULL)
+			ck_assert_ptr_null(pe.pe_d.pd_rule);
+		else
+			ck_assert_str_eq(pe.pe_d.pd_rule ? pe.pe_d.pd_rule :
+			    "-", ec[i].rule);
+	}
+	/* what an HTTP explanation says it judged */
+	memset(&in, 0, sizeof(in));
+	in.pi_target = "http://API.example.com/v1/x?secret=1";
+	in.pi_method = "HEAD";
+	ck_assert_int_eq(policy_explain(policy_sandbox_by_id(cf->cf_policy,
+	    "s"), &in, &pe, &why), 0);
+	ck_assert_str_eq(pe.pe_host, "api.example.com");
+	ck_assert_str_eq(pe.pe_method, "HEAD");
+	ck_assert_str_eq(pe.pe_path, "/v1/x");
+	ck_assert_str_eq(pe.pe_dst, "");
+	for (i = 0; i < nitems(bad); i++) {
+		memset(&in, 0, sizeof(in));
+		in.pi_target = bad[i].target;
+		in.pi_method = bad[i].method;
+		in.pi_dst = bad[i].dst;
+		in.pi_port = bad[i].port;
+		ck_assert_msg(policy_explain(policy_sandbox_by_id(cf->cf_policy,
+		    "s"), &in, &pe, &why) == -1, "bad %zu accepted", i);
+	}
+	config_free(cf);
+	errlist_free(&el);
+}
+END_TEST
+
 static Suite *
 policy_suite(void)
 {
@@ -725,6 +914,8 @@ policy_suite(void)
 	tcase_add_test(tc, test_regex_fail_closed);
 	tcase_add_test(tc, test_regex_fail_closed_policy);
 	tcase_add_test(tc, test_learn);
+	tcase_add_test(tc, test_cidr_mapped);
+	tcase_add_test(tc, test_explain);
 	suite_add_tcase(s, tc);
 	return s;
 }
