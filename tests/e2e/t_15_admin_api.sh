@@ -151,4 +151,30 @@ cp "$cfg" "$cfg.bak"; echo "bogus_key: 1" >>"$cfg"
 r=$(api POST /api/v1/reload); expect_eq 400 "$(code "$r")" "reload of a bad file"
 expect_contains "bogus_key" "$(body "$r")" "errors name the key"
 cp "$cfg.bak" "$cfg"
+r=$(api POST /api/v1/reload)
+expect_eq "[]" "$(body "$r" | jq_py "json.dumps(d['warnings'])")" "no start-only key changed: no warnings"
+case_end
+
+# A reload that changes start-only keys applies the policy and names them.
+case_begin admin_reload_start_only_keys
+cp "$cfg" "$cfg.bak"
+printf 'workers: 3\n' >>"$cfg"
+sed -i "s|\"127.0.0.1:15053\", \"\[::1\]:15053\"|\"127.0.0.1:15053\"|" "$cfg"
+r=$(api POST /api/v1/reload); expect_eq 200 "$(code "$r")" "reload ($(body "$r"))"
+expect_eq "workers dns.listen" "$(body "$r" | jq_py "' '.join(w['key'] for w in d['warnings'])")" "warnings name the keys"
+retry_until 3 grep -q "reload: workers changed; it applies after a restart" "$E2E_ELOG" ||
+  ck_fail "no log line for workers"
+cp "$cfg.bak" "$cfg"
+r=$(api POST /api/v1/reload); expect_eq 200 "$(code "$r")" "reload back"
+case_end
+
+# GET /api/v1/explain judges a URL (method, path) and a destination.
+case_begin admin_explain_url_dst
+r=$(api GET "/api/v1/explain?sandbox=sbx-1&url=http://allowed.example.com/x&method=POST")
+expect_eq 200 "$(code "$r")" "explain url ($(body "$r"))"
+expect_eq "http POST /x allow" "$(body "$r" | jq_py "d['proto'], d['method'], d['path'], d['action']" | tr -d "(),'")" "url judged as HTTP"
+r=$(api GET "/api/v1/explain?sandbox=sbx-1&host=allowed.example.com&dst=10.0.0.1")
+expect_eq "deny private-destination 10.0.0.1" "$(body "$r" | jq_py "d['action'], d['reason'], d['dst']" | tr -d "(),'")" "dst judged"
+r=$(api GET "/api/v1/explain?sandbox=sbx-1&host=a&url=http://b/")
+expect_eq 400 "$(code "$r")" "host and url together"
 case_end

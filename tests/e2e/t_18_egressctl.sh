@@ -47,6 +47,39 @@ out=$(ctl table sbx-1 2>&1)
 expect_contains "sandbox sbx-1 (api)" "$out" "inline rules shown with their source"
 case_end
 
+# undeny takes the host off the deny list: traffic the policy allows
+# flows again (unallow would not have: it leaves the deny list alone).
+case_begin egressctl_undeny_allows_again
+out=$(ctl deny sbx-1 allowed.example.com 2>&1); rc=$?
+expect_eq 0 "$rc" "deny exit ($out)"
+out=$(sbx_curl https://allowed.example.com/ 2>&1); rc=$?
+expect_rc_in "35 56" "$rc" "denied after deny"
+out=$(ctl unallow sbx-1 allowed.example.com 2>&1); rc=$?
+expect_eq 0 "$rc" "unallow exit ($out)"
+out=$(sbx_curl https://allowed.example.com/ 2>&1); rc=$?
+expect_rc_in "35 56" "$rc" "still denied after unallow"
+out=$(ctl undeny sbx-1 allowed.example.com 2>&1); rc=$?
+expect_eq 0 "$rc" "undeny exit ($out)"
+expect_eq "sbx-1: undenied allowed.example.com" "$out" "undeny output"
+out=$(sbx_curl https://allowed.example.com/ 2>&1); rc=$?
+expect_eq 0 "$rc" "allowed again after undeny (out: $out)"
+expect_event 'e["action"] == "allow" and h(e) == "allowed.example.com"' "allow event after undeny"
+case_end
+
+# explain with a URL and a destination, against the running egressd
+case_begin egressctl_explain_url_dst
+out=$(ctl explain sbx-1 http://a.wild.example.org/some/path --method PUT 2>&1); rc=$?
+expect_eq 0 "$rc" "explain url exit ($out)"
+expect_contains "sbx-1 a.wild.example.org:80 -> allow" "$out" "first line"
+expect_contains "method: PUT" "$out" "method line"
+out=$(ctl explain sbx-1 a.wild.example.org --dst 10.99.0.1 2>&1)
+expect_contains "reason: private-destination" "$out" "private dst"
+out=$(ctl explain sbx-1 $IP_C 2>&1)
+expect_contains "-> allow" "$out" "IP literal host rule"
+out=$(ctl explain sbx-1 $IP_C --dst $IP_A 2>&1)
+expect_contains "reason: destination-mismatch" "$out" "IP literal naming another address"
+case_end
+
 case_begin egressctl_enable_disable_explain
 out=$(ctl disable sbx-1 2>&1); rc=$?; expect_eq 0 "$rc" "disable ($out)"
 out=$(ctl explain sbx-1 anything.example 2>&1)
