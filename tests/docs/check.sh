@@ -9,6 +9,8 @@
 #                                         with a sandbox using it
 #      <!-- fragment: sandboxes P1 P2 --> a `sandboxes:` list, checked after
 #                                         `policies: {P1: {}, P2: {}}`
+#      <!-- fragment: policies P1 P2 -->  a `policies:` map, checked with a
+#                                         sandbox sbx-1 judged by P1, P2
 #      <!-- not-config -->                not an egressd config (skipped)
 #  - a line stating a decision, "`egressd --explain ARGS` -> allow" (or
 #    deny), is checked with `egressd -c CONFIG --explain ARGS`, CONFIG
@@ -60,6 +62,9 @@ def wrap(kind, args, block):
     if kind == "policy":
         return ("policies:\n  doc:\n" + indent(block, 4) +
                 "\nsandboxes:\n  - id: doc\n    policies: [doc]\n")
+    if kind == "policies":
+        return (block + "sandboxes:\n  - id: sbx-1\n    policies: [%s]\n"
+                % ", ".join(args))
     if kind == "sandboxes":
         pre = "policies:\n" + "".join("  %s: {}\n" % p for p in args)
         return pre + block

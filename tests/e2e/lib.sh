@@ -45,6 +45,23 @@ E2E_HOSTS=(
   "evil.example.com=$IP_D,$IP6_D"
   "private.example.com=$IP_P"
   "elsewhere.wild.example.org=$IP_D"
+  # docs/cookbook.md's names (t_30_cookbook.sh), and some it leaves out
+  "files.pythonhosted.org=$IP_A"
+  "upload.pypi.org=$IP_A"
+  "registry.npmjs.org=$IP_A"
+  "github.com=$IP_A"
+  "codeload.github.com=$IP_A"
+  "objects.githubusercontent.com=$IP_A"
+  "raw.githubusercontent.com=$IP_A"
+  "gist.github.com=$IP_A"
+  "huggingface.co=$IP_A"
+  "cdn-lfs.huggingface.co=$IP_A"
+  "cas-bridge.xethub.hf.co=$IP_A"
+  "api.openai.com=$IP_A"
+  "api.anthropic.com=$IP_A"
+  "deb.debian.org=$IP_A"
+  "security.debian.org=$IP_A"
+  "ftp.debian.org=$IP_A"
 )
 
 # ---------------------------------------------------------------- basics
