@@ -63,6 +63,9 @@ struct daemon {
 	struct resolver		*d_fres;	/* owns: the filter's */
 	struct dnsfilter	*d_filter;	/* owns */
 	struct admin		*d_admin;	/* owns */
+	/* The settings egressd started with, without a policy: what the
+	   start-only keys of a reloaded config are compared with. */
+	struct config		*d_boot;	/* owns, or NULL */
 	bool			 d_stopping;
 	/*
 	 * Sessions (docs/admin.md): memory only, never in state_dir.
@@ -285,7 +288,13 @@ daemon_install_keys(struct daemon *d, struct config *cf, const char **keys)
 	unsigned	 gen;
 	size_t		 nkeys;
 
-	nkeys = warn_restart_needed(old, cf, keys != NULL ? keys : mine);
+	/*
+	 * Against what runs: the sockets, threads and resolvers made at
+	 * start, not the last reload's (which may have changed them in
+	 * vain already).
+	 */
+	nkeys = warn_restart_needed(d->d_boot != NULL ? d->d_boot : old, cf,
+	    keys != NULL ? keys : mine);
 	d->d_cf = cf;
 	gen = proxy_install(d->d_px, &cf->cf_px, cf->cf_policy);
 	audit_set_options(d->d_audit, cf->cf_audit_log_allowed,
@@ -845,6 +854,7 @@ daemon_close(struct daemon *d)
 	free(d->d_retired);
 	daemon_text_free(&d->d_text);
 	config_free(d->d_cf);
+	config_free(d->d_boot);
 }
 
 int
@@ -857,6 +867,18 @@ daemon_run(struct config *cf, struct daemon_text *txt)
 	memset(&d, 0, sizeof(d));
 	d.d_cf = cf;
 	d.d_text = *txt;
+	{
+		struct errlist	el;
+
+		errlist_init(&el);
+		/* Parsed once more: the start-only settings, no policy kept. */
+		if ((d.d_boot = config_parse(d.d_text.dt_cf, d.d_text.dt_cflen,
+		    cf->cf_file, &el)) != NULL) {
+			policy_unref(d.d_boot->cf_policy);
+			d.d_boot->cf_policy = NULL;
+		}
+		errlist_free(&el);
+	}
 	memset(txt, 0, sizeof(*txt));
 	d.d_started = time(NULL);
 	signal(SIGPIPE, SIG_IGN);
