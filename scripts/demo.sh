@@ -8,9 +8,10 @@
 # Builds a throw-away sandbox namespace wired to a fake internet namespace
 # (the same topology as tests/e2e), starts build/egressd inside the sandbox
 # with a copy of CONFIG whose audit file is moved to a temp dir, redirects the
-# sandbox's TCP to it, and shows an allowed request (https://pypi.org/, in the
-# built-in package-managers profile) and a denied one (https://evil.example.com/,
-# reset), then the audit events. Everything is removed on exit.
+# sandbox's TCP to it, and walks through what operators of sandbox
+# platforms do with it: egressctl table, allow, enable, an allowed request,
+# a refused one, the events as a table, and why the refused one was
+# refused (egressctl explain). Everything is removed on exit.
 set -u
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,8 +20,10 @@ CONF=${1:-$ROOT/conf/egressd.yaml}
 
 # The README's first command: dependencies and the build come first.
 if [ -z "${EGRESSD_NO_BUILD:-}" ]; then
-  "$ROOT/scripts/install-deps.sh" || exit 1
-  "$ROOT/scripts/build.sh" || exit 1
+  echo "== installing what egressd needs and building (log: /tmp/egressd-demo-build.log)"
+  { "$ROOT/scripts/install-deps.sh" && "$ROOT/scripts/build.sh"; } \
+      >/tmp/egressd-demo-build.log 2>&1 ||
+      { tail -n 20 /tmp/egressd-demo-build.log; exit 1; }
 fi
 if [ ! -x "$EGRESSD" ]; then
   echo "demo: $EGRESSD not found; build first: cmake -S . -B build && cmake --build build" >&2
@@ -40,7 +43,9 @@ trap 'exit 143' TERM
 bold() { if [ -t 1 ]; then printf '\033[1m%s\033[0m\n' "$*"; else printf '%s\n' "$*"; fi; }
 
 bold "== building the demo sandbox ($E2E_SBX) and a fake internet ($E2E_NET)"
-e2e_setup "$EGRESSD" || exit 1
+# The names the walkthrough reaches, served by the fake internet.
+E2E_HOSTS+=("api.openai.com=$IP_A" "files.pythonhosted.org=$IP_A")
+e2e_setup "$EGRESSD" >/dev/null || exit 1
 
 # The config: CONFIG as is, except audit.file (-> the temp dir), listen
 # (-> where the redirect rules point) and dns.servers (-> the fake internet's
@@ -108,57 +113,53 @@ if ! egressd_start "$CFG"; then
   echo "demo: egressd did not start" >&2
   exit 1
 fi
-sed 's/^/   /' "$E2E_ELOG" | grep -v '^   ===' | head -n 5
 
+CTL=$(dirname "$EGRESSD")/egressctl
+ASOCK=$E2E_TMP/admin.sock
 status=0
-echo
-bold "\$ curl https://pypi.org/        (pypi.org: in the package-managers profile)"
-out=$(sbx_curl https://pypi.org/ 2>&1); rc=$?
-printf '%s\n' "$out" | sed 's/^/   /'
-if [ $rc = 0 ]; then
-  echo "   -> allowed (curl exit 0)"
-else
-  echo "   -> UNEXPECTED: curl exit $rc"; status=1
-fi
+# run_ctl ARGS...: shows the command, then its output, indented
+run_ctl() {
+  echo
+  bold "\$ egressctl $*"
+  "$CTL" -s "$ASOCK" "$@" 2>&1 | sed 's/^/   /'
+  [ "${PIPESTATUS[0]}" = 0 ] || status=1
+}
+# run_curl URL WANT: WANT is allowed or refused
+run_curl() {
+  local out rc
+  echo
+  bold "\$ curl $1"
+  out=$(sbx_curl "$1" 2>&1); rc=$?
+  printf '%s\n' "$out" | sed 's/^/   /'
+  if [ "$2" = allowed ] && [ $rc = 0 ]; then
+    echo "   -> allowed"
+  elif [ "$2" = refused ] && { [ $rc = 35 ] || [ $rc = 56 ]; }; then
+    echo "   -> reset by egressd (curl exit $rc)"
+  else
+    echo "   -> UNEXPECTED: curl exit $rc"; status=1
+  fi
+}
 
-echo
-bold "\$ curl https://evil.example.com/   (not allowed by any rule)"
-out=$(sbx_curl https://evil.example.com/ 2>&1); rc=$?
-printf '%s\n' "$out" | sed 's/^/   /'
-if [ $rc = 35 ] || [ $rc = 56 ]; then
-  echo "   -> reset by egressd (curl exit $rc)"
-else
-  echo "   -> UNEXPECTED: curl exit $rc"; status=1
-fi
-
-echo
-bold "== audit events ($E2E_AUDIT)"
-# the audit is flushed at least once a second: wait (<= 3 s) for allow, end and deny
+run_ctl table sandbox
+run_ctl allow sandbox pypi.org "*.pythonhosted.org" api.openai.com
+run_ctl enable sandbox
+run_curl https://api.openai.com/ allowed
+run_curl https://evil.example.com/ refused
+# the audit is flushed at least once a second
 for _ in $(seq 1 30); do
   n=$(grep -c . "$E2E_AUDIT" 2>/dev/null)
   [ "${n:-0}" -ge 3 ] && break
   sleep 0.1
 done
-if [ -s "$E2E_AUDIT" ]; then
-  "$E2E_PY" -c '
-import json, sys
-for line in open(sys.argv[1]):
-    line = line.strip()
-    if not line:
-        continue
-    try:
-        e = json.loads(line)
-    except ValueError:
-        print("   (not JSON) " + line)
-        continue
-    print("   " + json.dumps(e, indent=2).replace("\n", "\n   "))' "$E2E_AUDIT"
-else
-  echo "   (no events written)"; status=1
-fi
+run_ctl events --limit 20
+run_ctl explain sandbox evil.example.com
+echo
+bold "\$ tail -n 1 audit.jsonl        (the audit file: one JSON line per event)"
+tail -n 1 "$E2E_AUDIT" | sed 's/^/   /'
 
 echo
 if [ $status = 0 ]; then
-  bold "== done: the allowed request went through, the other was reset, both are audited"
+  bold "== done: allowed through the API, refused and audited, explained"
 else
   bold "== something did not go as expected; egressd's log:"
   tail -n 20 "$E2E_ELOG" | sed 's/^/   /'
