@@ -1415,6 +1415,42 @@ run_session(struct ctl *c, const struct cmd *cm, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* ---- doctor -------------------------------------------------------- */
+
+/* The running egressd's self-test; exits like egressd --self-test. */
+static int
+run_doctor(struct ctl *c, const struct cmd *cm, int argc, char **argv)
+{
+	json_t		*j, *p;
+	size_t		 i;
+	int		 rc;
+	bool		 ok;
+
+	if (argc != 0)
+		return usage_error(cm, "doctor takes no arguments");
+	if ((rc = api(c, "GET", "/api/v1/self-test", NULL, &j)) != EXIT_OK)
+		return rc;
+	if (!json_is_array(json_object_get(j, "probes")))
+		return bad_shape(c, "self-test: no probes", j);
+	ok = json_is_true(json_object_get(j, "ok"));
+	if (c->c_json)
+		print_json(j);
+	else
+		json_array_foreach(json_object_get(j, "probes"), i, p) {
+			const char *n = json_string_value(json_object_get(p,
+			    "name"));
+
+			if (json_is_true(json_object_get(p, "ok")))
+				printf("%s: ok\n", n != NULL ? n : "?");
+			else
+				printf("%s: FAIL (%s)\n", n != NULL ? n : "?",
+				    json_string_value(json_object_get(p,
+				    "detail")) ?: "?");
+		}
+	json_decref(j);
+	return ok ? EXIT_OK : EXIT_REFUSED;
+}
+
 /* ---- suggest ------------------------------------------------------- */
 
 /* One list of the suggestion as YAML, each entry with its count. */
@@ -1523,6 +1559,8 @@ static const struct cmd	cmds[] = {
 	    "changes", run_sandbox },
 	{ "suggest", "SANDBOX", "the allow rules learn mode would have "
 	    "needed, as a YAML allow: block to paste", run_suggest },
+	{ "doctor", "", "prove the redirect rules where egressd runs "
+	    "(its self-test): one line per probe", run_doctor },
 	{ "health", "", "check that egressd answers (GET /healthz)",
 	    run_health },
 	{ "help", "[COMMAND]", "show this help, or COMMAND's", run_help },

@@ -33,6 +33,7 @@
 #include "daemon/config.h"
 #include "daemon/daemon.h"
 #include "daemon/metrics.h"
+#include "daemon/selftest.h"
 #include "daemon/state.h"
 #include "daemon/suggest.h"
 #include "policy/hostname.h"
@@ -1207,6 +1208,23 @@ route_get_network(struct admin *ad, struct ahttp_req *req,
 	reply_network(ad, req, rc->rc_id);
 }
 
+/* GET /api/v1/self-test: the probes of egressd --self-test, from here. */
+static void
+route_selftest(struct admin *ad, struct ahttp_req *req,
+    const struct route_ctx *rc)
+{
+	struct selftest_result	 r[SELFTEST_PROBES];
+	json_t			*probes = json_array();
+	int			 failed, i;
+
+	failed = daemon_selftest(ad->ad_d, r);
+	for (i = 0; i < SELFTEST_PROBES; i++)
+		json_array_append_new(probes, json_pack("{s:s,s:b,s:s}", "name",
+		    r[i].sr_name, "ok", r[i].sr_ok, "detail", r[i].sr_why));
+	reply_json(req, 200, json_pack("{s:b,s:o}", "ok", failed == 0,
+	    "probes", probes));
+}
+
 /* The allow rules learn mode would have needed (docs/admin.md). */
 static void
 route_suggest(struct admin *ad, struct ahttp_req *req,
@@ -1244,6 +1262,7 @@ static const struct route {
 	{ "GET", "/api/v1/events", route_events, NULL },
 	{ "GET", "/api/v1/explain", route_explain, NULL },
 	{ "GET", "/api/v1/stats", route_stats, NULL },
+	{ "GET", "/api/v1/self-test", route_selftest, NULL },
 	{ "POST", "/api/v1/reload", route_reload, NULL },
 	{ "GET", "/api/v1/policies", route_policies, NULL },
 	{ "GET", "/api/v1/policies/*", route_get_policy, NULL },

@@ -212,7 +212,7 @@ parse_limits(struct yread *yr, const struct ynode *root, struct config *cf)
 {
 	static const char *const keys[] = { "peek_timeout_ms",
 	    "peek_max_bytes", "idle_timeout_s", "drain_s", "max_connections",
-	    "max_connections_per_sandbox", NULL };
+	    "max_connections_per_sandbox", "require_enforcement", NULL };
 	const struct ynode	*n;
 
 	if (!section(yr, root, "limits", keys, &n))
@@ -230,6 +230,8 @@ parse_limits(struct yread *yr, const struct ynode *root, struct config *cf)
 	yread_set_uint(yr, n, "max_connections_per_sandbox",
 	    "limits.max_connections_per_sandbox", 1, 10000000,
 	    &cf->cf_px.pc_max_conn_per_sandbox);
+	yread_set_bool(yr, n, "require_enforcement",
+	    "limits.require_enforcement", &cf->cf_require_enforcement);
 }
 
 static void

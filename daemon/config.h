@@ -45,6 +45,7 @@ struct config {
 
 	char			*cf_state_dir;	/* owns */
 	bool			 cf_config_watch; /* reload when the file changes */
+	bool			 cf_require_enforcement; /* self-test at start */
 	struct policy		*cf_policy;	/* owns one reference */
 };
 

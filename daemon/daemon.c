@@ -25,6 +25,7 @@
 #include "common/log.h"
 #include "daemon/admin.h"
 #include "daemon/config.h"
+#include "daemon/selftest.h"
 #include "daemon/state.h"
 #include "daemon/watch.h"
 #include "dns/filter.h"
@@ -490,6 +491,22 @@ daemon_file_policy(struct daemon *d, const char *name)
 	return j;
 }
 
+static bool
+selftest_queued(void *arg, uint16_t id)
+{
+	struct daemon	*d = arg;
+
+	return dnsfilter_queued(d->d_filter, id);
+}
+
+int
+daemon_selftest(struct daemon *d, struct selftest_result *r)
+{
+	struct selftest_env	env = { selftest_queued, d };
+
+	return selftest_run(r, &env);
+}
+
 const struct config *
 daemon_config(const struct daemon *d)
 {
@@ -700,6 +717,32 @@ audit_dir_make(const char *file)
 	free(dir);
 }
 
+/*
+ * limits.require_enforcement: the self-test's probes run before anything
+ * listens (a probe refused by this host proves the redirect as well as
+ * one egressd answers), and a failing one stops the start.
+ */
+static int
+daemon_enforced(const struct config *cf)
+{
+	struct selftest_result	r[SELFTEST_PROBES];
+	int			i;
+
+	if (!cf->cf_require_enforcement)
+		return 0;
+	if (selftest_run(r, NULL) == 0) {
+		log_info("require_enforcement: every self-test probe covered");
+		return 0;
+	}
+	for (i = 0; i < SELFTEST_PROBES; i++)
+		if (!r[i].sr_ok)
+			log_warnx("require_enforcement: %s: FAIL (%s)",
+			    r[i].sr_name, r[i].sr_why);
+	log_warnx("require_enforcement: the redirect rules do not cover "
+	    "everything; not starting (egress-redirect install, then again)");
+	return -1;
+}
+
 /* The audit sink, the shared DNS knowledge, the loop and its signals. */
 static int
 daemon_open(struct daemon *d)
@@ -809,7 +852,8 @@ daemon_start(struct daemon *d, unsigned long nofile)
 	};
 	size_t			 i;
 
-	if (check_mark(cf->cf_px.pc_mark) == -1 || daemon_open(d) == -1)
+	if (check_mark(cf->cf_px.pc_mark) == -1 || daemon_enforced(cf) == -1 ||
+	    daemon_open(d) == -1)
 		return -1;
 	env.pe_audit = d->d_audit;
 	env.pe_dns = d->d_dns;

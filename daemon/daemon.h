@@ -79,6 +79,10 @@ int		 daemon_session_clear(struct daemon *d, const char *id,
 /* The config file's policy <name> as JSON (as written), or NULL. */
 json_t		*daemon_file_policy(struct daemon *d, const char *name);
 
+struct selftest_result;
+/* The self-test's probes from inside the running egressd; the failures. */
+int		 daemon_selftest(struct daemon *d, struct selftest_result *r);
+
 struct daemon_stats {
 	unsigned	ds_reloads_ok;
 	unsigned	ds_reloads_failed;

@@ -13,6 +13,7 @@
 #include "daemon/admin.h"
 #include "daemon/config.h"
 #include "daemon/daemon.h"
+#include "daemon/selftest.h"
 #include "policy/policy.h"
 
 static void
@@ -21,6 +22,8 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: egressd -c FILE [-d]         run the proxy (foreground)\n"
 	    "       egressd -c FILE --check      validate FILE and exit\n"
+	    "       egressd -c FILE --self-test  prove the redirect rules in "
+	    "this network namespace\n"
 	    "       egressd -c FILE --explain SANDBOX HOST|URL [PORT]\n"
 	    "                     [--method M] [--dst ADDRESS]\n"
 	    "                                    show the decision (URL: "
@@ -117,12 +120,29 @@ check_files(const struct config *cf)
 	return 0;
 }
 
+/* --self-test: one line per probe, exit 0 only when all are covered. */
+static int
+run_selftest(void)
+{
+	struct selftest_result	r[SELFTEST_PROBES];
+	int			failed, i;
+
+	failed = selftest_run(r, NULL);
+	for (i = 0; i < SELFTEST_PROBES; i++)
+		if (r[i].sr_ok)
+			printf("%s: ok\n", r[i].sr_name);
+		else
+			printf("%s: FAIL (%s)\n", r[i].sr_name, r[i].sr_why);
+	return failed == 0 ? 0 : 1;
+}
+
 int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check", no_argument, NULL, 'n' },
+		{ "self-test", no_argument, NULL, 'T' },
 		{ "explain", no_argument, NULL, 'e' },
 		{ "method", required_argument, NULL, 'm' },
 		{ "dst", required_argument, NULL, 'D' },
@@ -133,6 +153,7 @@ main(int argc, char **argv)
 	};
 	const char	*file = NULL, *method = NULL, *dst = NULL;
 	bool		 check = false, expl = false, debug = false;
+	bool		 selftest = false;
 	struct errlist	 el;
 	struct config	*cf;
 	struct daemon_text txt;
@@ -145,6 +166,9 @@ main(int argc, char **argv)
 			break;
 		case 'n':
 			check = true;
+			break;
+		case 'T':
+			selftest = true;
 			break;
 		case 'e':
 			expl = true;
@@ -194,6 +218,13 @@ main(int argc, char **argv)
 		return 1;
 	}
 	errlist_free(&el);
+	if (selftest) {
+		/* Needs no running egressd: the probes prove the rules. */
+		rc = run_selftest();
+		daemon_text_free(&txt);
+		config_free(cf);
+		return rc;
+	}
 	if (check || expl) {
 		if (check && check_files(cf) == -1)
 			rc = 1;

@@ -585,3 +585,16 @@ dnsfilter_free(struct dnsfilter *f)
 		event_free(f->f_pause);
 	free(f);
 }
+
+bool
+dnsfilter_queued(struct dnsfilter *f, uint16_t id)
+{
+	uint8_t	hdr[2];
+	size_t	i;
+
+	for (i = 0; f != NULL && i < f->f_nu; i++)
+		if (recv(f->f_ufds[i], hdr, sizeof(hdr), MSG_PEEK |
+		    MSG_DONTWAIT) == 2 && (hdr[0] << 8 | hdr[1]) == id)
+			return true;
+	return false;
+}

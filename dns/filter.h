@@ -43,5 +43,11 @@ struct dnsfilter;
 struct dnsfilter *dnsfilter_new(const struct dnsfilter_env *env,
 		    const struct listen_addr *addrs, size_t naddrs, char **err);
 void		 dnsfilter_free(struct dnsfilter *f);
+/*
+ * Whether a query with id <id> waits, unread, on one of the filter's UDP
+ * sockets: the self-test's proof that a probe reached the filter while
+ * the loop that would answer it is the one asking.
+ */
+bool		 dnsfilter_queued(struct dnsfilter *f, uint16_t id);
 
 #endif /* EGRESS_DNSFILTER_H */
