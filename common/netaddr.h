@@ -5,6 +5,7 @@
 #ifndef EGRESS_NETADDR_H
 #define EGRESS_NETADDR_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -16,6 +17,7 @@ struct listen_addr {
 	struct sockaddr_storage	la_addr;
 	socklen_t		la_len;
 	char			la_text[64];
+	bool			la_tproxy;	/* IP_TRANSPARENT (TPROXY) */
 };
 
 /* "a.b.c.d:port" or "[v6]:port"; 0 or -1. */

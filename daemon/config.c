@@ -64,6 +64,59 @@ section(struct yread *yr, const struct ynode *root, const char *name,
 	return n != NULL && !yread_null(n) && yread_keys(yr, n, name, keys);
 }
 
+/*
+ * One `listen` entry: "addr:port", or {addr: "addr:port", tproxy: true}
+ * for a TPROXY listener (docs/deploy.md): the original destination is
+ * the accepted socket's local address.
+ */
+static bool
+parse_listen_one(struct yread *yr, const struct ynode *it,
+    struct listen_addr *la)
+{
+	static const char *const keys[] = { "addr", "tproxy", NULL };
+	const struct ynode	*a = it;
+
+	if (it->yn_type == YN_MAP) {
+		if (!yread_keys(yr, it, "a listen entry", keys))
+			return false;
+		if ((a = yread_get(it, "addr")) == NULL) {
+			yread_err(yr, it, "a listen entry needs addr");
+			return false;
+		}
+		yread_set_bool(yr, it, "tproxy", "listen.tproxy",
+		    &la->la_tproxy);
+	}
+	if (!yread_want(yr, a, YN_SCALAR, "listen"))
+		return false;
+	if (netaddr_parse_hostport(a->yn_str, &la->la_addr, &la->la_len) ==
+	    -1) {
+		yread_err(yr, a, "listen: \"%s\" is not an address:port (e.g. "
+		    "127.0.0.1:15001 or [::1]:15001)", a->yn_str);
+		return false;
+	}
+	snprintf(la->la_text, sizeof(la->la_text), "%s%s", a->yn_str,
+	    la->la_tproxy ? " (tproxy)" : "");
+	return true;
+}
+
+static void
+parse_listen_list(struct yread *yr, const struct ynode *n, struct config *cf)
+{
+	size_t	i;
+
+	if (!yread_want_list(yr, n, "listen") ||
+	    (cf->cf_listen = calloc(yread_len(n) + 1,
+	    sizeof(*cf->cf_listen))) == NULL)
+		return;
+	for (i = 0; i < yread_len(n); i++) {
+		memset(&cf->cf_listen[cf->cf_nlisten], 0,
+		    sizeof(cf->cf_listen[0]));
+		if (parse_listen_one(yr, yread_at(n, i),
+		    &cf->cf_listen[cf->cf_nlisten]))
+			cf->cf_nlisten++;
+	}
+}
+
 static void
 parse_listen(struct yread *yr, const struct ynode *root, struct config *cf)
 {
@@ -73,8 +126,7 @@ parse_listen(struct yread *yr, const struct ynode *root, struct config *cf)
 	size_t			 d, errs = yr->yr_el->el_count;
 
 	if ((n = yread_get(root, "listen")) != NULL) {
-		set_addrs(yr, root, "listen", "listen", &cf->cf_listen,
-		    &cf->cf_nlisten);
+		parse_listen_list(yr, n, cf);
 		if (cf->cf_nlisten == 0 && yr->yr_el->el_count == errs)
 			yread_err(yr, n, "listen needs at least one "
 			    "address:port");

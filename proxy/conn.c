@@ -397,14 +397,35 @@ conn_deny_decision(struct conn *c, const struct policy_decision *d)
 	conn_deny(c, d->pd_reason);
 }
 
+/*
+ * Under TPROXY the accepted socket's local address is where the client
+ * was going; it loops back into egressd only when it is the listener's
+ * own port on the listener's address (or on any, for a wildcard one).
+ */
+static bool
+conn_tproxy_loop(const struct conn *c, const struct listen_addr *la)
+{
+	struct ipaddr	lip;
+	static const uint8_t zero[16];
+
+	if (c->c_dst_port != netaddr_port((const struct sockaddr *)
+	    &la->la_addr) || ipaddr_from_sockaddr((const struct sockaddr *)
+	    &la->la_addr, &lip) == -1)
+		return false;
+	return memcmp(lip.ia_bytes, zero, lip.ia_family == 4 ? 4 : 16) == 0 ||
+	    ipaddr_equal(&lip, &c->c_dst_ip);
+}
+
 static int
-conn_original_dst(struct conn *c, int fd)
+conn_original_dst(struct conn *c, int fd, const struct listen_addr *la)
 {
 	struct sockaddr_storage	local;
 	socklen_t		len = sizeof(c->c_dst), llen = sizeof(local);
-	int			rc;
+	int			rc = -1;
 
-	if (c->c_src.ss_family == AF_INET6 && !IN6_IS_ADDR_V4MAPPED(
+	if (la->la_tproxy)
+		;	/* no NAT entry: the local address is the destination */
+	else if (c->c_src.ss_family == AF_INET6 && !IN6_IS_ADDR_V4MAPPED(
 	    &((struct sockaddr_in6 *)&c->c_src)->sin6_addr))
 		rc = getsockopt(fd, SOL_IPV6, IP6T_SO_ORIGINAL_DST, &c->c_dst,
 		    &len);
@@ -422,6 +443,8 @@ conn_original_dst(struct conn *c, int fd)
 	    &c->c_dst_ip) == -1)
 		return -1;
 	c->c_dst_port = netaddr_port((struct sockaddr *)&c->c_dst);
+	if (la->la_tproxy)
+		return conn_tproxy_loop(c, la) ? 1 : 0;
 	/* Dialling our own listener would loop back into egressd. */
 	{
 		struct ipaddr	lip;
@@ -471,14 +494,15 @@ conn_new(struct worker *w, int fd, const struct sockaddr *peer,
  * connection was refused (and closed).
  */
 static bool
-conn_admit(struct conn *c, const struct sockaddr *peer)
+conn_admit(struct conn *c, const struct sockaddr *peer,
+    const struct listen_addr *la)
 {
 	const struct proxy_conf	*cf = conn_cf(c);
 	struct ipaddr		 src;
 	int			 loop = 0;
 
 	if (ipaddr_from_sockaddr(peer, &src) == -1 ||
-	    (loop = conn_original_dst(c, c->c_cfd)) == -1) {
+	    (loop = conn_original_dst(c, c->c_cfd, la)) == -1) {
 		conn_close(c, CLOSE_ERROR, REASON_CONNECT_FAILED, true);
 		return false;
 	}
@@ -540,14 +564,14 @@ conn_start(struct conn *c)
 
 void
 conn_accept(struct worker *w, int fd, const struct sockaddr *peer,
-    socklen_t peerlen)
+    socklen_t peerlen, const struct listen_addr *la)
 {
 	struct conn	*c;
 
 	if ((c = conn_new(w, fd, peer, peerlen)) == NULL)
 		return;
 	conn_hold(c);
-	if (conn_admit(c, peer))
+	if (conn_admit(c, peer, la))
 		conn_start(c);
 	conn_release(c);
 }

@@ -15,14 +15,16 @@
 #include <sys/socket.h>
 #include <time.h>
 
+struct listen_addr;
 struct worker;
 
 /* Descriptors one relayed connection holds: two sockets, two pipes. */
 #define CONN_FDS	6
 
 /* Takes <fd>, a freshly accepted client socket. */
+/* <la>: the listener it came through (a TPROXY one, or not). */
 void	conn_accept(struct worker *w, int fd, const struct sockaddr *peer,
-	    socklen_t peerlen);
+	    socklen_t peerlen, const struct listen_addr *la);
 /* Closes connections idle since before <idle_before> (monotonic s). */
 void	conn_sweep(struct worker *w, time_t idle_before);
 /*

@@ -50,10 +50,15 @@ worker_accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
 	struct worker		*w = arg;
 	struct sockaddr_storage	 peer;
+	const struct listen_addr *la = NULL;
 	socklen_t		 len;
 	int			 fd, i;
+	size_t			 k;
 
-	for (i = 0; i < ACCEPT_BURST; i++) {
+	for (k = 0; k < w->w_nlisten && la == NULL; k++)
+		if (w->w_lfds[k] == lfd)
+			la = &w->w_laddrs[k];
+	for (i = 0; la != NULL && i < ACCEPT_BURST; i++) {
 		len = sizeof(peer);
 		fd = accept4(lfd, (struct sockaddr *)&peer, &len,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -68,7 +73,7 @@ worker_accept_cb(evutil_socket_t lfd, short what, void *arg)
 				log_warn("accept");
 			return;
 		}
-		conn_accept(w, fd, (struct sockaddr *)&peer, len);
+		conn_accept(w, fd, (struct sockaddr *)&peer, len, la);
 	}
 }
 
@@ -131,12 +136,21 @@ worker_tick_cb(evutil_socket_t fd, short what, void *arg)
 static int
 worker_listen(const struct listen_addr *la)
 {
-	int	fd, one = 1;
+	int	fd, one = 1, v6 = la->la_addr.ss_family == AF_INET6;
 
 	fd = socket(la->la_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return -1;
+	/* TPROXY: connections to any address are delivered to this socket. */
+	if (la->la_tproxy && setsockopt(fd, v6 ? SOL_IPV6 : SOL_IP,
+	    v6 ? IPV6_TRANSPARENT : IP_TRANSPARENT, &one, sizeof(one)) == -1) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
 	/* One socket per worker on the same port; the kernel balances. */
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1 ||
@@ -177,8 +191,12 @@ worker_listen_all(struct worker *w, const struct proxy_conf *pc)
 	w->w_nlisten = pc->pc_nlisten;
 	w->w_lfds = calloc(w->w_nlisten, sizeof(*w->w_lfds));
 	w->w_lev = calloc(w->w_nlisten, sizeof(*w->w_lev));
-	if (w->w_lfds == NULL || w->w_lev == NULL)
+	w->w_laddrs = calloc(w->w_nlisten, sizeof(*w->w_laddrs));
+	if (w->w_lfds == NULL || w->w_lev == NULL || w->w_laddrs == NULL)
 		return -1;
+	/* A copy: a reload may replace the config, never these sockets. */
+	memcpy(w->w_laddrs, pc->pc_listen, w->w_nlisten *
+	    sizeof(*w->w_laddrs));
 	for (i = 0; i < w->w_nlisten; i++)
 		w->w_lfds[i] = -1;
 	for (i = 0; i < w->w_nlisten; i++) {
@@ -269,6 +287,7 @@ worker_free(struct worker *w)
 	worker_stop_listening(w);
 	free(w->w_lfds);
 	free(w->w_lev);
+	free(w->w_laddrs);
 	if (w->w_ctl != NULL)
 		event_free(w->w_ctl);
 	if (w->w_tick != NULL)

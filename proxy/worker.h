@@ -20,6 +20,8 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include "common/netaddr.h"
+
 struct event;
 struct event_base;
 struct resolver;
@@ -36,6 +38,7 @@ struct worker {
 	struct shared		*w_sh;		/* borrowed */
 	struct event_base	*w_base;	/* owns */
 	int			*w_lfds;	/* owns: listening sockets */
+	struct listen_addr	*w_laddrs;	/* owns: what each one is */
 	struct event		**w_lev;	/* owns: their accept events */
 	size_t			 w_nlisten;
 	struct event		*w_ctl;		/* owns: wake-up from main */
