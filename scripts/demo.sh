@@ -9,7 +9,7 @@
 # (the same topology as tests/e2e), starts build/egressd inside the sandbox
 # with a copy of CONFIG whose audit file is moved to a temp dir, redirects the
 # sandbox's TCP to it, and walks through what operators of sandbox
-# platforms do with it: egressctl table, allow, enable, an allowed request,
+# platforms do with it: egressctl doctor (the redirect rules proven), table, allow, enable, an allowed request,
 # a refused one, the events as a table, and why the refused one was
 # refused (egressctl explain). Everything is removed on exit.
 set -u
@@ -140,6 +140,7 @@ run_curl() {
   fi
 }
 
+run_ctl doctor
 run_ctl table sandbox
 run_ctl allow sandbox pypi.org "*.pythonhosted.org" api.openai.com
 run_ctl enable sandbox
@@ -159,7 +160,7 @@ tail -n 1 "$E2E_AUDIT" | sed 's/^/   /'
 
 echo
 if [ $status = 0 ]; then
-  bold "== done: allowed through the API, refused and audited, explained"
+  bold "== done: enforcement proven, allowed through the API, refused and audited, explained"
 else
   bold "== something did not go as expected; egressd's log:"
   tail -n 20 "$E2E_ELOG" | sed 's/^/   /'
