@@ -1,63 +1,94 @@
 #!/usr/bin/env bash
-# The data path against a direct connection and against HAProxy with an
-# equivalent SNI/Host ACL (bench/README.md has the bars), in one run, on this machine.
+# The data path against a direct connection and against its peers (HAProxy,
+# nginx stream, sniproxy), the same phases for each, in one run
+# (bench/README.md, docs/performance.md).
 #
 #   sudo bench/bench_proxy.sh [build/egressd] [ROUNDS]
 #
 # Topology: the e2e one (tests/e2e/lib.sh); nginx serves the fake internet
-# on :8080 (http) and :8443 (https).  Each round measures, for direct, for
-# egressd (sidecar, egress-redirect with the mark) and for HAProxy (mode
-# tcp, same allow list, REDIRECT with a uid exemption):
-#   - new HTTP connections/s (wrk, Connection: close), and proxy CPU time
-#     per connection from /proc (user + system);
-#   - new TLS connections/s and CPU per connection, the same way;
-#   - bulk throughput of one 1 GiB HTTP download (curl);
-#   - user-space memory per idle established TLS connection (RSS growth
-#     with 1,000 open connections).
-# Medians over ROUNDS; ratios against direct (or HAProxy) from the same run.
+# on :8080 (http) and :8443 (https).  Every proxy runs in the sandbox as an
+# unprivileged uid with NOFILE descriptors, as a sidecar would: egressd as
+# uid EGRESS_UID with CAP_NET_ADMIN for its mark, the peers dropping to
+# nobody (REDIRECT with a uid exemption).  Each round, for each of PEERS in
+# turn (rounds interleave the peers), on one fresh process:
+#   1. rate: new TLS connections for CHURN s (wrk, 50 at a time,
+#      Connection: close), new HTTP connections for DUR s, denied TLS
+#      connections for DUR s; connections/s and proxy CPU (user + system
+#      of the process tree, /proc) per connection; descriptors the proxy
+#      holds afterwards;
+#   2. bulk: BULK_N x BULK_MB MiB over HTTP on one keep-alive connection
+#      (curl), then the same over HTTPS: MB/s and the worst time to first
+#      byte;
+#   3. idle: up to IDLE TLS connections opened and held; how many stay
+#      open, how long opening took, user-space bytes (RSS growth) and
+#      descriptors per held connection.
+# Printed: the median of ROUNDS and the spread (min-max) per cell.
+#
+# IDLE_ONLY=1 PEERS=egressd-root IDLE=100000 NOFILE=250000 runs only the idle
+# phase, with egressd as root.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-EGRESSD=${1:-$ROOT/build/egressd}
+EGRESSD=$(realpath "${1:-$ROOT/build/egressd}")
 ROUNDS=${2:-3}
 DUR=${DUR:-5}
-IDLE=${IDLE:-1000}
+CHURN=${CHURN:-10}
+BULK_N=${BULK_N:-8}
+BULK_MB=${BULK_MB:-64}
+IDLE=${IDLE:-9000}
+NOFILE=${NOFILE:-20000}
+EGRESS_UID=${EGRESS_UID:-4242}
+PEERS=${PEERS:-direct egressd haproxy nginx sniproxy}
+IDLE_ONLY=${IDLE_ONLY:-0}
 . "$ROOT/tests/e2e/lib.sh"
 e2e_preflight || exit 1
-for t in nginx haproxy wrk; do
-  command -v $t >/dev/null || { echo "bench: $t is needed (apt-get install nginx-light haproxy wrk)" >&2; exit 1; }
+for t in nginx haproxy wrk setpriv; do
+  command -v $t >/dev/null || { echo "bench: $t is needed (apt-get install nginx-light libnginx-mod-stream haproxy wrk sniproxy)" >&2; exit 1; }
 done
+NGX_STREAM=/usr/lib/nginx/modules/ngx_stream_module.so
 e2e_init
+chmod 755 "$E2E_TMP"
 HOSTS_DIR=/etc/netns/$E2E_SBX
+PROXY_PID=
 cleanup() {
-  [ -n "${HA_PID:-}" ] && kill_pid "$HA_PID" 5
+  [ -n "${PROXY_PID:-}" ] && kill_pid "$PROXY_PID" 30
   [ -n "${NG_PID:-}" ] && kill_pid "$NG_PID" 5
   rm -rf "$HOSTS_DIR"
   e2e_cleanup
 }
 trap cleanup EXIT
 e2e_setup "$EGRESSD" >/dev/null || exit 1
+egressd_stop
 # wrk takes the TLS SNI from the URL: give the sandbox an /etc/hosts.
 mkdir -p "$HOSTS_DIR"
-printf '127.0.0.1 localhost\n%s allowed.example.com\n' "$IP_A" >"$HOSTS_DIR/hosts"
+printf '127.0.0.1 localhost\n%s allowed.example.com\n%s denied.example.com\n' "$IP_A" "$IP_D" >"$HOSTS_DIR/hosts"
+# Many connections from one address: every port of the sandbox is usable.
+sbx sysctl -qw net.ipv4.ip_local_port_range="1024 65000"
+netx sysctl -qw net.core.somaxconn=4096
 
 W=$E2E_TMP/www
 mkdir -p "$W"
 head -c 100 /dev/zero | tr '\0' x >"$W/small"
-truncate -s 1G "$W/big"
+truncate -s "${BULK_MB}M" "$W/big"
+IDLE_PORTS=${IDLE_PORTS:-8443}
+listen_tls=""
+for p in ${IDLE_PORTS//,/ }; do listen_tls+="    listen $p ssl reuseport backlog=4096;"$'\n'; done
+grep -q 'listen 8443 ' <<<"$listen_tls" || listen_tls+="    listen 8443 ssl reuseport backlog=4096;"$'\n'
 cat >"$E2E_TMP/nginx.conf" <<EOF
 worker_processes 1;
+worker_rlimit_nofile 300000;
 user root;
 daemon off;
 pid $E2E_TMP/nginx.pid;
 error_log $E2E_TMP/nginx.err;
-events { worker_connections 8192; }
+events { worker_connections 250000; }
 http {
   access_log off;
   sendfile on;
-  keepalive_timeout 120s;
+  keepalive_timeout 300s;
+  keepalive_requests 100000;
   server {
-    listen 8080 reuseport;
-    listen 8443 ssl reuseport;
+    listen 8080 reuseport backlog=4096;
+$listen_tls
     ssl_certificate $E2E_TMP/pki/server.pem;
     ssl_certificate_key $E2E_TMP/pki/server.key;
     root $W;
@@ -68,16 +99,17 @@ netx nginx -c "$E2E_TMP/nginx.conf" >/dev/null 2>&1 &
 NG_PID=$!
 register_pid "$NG_PID"
 
+# ------------------------------------------------------------ the proxies
 cat >"$E2E_TMP/haproxy.cfg" <<EOF
 global
-  maxconn 9000
+  ulimit-n $NOFILE
   user nobody
   group nogroup
 defaults
   mode tcp
   timeout connect 5s
-  timeout client 120s
-  timeout server 120s
+  timeout client 300s
+  timeout server 300s
 frontend egress
   bind 127.0.0.1:15002
   tcp-request inspect-delay 5s
@@ -89,98 +121,234 @@ frontend egress
 backend original_dst
   server dst 0.0.0.0:0
 EOF
-
+# nginx stream cannot find the original destination nor read a Host:
+# TLS goes where the SNI map says, HTTP (port 8080, redirected to its own
+# listener) to the one upstream without a host check.
+cat >"$E2E_TMP/nginx-stream.conf" <<EOF
+load_module $NGX_STREAM;
+worker_processes auto;
+worker_rlimit_nofile $((NOFILE / 2));
+user nobody nogroup;
+daemon off;
+pid $E2E_TMP/nginx-stream.pid;
+error_log $E2E_TMP/nginx-stream.err;
+events { worker_connections $((NOFILE / 2)); }
+stream {
+  map \$ssl_preread_server_name \$tls_up {
+    allowed.example.com $IP_A:8443;
+    default 127.0.0.1:9;
+  }
+  server { listen 127.0.0.1:15003 reuseport backlog=4096; ssl_preread on; proxy_pass \$tls_up; proxy_timeout 300s; }
+  server { listen 127.0.0.1:15004 reuseport backlog=4096; proxy_pass $IP_A:8080; proxy_timeout 300s; }
+}
+EOF
+cat >"$E2E_TMP/sniproxy.conf" <<EOF
+user nobody
+group nogroup
+pidfile $E2E_TMP/sniproxy.pid
+error_log {
+  filename $E2E_TMP/sniproxy.err
+  priority notice
+}
+listener 127.0.0.1:15003 {
+  protocol tls
+  table tlst
+}
+listener 127.0.0.1:15004 {
+  protocol http
+  table httpt
+}
+table tlst {
+  ^allowed\.example\.com$ $IP_A:8443
+}
+table httpt {
+  ^allowed\.example\.com$ $IP_A:8080
+}
+EOF
+mkdir -p "$E2E_TMP/bstate"
+chown "$EGRESS_UID" "$E2E_TMP/bstate"
 cfg_write "$E2E_TMP/b.yaml"
-sed -i "s|^audit: .*|audit: { file: $E2E_TMP/b-audit.jsonl, log_allowed: false }|" "$E2E_TMP/b.yaml"
-sed -i "s|^limits: .*|limits: { peek_timeout_ms: 1000, drain_s: 1 }|" "$E2E_TMP/b.yaml"
+sed -i "s|^audit: .*|audit: { file: $E2E_TMP/bstate/audit.jsonl, log_allowed: false }|" "$E2E_TMP/b.yaml"
+sed -i "s|^limits: .*|limits: { peek_timeout_ms: 1000, drain_s: 1, max_connections: 200000 }\nstate_dir: $E2E_TMP/bstate\nworkers: auto|" "$E2E_TMP/b.yaml"
 
-mode() { # mode direct|egressd|haproxy
+redirect() { # redirect direct|mark|uid [HTTP_PORT]
   redirect_remove >/dev/null 2>&1
   case $1 in
-  egressd)
-    sbx "$ROOT/scripts/egress-redirect" install --mark "$E2E_MARK" --dns-port 15053 >/dev/null ;;
-  haproxy)
-    sbx "$ROOT/scripts/egress-redirect" install --uid 65534 --proxy-port 15002 --dns-port 0 >/dev/null ;;
+  mark) sbx "$ROOT/scripts/egress-redirect" install --mark "$E2E_MARK" --dns-port 15053 >/dev/null ;;
+  uid)
+    sbx "$ROOT/scripts/egress-redirect" install --uid 65534 --proxy-port "$2" --dns-port 0 >/dev/null
+    if [ -n "${3:-}" ]; then
+      # after the uid exemption (rule 1): plain HTTP to its own listener
+      sbx iptables -w -t nat -I EGRESSD 2 -p tcp --dport 8080 -j REDIRECT --to-ports "$3"
+    fi ;;
   esac
 }
-cpu_ticks() { # utime+stime of PID and its threads
-  awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0
-}
-rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
-hz=$(getconf CLK_TCK)
 
-wrk_run() { # wrk_run URL: prints "requests/s total_requests"
-  sbx wrk -t1 -c32 -d"${DUR}s" -H "Connection: close" "$1" 2>/dev/null |
-    awk '/Requests\/sec/ {rps=$2} /requests in/ {n=$1} END {print rps, n}'
-}
-
-measure() { # measure NAME PID: appends to results
-  local name=$1 pid=$2 r c0 c1 n rps
-  for proto in http tls; do
-    if [ "$proto" = http ]; then url=http://allowed.example.com:8080/small; else url=https://allowed.example.com:8443/small; fi
-    c0=$(cpu_ticks "$pid")
-    r=$(wrk_run "$url")
-    c1=$(cpu_ticks "$pid")
-    rps=${r% *}; n=${r#* }
-    echo "$name $proto.cps $rps" >>"$E2E_TMP/res"
-    if [ "$pid" != 0 ] && [ "${n:-0}" -gt 0 ]; then
-      echo "$name $proto.cpu_us $(echo "($c1 - $c0) * 1000000 / $hz / $n" | bc -l)" >>"$E2E_TMP/res"
+start_peer() { # start_peer NAME: sets PROXY_PID (0 for direct)
+  local i
+  PROXY_PID=0
+  case $1 in
+  direct) redirect direct ;;
+  egressd|egressd-root)
+    redirect mark
+    if [ "$1" = egressd ]; then
+      ip netns exec "$E2E_SBX" prlimit --nofile="$NOFILE:$NOFILE" setpriv --reuid="$EGRESS_UID" \
+        --regid="$EGRESS_UID" --clear-groups --inh-caps=+net_admin --ambient-caps=+net_admin \
+        "$EGRESSD" -c "$E2E_TMP/b.yaml" >>"$E2E_ELOG" 2>&1 &
+    else
+      ip netns exec "$E2E_SBX" prlimit --nofile="$NOFILE:$NOFILE" \
+        "$EGRESSD" -c "$E2E_TMP/b.yaml" >>"$E2E_ELOG" 2>&1 &
     fi
+    PROXY_PID=$!
+    echo "$PROXY_PID" >"$E2E_TMP/egressd.pid" ;;
+  haproxy)
+    redirect uid 15002
+    ip netns exec "$E2E_SBX" haproxy -f "$E2E_TMP/haproxy.cfg" -db >"$E2E_TMP/haproxy.log" 2>&1 &
+    PROXY_PID=$! ;;
+  nginx)
+    redirect uid 15003 15004
+    ip netns exec "$E2E_SBX" nginx -c "$E2E_TMP/nginx-stream.conf" >/dev/null 2>&1 &
+    PROXY_PID=$! ;;
+  sniproxy)
+    redirect uid 15003 15004
+    ip netns exec "$E2E_SBX" prlimit --nofile="$NOFILE:$NOFILE" sniproxy -f -c "$E2E_TMP/sniproxy.conf" >/dev/null 2>&1 &
+    PROXY_PID=$! ;;
+  esac
+  [ "$PROXY_PID" = 0 ] && return 0
+  register_pid "$PROXY_PID"
+  for ((i = 0; i < 50; i++)); do
+    sbx ss -ltnH | grep -qE ':(15001|15002|15003) ' && break
+    sleep 0.1
   done
-  r=$(sbx curl -s -o /dev/null --max-time 60 -w '%{speed_download}' http://allowed.example.com:8080/big)
-  echo "$name bulk.MBps $(echo "$r / 1048576" | bc -l)" >>"$E2E_TMP/res"
-  if [ "$pid" != 0 ]; then
-    local before after
-    before=$(rss_kb "$pid")
-    sbx bash -c "ulimit -n 10000; exec '$E2E_PY' - '$IDLE' '$E2E_CA'" >"$E2E_TMP/idle.out" 2>&1 <<'PY' &
-import socket, ssl, sys, time
-n, ca = int(sys.argv[1]), sys.argv[2]
-ctx = ssl.create_default_context(cafile=ca)
-keep = []
-for i in range(n):
-    s = socket.create_connection(("allowed.example.com", 8443), timeout=10)
-    keep.append(ctx.wrap_socket(s, server_hostname="allowed.example.com"))
-print("open", len(keep), flush=True)
-time.sleep(8)
-PY
-    local ipid=$! i
-    for ((i = 0; i < 200; i++)); do grep -q "^open" "$E2E_TMP/idle.out" 2>/dev/null && break; sleep 0.1; done
-    sleep 1
-    after=$(rss_kb "$pid")
-    echo "$name idle.kB_per_conn $(echo "($after - $before) / $IDLE" | bc -l)" >>"$E2E_TMP/res"
-    kill "$ipid" 2>/dev/null; wait "$ipid" 2>/dev/null
+  sleep 0.3
+  # warm: the first connection resolves the name (egressd's DNS check)
+  sbx curl -s -o /dev/null --max-time 5 --cacert "$E2E_CA" https://allowed.example.com:8443/small
+}
+stop_peer() {
+  [ "$PROXY_PID" != 0 ] && kill_pid "$PROXY_PID" 30
+  PROXY_PID=
+  rm -f "$E2E_TMP/egressd.pid"
+}
+
+tree() { # the process and its descendants
+  local p
+  echo "$1"
+  for p in $(ps -o pid= --ppid "$1" 2>/dev/null); do tree "$p"; done
+}
+cpu_ticks() { # utime+stime of the tree (threads included)
+  local s=0 p
+  for p in $(tree "$1"); do s=$((s + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done
+  echo $s
+}
+rss_kb() {
+  local s=0 p
+  for p in $(tree "$1"); do s=$((s + $(awk '/^VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0))); done
+  echo $s
+}
+nfds() { # nfds PID [pipe]: descriptors of the tree
+  local s=0 p
+  for p in $(tree "$1"); do
+    if [ -n "${2:-}" ]; then s=$((s + $(ls -l "/proc/$p/fd" 2>/dev/null | grep -c 'pipe:')))
+    else s=$((s + $(ls "/proc/$p/fd" 2>/dev/null | wc -l))); fi
+  done
+  echo $s
+}
+hz=$(getconf CLK_TCK)
+res() { echo "$PEER $1 $2" >>"$E2E_TMP/res"; }
+
+wrk_run() { # wrk_run SECONDS URL: prints "attempts/s ok_requests attempts"
+  sbx wrk -t1 -c50 -d"${1}s" -H "Connection: close" "$2" 2>/dev/null |
+    awk -v d="$1" '/requests in/ {n=$1} /Socket errors/ {gsub(",", ""); e=$4+$6+$8} END {printf "%.0f %d %d\n", (n+e)/d, n, n+e}'
+}
+rate() { # rate NAME SECONDS URL
+  local c0 c1 r
+  c0=$(cpu_ticks "$PROXY_PID")
+  r=$(wrk_run "$2" "$3")
+  c1=$(cpu_ticks "$PROXY_PID")
+  set -- "$1" $r
+  res "$1.cps" "$2"
+  if [ "$PROXY_PID" != 0 ] && [ "${4:-0}" -gt 0 ]; then
+    res "$1.cpu_us" "$(echo "($c1 - $c0) * 1000000 / $hz / $4" | bc -l)"
   fi
+}
+bulk() { # bulk NAME URL
+  local args=() i
+  for ((i = 0; i < BULK_N; i++)); do args+=(-o /dev/null "$2"); done
+  sbx curl -s --max-time 300 --cacert "$E2E_CA" -w '%{size_download} %{time_total} %{time_starttransfer}\n' "${args[@]}" >"$E2E_TMP/bulk.out"
+  res "$1.MBps" "$(awk '{b+=$1; t+=$2} END {if (t > 0) printf "%.1f", b / t / 1e6; else print 0}' "$E2E_TMP/bulk.out")"
+  res "$1.ttfb_s" "$(awk 'BEGIN {m=0} {if ($3 > m) m=$3} END {printf "%.3f", m}' "$E2E_TMP/bulk.out")"
+}
+idle() {
+  local rss0 fd0 i held open took
+  rss0=$(rss_kb "$PROXY_PID")
+  fd0=$(nfds "$PROXY_PID")
+  rm -f "$E2E_TMP/idle.ready"
+  sbx prlimit --nofile=$((IDLE + 1000)) "$E2E_PY" "$ROOT/bench/idleconns.py" "$IDLE" allowed.example.com \
+    "$IDLE_PORTS" "$E2E_CA" "$E2E_TMP/idle.ready" 3 >"$E2E_TMP/idle.out" 2>&1 &
+  local ipid=$!
+  for ((i = 0; i < 6000; i++)); do [ -s "$E2E_TMP/idle.ready" ] && break; sleep 0.1; done
+  sleep 1
+  read -r _ open _ took <"$E2E_TMP/idle.ready"
+  if [ "$PROXY_PID" != 0 ] && [ "${open:-0}" -gt 0 ]; then
+    res idle.user_B_per_conn "$(echo "($(rss_kb "$PROXY_PID") - $rss0) * 1024 / $open" | bc -l)"
+    res idle.fds_per_conn "$(echo "($(nfds "$PROXY_PID") - $fd0) / $open" | bc -l)"
+  fi
+  wait "$ipid"
+  held=$(awk '/^held/ {print $2}' "$E2E_TMP/idle.out")
+  res idle.held "${held:-0}"
+  res idle.open_s "$took"
 }
 
 : >"$E2E_TMP/res"
 for ((round = 1; round <= ROUNDS; round++)); do
-  mode direct
-  measure direct 0
-  mode egressd
-  egressd_restart "$E2E_TMP/b.yaml" >/dev/null || exit 1
-  sbx curl -s -o /dev/null --cacert "$E2E_CA" https://allowed.example.com:8443/small   # warm DNS
-  measure egressd "$(egressd_pid)"
-  egressd_stop
-  mode haproxy
-  # not through sbx(): $! must be haproxy's own pid (ip netns exec execs)
-  ip netns exec "$E2E_SBX" haproxy -f "$E2E_TMP/haproxy.cfg" -db >"$E2E_TMP/haproxy.log" 2>&1 &
-  HA_PID=$!
-  register_pid "$HA_PID"
-  sleep 0.5
-  measure haproxy "$HA_PID"
-  kill_pid "$HA_PID" 5
-  HA_PID=
+  for PEER in $PEERS; do
+    echo "# round $round: $PEER ($(uptime | sed 's/.*load/load/'))" >&2
+    start_peer "$PEER"
+    if [ "$IDLE_ONLY" != 1 ]; then
+      rate tls $CHURN https://allowed.example.com:8443/small
+      rate http "$DUR" http://allowed.example.com:8080/small
+      rate denied "$DUR" https://denied.example.com:8443/small
+      [ "$PROXY_PID" != 0 ] && res churn.pipe_fds "$(nfds "$PROXY_PID" pipe)"
+      bulk bulk_http http://allowed.example.com:8080/big
+      bulk bulk_https https://allowed.example.com:8443/big
+      [ "$PROXY_PID" != 0 ] && res bulk.pipe_fds "$(nfds "$PROXY_PID" pipe)"
+    fi
+    idle
+    stop_peer
+  done
 done
+cp "$E2E_TMP/res" "${RES_OUT:-/tmp/bench_proxy.res}"
 
+# median and spread of one cell
+cell() { awk -v n="$1" -v k="$2" '$1==n && $2==k {print $3}' "$E2E_TMP/res" | sort -g |
+  awk '{a[NR]=$1} END {if (!NR) {printf "-"; exit}
+    m=a[int((NR+1)/2)]; f=(m >= 100 || m == int(m)) ? "%.0f" : "%.2f"
+    printf f, m; if (NR > 1) printf " (" f "-" f ")", a[1], a[NR]}'; }
 med() { awk -v n="$1" -v k="$2" '$1==n && $2==k {print $3}' "$E2E_TMP/res" | sort -g |
-  awk '{a[NR]=$1} END {if (NR) printf "%.2f", a[int((NR+1)/2)]; else printf "-"}'; }
-ratio() {
-  if [ "$1" = - ] || [ "$2" = - ] || [ "$(echo "$2 == 0" | bc)" = 1 ]; then echo -
-  else echo "$1 / $2" | bc -l | xargs printf '%.2f'; fi
-}
-printf 'medians of %d rounds (wrk %ss, 32 connections; bulk: one 1 GiB download; idle: %d TLS connections)\n\n' "$ROUNDS" "$DUR" "$IDLE"
-printf '| metric | direct | egressd | HAProxy | egressd/direct | egressd/HAProxy |\n|---|---:|---:|---:|---:|---:|\n'
-for k in http.cps tls.cps http.cpu_us tls.cpu_us bulk.MBps idle.kB_per_conn; do
-  d=$(med direct $k) e=$(med egressd $k) h=$(med haproxy $k)
-  printf '| %s | %s | %s | %s | %s | %s |\n' "$k" "$d" "$e" "$h" "$(ratio "$e" "$d")" "$(ratio "$e" "$h")"
+  awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]}'; }
+printf '\nmedian (min-max) of %d rounds; rate phases wrk -c50: TLS %ss, HTTP %ss, denied %ss; bulk %d x %d MiB on one connection; idle: up to %d TLS connections, %d descriptors\n\n' \
+  "$ROUNDS" "$CHURN" "$DUR" "$DUR" "$BULK_N" "$BULK_MB" "$IDLE" "$NOFILE"
+hdr="| metric |" sep="|---|"
+for p in $PEERS; do hdr+=" $p |"; sep+="---:|"; done
+echo "$hdr"; echo "$sep"
+for k in tls.cps tls.cpu_us http.cps http.cpu_us denied.cps denied.cpu_us churn.pipe_fds bulk_http.MBps bulk_https.MBps \
+  bulk_https.ttfb_s bulk.pipe_fds idle.held idle.open_s idle.user_B_per_conn idle.fds_per_conn; do
+  row="| $k |" any=0
+  for p in $PEERS; do v=$(cell "$p" "$k"); [ "$v" != - ] && any=1; row+=" $v |"; done
+  [ $any = 1 ] && echo "$row"
 done
+if [[ " $PEERS " == *" direct "* && " $PEERS " == *" egressd "* ]]; then
+  echo
+  for k in tls.cps http.cps denied.cps bulk_http.MBps bulk_https.MBps; do
+    d=$(med direct $k) e=$(med egressd $k)
+    [ -n "$d" ] && [ -n "$e" ] && printf '%s egressd/direct %.2f\n' "$k" "$(echo "$e / $d" | bc -l)"
+  done
+  for k in tls.cpu_us http.cpu_us; do
+    e=$(med egressd $k) best=
+    for p in haproxy nginx sniproxy; do
+      v=$(med $p $k); [ -z "$v" ] && continue
+      if [ -z "$best" ] || [ "$(echo "$v < $best" | bc)" = 1 ]; then best=$v; bp=$p; fi
+    done
+    [ -n "$best" ] && [ -n "$e" ] && printf '%s egressd/best peer (%s) %.2f\n' "$k" "$bp" "$(echo "$e / $best" | bc -l)"
+  done
+fi

@@ -62,7 +62,10 @@ struct daemon {
 	struct dns_shared	*d_dns;		/* owns */
 	struct proxy		*d_px;		/* owns: the data plane */
 	struct resolver		*d_fres;	/* owns: the filter's */
-	struct dnsfilter	*d_filter;	/* owns */
+	struct dnsfilter	*d_filter;	/* owns: TCP, and UDP once drained */
+	/* The workers' filters (UDP) read these from their threads. */
+	atomic_bool		 d_strip_https;
+	atomic_uint_fast64_t	 d_dns_seq;	/* the filters' audit ids */
 	struct admin		*d_admin;	/* owns */
 	/* The settings egressd started with, without a policy: what the
 	   start-only keys of a reloaded config are compared with. */
@@ -297,6 +300,7 @@ daemon_install_keys(struct daemon *d, struct config *cf, const char **keys)
 	nkeys = warn_restart_needed(d->d_boot != NULL ? d->d_boot : old, cf,
 	    keys != NULL ? keys : mine);
 	d->d_cf = cf;
+	atomic_store(&d->d_strip_https, cf->cf_dns_strip_https);
 	gen = proxy_install(d->d_px, &cf->cf_px, cf->cf_policy);
 	audit_set_options(d->d_audit, cf->cf_audit_log_allowed,
 	    cf->cf_audit_memory_events, cf->cf_audit_syslog);
@@ -643,7 +647,7 @@ env_strip_https(void *arg)
 {
 	struct daemon	*d = arg;
 
-	return d->d_cf->cf_dns_strip_https;
+	return atomic_load(&d->d_strip_https);
 }
 
 /* The soft descriptor limit raised to the hard one; returns it. */
@@ -782,7 +786,66 @@ daemon_open(struct daemon *d)
 	return 0;
 }
 
-/* The DNS filter runs on the main loop, off the data path. */
+static void
+filter_env(struct daemon *d, struct dnsfilter_env *fenv,
+    struct event_base *base, struct resolver *res, unsigned nworkers,
+    bool udp_only)
+{
+	memset(fenv, 0, sizeof(*fenv));
+	fenv->fe_base = base;
+	fenv->fe_audit = d->d_audit;
+	fenv->fe_ds = d->d_dns;
+	fenv->fe_resolver = res;
+	fenv->fe_policy = env_policy;
+	fenv->fe_strip_https = env_strip_https;
+	fenv->fe_arg = d;
+	/* Its audit ids take the slot after the workers', one count for
+	 * every filter. */
+	fenv->fe_id_first = nworkers + 1;
+	fenv->fe_id_stride = nworkers + 1;
+	fenv->fe_seq = &d->d_dns_seq;
+	fenv->fe_udp_only = udp_only;
+}
+
+/*
+ * Each worker answers UDP queries on its own loop, on its own socket of
+ * the dns.listen addresses (SO_REUSEPORT): the filter scales with the
+ * workers.  Called before the worker's loop runs.
+ */
+static int
+filter_worker_init(void *arg, unsigned index, unsigned nworkers,
+    struct event_base *base, struct resolver *res, void **obj)
+{
+	struct daemon		*d = arg;
+	const struct config	*cf = d->d_cf;
+	struct dnsfilter_env	 fenv;
+	char			*err = NULL;
+
+	*obj = NULL;
+	if (!cf->cf_dns || cf->cf_dns_nlisten == 0)
+		return 0;
+	filter_env(d, &fenv, base, res, nworkers, true);
+	if ((*obj = dnsfilter_new(&fenv, cf->cf_dns_listen,
+	    cf->cf_dns_nlisten, &err)) == NULL) {
+		log_warnx("dns filter (worker %u): %s", index,
+		    err ? err : "cannot start");
+		free(err);
+		return -1;
+	}
+	return 0;
+}
+
+/* In the worker's thread, its loop ended. */
+static void
+filter_worker_fini(void *arg, void *obj)
+{
+	dnsfilter_free(obj);
+}
+
+/*
+ * The main loop's filter: TCP (capped, off the data path) and one more
+ * UDP socket, which answers alone once the workers have drained.
+ */
 static int
 daemon_start_filter(struct daemon *d)
 {
@@ -796,17 +859,8 @@ daemon_start_filter(struct daemon *d)
 	d->d_fres = resolver_new(d->d_base, d->d_dns, cf->cf_dns_servers,
 	    cf->cf_dns_nservers, cf->cf_px.pc_mark, FILTER_DNS_TIMEOUT_MS,
 	    &err);
-	memset(&fenv, 0, sizeof(fenv));
-	fenv.fe_base = d->d_base;
-	fenv.fe_audit = d->d_audit;
-	fenv.fe_ds = d->d_dns;
-	fenv.fe_resolver = d->d_fres;
-	fenv.fe_policy = env_policy;
-	fenv.fe_strip_https = env_strip_https;
-	fenv.fe_arg = d;
-	/* Its audit ids take the slot after the workers'. */
-	fenv.fe_id_first = proxy_nworkers(d->d_px) + 1;
-	fenv.fe_id_stride = proxy_nworkers(d->d_px) + 1;
+	filter_env(d, &fenv, d->d_base, d->d_fres, proxy_nworkers(d->d_px),
+	    false);
 	if (d->d_fres == NULL || (d->d_filter = dnsfilter_new(&fenv,
 	    cf->cf_dns_listen, cf->cf_dns_nlisten, &err)) == NULL) {
 		log_warnx("dns filter: %s", err ? err : "cannot start");
@@ -814,7 +868,7 @@ daemon_start_filter(struct daemon *d)
 		return -1;
 	}
 	for (i = 0; i < cf->cf_dns_nlisten; i++)
-		log_info("dns filter on %s (udp, tcp)",
+		log_info("dns filter on %s (udp on every worker, tcp)",
 		    cf->cf_dns_listen[i].la_text);
 	return 0;
 }
@@ -848,6 +902,8 @@ daemon_start(struct daemon *d, unsigned long nofile)
 	struct proxy_env	 env = {
 		.pe_nofile = nofile,
 		.pe_drained = on_drained,
+		.pe_worker_init = filter_worker_init,
+		.pe_worker_fini = filter_worker_fini,
 		.pe_arg = d
 	};
 	size_t			 i;
@@ -855,6 +911,7 @@ daemon_start(struct daemon *d, unsigned long nofile)
 	if (check_mark(cf->cf_px.pc_mark) == -1 || daemon_enforced(cf) == -1 ||
 	    daemon_open(d) == -1)
 		return -1;
+	atomic_store(&d->d_strip_https, cf->cf_dns_strip_https);
 	env.pe_audit = d->d_audit;
 	env.pe_dns = d->d_dns;
 	if ((d->d_px = proxy_start(&env, &cf->cf_px, cf->cf_policy)) == NULL)

@@ -89,8 +89,12 @@ struct dnsfilter {
 static uint64_t
 filter_id(struct dnsfilter *f)
 {
-	uint64_t	id = f->f_next_id;
+	uint64_t	id;
 
+	if (f->f_env.fe_seq != NULL)
+		return f->f_env.fe_id_first + f->f_env.fe_id_stride *
+		    atomic_fetch_add(f->f_env.fe_seq, 1);
+	id = f->f_next_id;
 	f->f_next_id += f->f_env.fe_id_stride;
 	return id;
 }
@@ -493,7 +497,10 @@ filter_udp_socket(const struct listen_addr *la)
 	    SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return -1;
-	if ((la->la_addr.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	/* One socket per filter (worker) on the same port; the kernel
+	 * spreads queries by source address and port. */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1 ||
+	    (la->la_addr.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
 	    IPV6_V6ONLY, &one, sizeof(one)) == -1) ||
 	    bind(fd, (const struct sockaddr *)&la->la_addr, la->la_len) == -1) {
 		int e = errno;
@@ -539,6 +546,8 @@ dnsfilter_new(const struct dnsfilter_env *env, const struct listen_addr *addrs,
 		    EV_READ | EV_PERSIST, filter_udp_cb, f);
 		if (f->f_uev[i] == NULL || event_add(f->f_uev[i], NULL) == -1)
 			goto fail;
+		if (env->fe_udp_only)
+			continue;
 		f->f_tl[i] = evconnlistener_new_bind(env->fe_base,
 		    filter_accept_cb, f, LEV_OPT_CLOSE_ON_FREE |
 		    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 128,

@@ -12,6 +12,7 @@
 #ifndef EGRESS_DNSFILTER_H
 #define EGRESS_DNSFILTER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -36,10 +37,23 @@ struct dnsfilter_env {
 	void			*fe_arg;
 	uint64_t		 fe_id_first;	/* audit "conn" ids: first, */
 	uint64_t		 fe_id_stride;	/* ... then every stride */
+	/*
+	 * Filters sharing the listen addresses (one per worker, each its
+	 * own SO_REUSEPORT UDP socket, the kernel spreading the queries)
+	 * share this count of ids; NULL: the filter's own.
+	 */
+	atomic_uint_fast64_t	*fe_seq;
+	bool			 fe_udp_only;	/* TCP (capped) is elsewhere */
 };
 
 struct dnsfilter;
 
+/*
+ * Binds UDP (SO_REUSEPORT: more filters may share the addresses) and,
+ * unless fe_udp_only, TCP on <addrs>; runs on fe_base, whose thread is the
+ * only one that may free it.  fe_policy and fe_strip_https are then called
+ * from that thread.
+ */
 struct dnsfilter *dnsfilter_new(const struct dnsfilter_env *env,
 		    const struct listen_addr *addrs, size_t naddrs, char **err);
 void		 dnsfilter_free(struct dnsfilter *f);

@@ -18,8 +18,12 @@
 struct listen_addr;
 struct worker;
 
-/* Descriptors one relayed connection holds: two sockets, two pipes. */
-#define CONN_FDS	6
+/*
+ * Descriptors one relayed connection holds: its two sockets.  Pipes are
+ * held only while bytes are in flight and are budgeted per worker
+ * (proxy/pipe_pool.h).
+ */
+#define CONN_FDS	2
 
 /* Takes <fd>, a freshly accepted client socket. */
 /* <la>: the listener it came through (a TPROXY one, or not). */

@@ -8,29 +8,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/*
- * One splice moves at most a pipe's worth: 64 KiB by default.  A flow that
- * fills that gets a 1 MiB pipe (fewer syscalls per byte); short ones never
- * pay for the resize.  Pages are only allocated while data sits in it.
- */
-#define HALF_CHUNK		65536
-#define HALF_BULK_PIPE		(1 << 20)
 /* Reads per pump before yielding, so one fast flow cannot starve others. */
 #define HALF_BURST		8
 #define HALF_COPY_READ		16384
-
-static int
-pipe_get(struct half *h)
-{
-	return pipe_pool_get(h->h_pool, h->h_pipe);
-}
-
-static void
-pipe_put(struct half *h)
-{
-	/* Only an empty pipe of the default size can serve another flow. */
-	pipe_pool_put(h->h_pool, h->h_pipe, h->h_inpipe == 0 && !h->h_bulk);
-}
+/* Splice mode without a pipe: a pipe's worth per read. */
+#define HALF_NOPIPE_READ	65536
 
 void
 half_init(struct half *h, struct conn *c, struct pipe_pool *pp)
@@ -38,7 +20,7 @@ half_init(struct half *h, struct conn *c, struct pipe_pool *pp)
 	h->h_conn = c;
 	h->h_pool = pp;
 	h->h_from = h->h_to = -1;
-	h->h_pipe[0] = h->h_pipe[1] = -1;
+	h->h_pipe.ps_fd[0] = h->h_pipe.ps_fd[1] = -1;
 }
 
 static enum half_status
@@ -59,6 +41,52 @@ static bool
 would_block(void)
 {
 	return errno == EAGAIN || errno == EWOULDBLOCK;
+}
+
+/* A drained pipe goes back at once: idle halves hold none. */
+static void
+half_pipe_done(struct half *h)
+{
+	if (h->h_pipe.ps_fd[0] != -1 && h->h_inpipe == 0)
+		pipe_pool_put(h->h_pool, &h->h_pipe);
+}
+
+/*
+ * A pipe for the next splice: 0, or -1 when this read moves its bytes
+ * through h_out instead, slower per byte but never crawling: for good
+ * when only a short pipe can be had (past the per-user limit), for this
+ * read when the worker holds its share of pipes or is out of descriptors.
+ */
+/* A bulk flow's pipe grows, until growing fails once. */
+static void
+half_pipe_grow(struct half *h)
+{
+	if (h->h_bulk && !h->h_nogrow &&
+	    !pipe_pool_grow(h->h_pool, &h->h_pipe))
+		h->h_nogrow = true;
+}
+
+static int
+half_pipe_take(struct half *h)
+{
+	if (pipe_pool_get(h->h_pool, &h->h_pipe, h->h_bulk) == 0) {
+		half_pipe_grow(h);
+		return 0;
+	}
+	if (errno == EMSGSIZE)
+		h->h_nopipe = true;
+	return -1;
+}
+
+/* Splice mode without a pipe: read into h_out, written at the loop top. */
+static ssize_t
+half_read_nopipe(struct half *h)
+{
+	if (h->h_out == NULL && (h->h_out = evbuffer_new()) == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return evbuffer_read(h->h_out, h->h_from, HALF_NOPIPE_READ);
 }
 
 enum half_status
@@ -87,7 +115,7 @@ half_pump(struct half *h, half_filter_fn *filter)
 			continue;
 		}
 		if (h->h_inpipe > 0) {
-			n = splice(h->h_pipe[0], NULL, h->h_to, NULL,
+			n = splice(h->h_pipe.ps_fd[0], NULL, h->h_to, NULL,
 			    h->h_inpipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 			if (n < 0 && would_block())
 				return half_wait(&h->h_wr);
@@ -97,6 +125,7 @@ half_pump(struct half *h, half_filter_fn *filter)
 				return half_fail(h);
 			h->h_inpipe -= (size_t)n;
 			h->h_bytes += (uint64_t)n;
+			half_pipe_done(h);
 			continue;
 		}
 		if (h->h_eof) {
@@ -137,15 +166,31 @@ half_pump(struct half *h, half_filter_fn *filter)
 				return HALF_FAILED;
 			continue;
 		}
-		if (h->h_pipe[0] == -1 && pipe_get(h) == -1)
-			return half_fail(h);
-		n = splice(h->h_from, NULL, h->h_pipe[1], NULL,
-		    h->h_bulk ? HALF_BULK_PIPE : HALF_CHUNK,
-		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-		if (n == HALF_CHUNK && !h->h_bulk) {
-			/* Best effort: capped by /proc/sys/fs/pipe-max-size. */
-			h->h_bulk = fcntl(h->h_pipe[1], F_SETPIPE_SZ,
-			    HALF_BULK_PIPE) >= HALF_BULK_PIPE;
+		if (h->h_nopipe || (h->h_pipe.ps_fd[0] == -1 &&
+		    half_pipe_take(h) == -1)) {
+			n = half_read_nopipe(h);
+			if (n < 0 && would_block())
+				return half_wait(&h->h_rd);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return half_fail(h);
+			if (n == 0)
+				h->h_eof = true;
+			continue;
+		}
+		n = splice(h->h_from, NULL, h->h_pipe.ps_fd[1], NULL,
+		    h->h_pipe.ps_size, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n > 0 && (size_t)n == h->h_pipe.ps_size && !h->h_bulk) {
+			/* It fills pipes: fewer splices per byte from now on. */
+			h->h_bulk = true;
+			half_pipe_grow(h);
+		}
+		if (n <= 0 && h->h_inpipe == 0) {
+			int e = errno;
+
+			half_pipe_done(h);
+			errno = e;
 		}
 		if (n < 0 && would_block())
 			return half_wait(&h->h_rd);
@@ -172,8 +217,12 @@ void
 half_release(struct half *h)
 {
 	half_disarm(h);
-	if (h->h_pipe[0] != -1)
-		pipe_put(h);
+	if (h->h_pipe.ps_fd[0] != -1) {
+		if (h->h_inpipe == 0)
+			pipe_pool_put(h->h_pool, &h->h_pipe);
+		else
+			pipe_pool_drop(h->h_pool, &h->h_pipe);
+	}
 	if (h->h_in != NULL) {
 		evbuffer_free(h->h_in);
 		h->h_in = NULL;

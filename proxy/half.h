@@ -37,8 +37,16 @@ struct half {
 	bool		 h_hold;	/* stop reading until released */
 	bool		 h_eof;		/* h_from said EOF */
 	bool		 h_shut;	/* shutdown(h_to, SHUT_WR) done */
-	int		 h_pipe[2];	/* splice mode; -1 until first use */
-	bool		 h_bulk;	/* the pipe was grown for bulk */
+	/*
+	 * Splice mode: a pipe from h_pool only while h_inpipe > 0 (fds -1
+	 * otherwise), so an idle half holds no descriptor.
+	 */
+	struct pipe_slot h_pipe;
+	bool		 h_bulk;	/* it filled a pipe: ask for big ones */
+	bool		 h_nogrow;	/* growing one failed: stop trying */
+	/* No useful pipe could be had (the per-user limit, descriptors):
+	 * splice mode moves bytes through h_out instead, unjudged. */
+	bool		 h_nopipe;
 	size_t		 h_inpipe;	/* bytes sitting in the pipe */
 	struct evbuffer	*h_in;		/* copy mode: read, not yet judged */
 	struct evbuffer	*h_out;		/* approved, not yet written */
@@ -59,8 +67,8 @@ void		 half_init(struct half *h, struct conn *c, struct pipe_pool *pp);
 enum half_status half_pump(struct half *h, half_filter_fn *filter);
 void		 half_disarm(struct half *h);
 /*
- * Frees buffers; an empty pipe goes back to the pool, one with bytes in
- * it is closed.  The sockets are the connection's to close.
+ * Frees buffers; a pipe still holding bytes is closed (an empty one is
+ * never held).  The sockets are the connection's to close.
  */
 void		 half_release(struct half *h);
 

@@ -34,28 +34,38 @@ worker_count(const struct proxy_conf *pc)
 	return n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
 }
 
-/* Spare pipes per worker: a sixteenth of the descriptors at most. */
-static size_t
-pipe_pool_size(unsigned long nofile, unsigned nworkers)
+/*
+ * Pipes take at most a sixteenth of the descriptors: under a small limit
+ * the connections come first, and a flow that finds no pipe copies.
+ */
+static void
+pipe_budget(struct pipe_plan *pl, unsigned long nofile, unsigned nworkers)
 {
 	size_t	n = nofile / 16 / (nworkers ? nworkers : 1) / 2;
 
-	return n < PROXY_PIPE_POOL ? n : PROXY_PIPE_POOL;
+	if (n < 1)
+		n = 1;
+	if (pl->pl_pipes_max > n)
+		pl->pl_pipes_max = n;
+	if (pl->pl_spare_max > n * pl->pl_min)
+		pl->pl_spare_max = n * pl->pl_min;
 }
 
 /*
  * How many relayed connections the descriptor limit holds, after the
- * reserve and the pipe pools: the cap is the smaller of that and
- * max_connections, and a shortfall is said once, with the fix.
+ * reserve and the pipes the workers may hold at once (bytes in flight,
+ * spare ones): the cap is the smaller of that and max_connections, and a
+ * shortfall is said once, with the fix.
  */
 static void
 proxy_budget(struct proxy *px, const struct proxy_conf *pc)
 {
-	unsigned long	spare, held, pools;
+	unsigned long	spare, held, pipes;
 
-	pools = (unsigned long)px->p_sh.sh_pipe_pool * 2 * px->p_nworkers;
-	spare = px->p_nofile > PROXY_FD_RESERVE + pools ?
-	    px->p_nofile - PROXY_FD_RESERVE - pools : 0;
+	pipes = (unsigned long)px->p_sh.sh_pipes.pl_pipes_max * 2 *
+	    px->p_nworkers;
+	spare = px->p_nofile > PROXY_FD_RESERVE + pipes ?
+	    px->p_nofile - PROXY_FD_RESERVE - pipes : 0;
 	held = spare / CONN_FDS;
 	if (held >= pc->pc_max_connections) {
 		atomic_store(&px->p_sh.sh_conn_cap, pc->pc_max_connections);
@@ -64,12 +74,13 @@ proxy_budget(struct proxy *px, const struct proxy_conf *pc)
 	atomic_store(&px->p_sh.sh_conn_cap, (unsigned)held);
 	log_warnx("limits.max_connections is %u, but the descriptor limit "
 	    "(RLIMIT_NOFILE %lu) holds only %lu relayed connections (%d "
-	    "descriptors each, %d kept for the DNS filter and admin API): "
-	    "more are refused with reason limit; raise the limit (ulimit -n, "
-	    "LimitNOFILE=) to %lu or lower max_connections",
+	    "descriptors each, %d kept for the DNS filter and admin API, "
+	    "%lu for pipes in flight): more are refused with reason limit; "
+	    "raise the limit (ulimit -n, LimitNOFILE=) to %lu or lower "
+	    "max_connections",
 	    pc->pc_max_connections, px->p_nofile, held, CONN_FDS,
-	    PROXY_FD_RESERVE, (unsigned long)pc->pc_max_connections *
-	    CONN_FDS + PROXY_FD_RESERVE + pools);
+	    PROXY_FD_RESERVE, pipes, (unsigned long)pc->pc_max_connections *
+	    CONN_FDS + PROXY_FD_RESERVE + pipes);
 }
 
 static struct proxy *
@@ -95,9 +106,12 @@ proxy_new(const struct proxy_env *env, const struct proxy_conf *pc,
 	sh->sh_audit = env->pe_audit;
 	sh->sh_dns = env->pe_dns;
 	sh->sh_nworkers = px->p_nworkers;
-	sh->sh_pipe_pool = pipe_pool_size(px->p_nofile, px->p_nworkers);
+	pipe_pool_plan_system(&sh->sh_pipes, px->p_nworkers);
+	pipe_budget(&sh->sh_pipes, px->p_nofile, px->p_nworkers);
 	sh->sh_drained = env->pe_drained;
 	sh->sh_drained_arg = env->pe_arg;
+	sh->sh_worker_init = env->pe_worker_init;
+	sh->sh_worker_fini = env->pe_worker_fini;
 	proxy_budget(px, pc);
 	return px;
 }

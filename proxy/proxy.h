@@ -18,21 +18,31 @@
 
 struct audit_sink;
 struct dns_shared;
+struct event_base;
 struct policy;
+struct resolver;
 
 /*
  * Descriptors kept out of the data path's reach: the DNS filter's and the
  * admin API's capped TCP clients, listeners, resolvers, audit and logs.
  */
 #define PROXY_FD_RESERVE	512
-/* Spare pipes per worker (two descriptors each), at most. */
-#define PROXY_PIPE_POOL		256
 
 struct proxy_env {
 	struct audit_sink	*pe_audit;	/* borrowed */
 	struct dns_shared	*pe_dns;	/* borrowed */
 	unsigned long		 pe_nofile;	/* RLIMIT_NOFILE */
 	void			(*pe_drained)(void *arg); /* any thread */
+	/*
+	 * What else runs on each worker's loop (the daemon's DNS filter):
+	 * init is called for each worker before its loop runs, with the
+	 * loop and its resolver, and returns 0 or -1; fini is called in the
+	 * worker's thread once its loop has ended (drained).  May be NULL.
+	 */
+	int			(*pe_worker_init)(void *arg, unsigned index,
+				    unsigned nworkers, struct event_base *base,
+				    struct resolver *res, void **obj);
+	void			(*pe_worker_fini)(void *arg, void *obj);
 	void			*pe_arg;
 };
 

@@ -17,9 +17,12 @@
 
 #include "common/netaddr.h"
 #include "policy/policy.h"
+#include "proxy/pipe_pool.h"
 
 struct audit_sink;
 struct dns_shared;
+struct event_base;
+struct resolver;
 
 enum deny_response { DENY_RESET, DENY_EXPLAIN };
 
@@ -57,7 +60,7 @@ struct shared {
 	struct audit_sink	*sh_audit;	/* borrowed */
 	struct dns_shared	*sh_dns;	/* borrowed */
 	unsigned		 sh_nworkers;	/* connection id stride */
-	size_t			 sh_pipe_pool;	/* spare pipes per worker */
+	struct pipe_plan	 sh_pipes;	/* each worker's pipes */
 	atomic_uint		 sh_active;	/* connections, all workers */
 	/*
 	 * max_connections, or fewer when RLIMIT_NOFILE cannot hold that
@@ -70,6 +73,11 @@ struct shared {
 	atomic_uint		 sh_running;	/* worker threads not yet done */
 	void			(*sh_drained)(void *); /* last worker out */
 	void			*sh_drained_arg;
+	/* proxy_env's pe_worker_init and pe_worker_fini, with sh_drained_arg */
+	int			(*sh_worker_init)(void *, unsigned, unsigned,
+				    struct event_base *, struct resolver *,
+				    void **);
+	void			(*sh_worker_fini)(void *, void *);
 	atomic_uint_fast64_t	 sh_lat[SHARED_LAT_BUCKETS + 1];
 	atomic_uint_fast64_t	 sh_lat_sum_ns;
 };

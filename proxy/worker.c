@@ -4,6 +4,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -133,6 +134,25 @@ worker_tick_cb(evutil_socket_t fd, short what, void *arg)
 		event_base_loopexit(w->w_base, NULL);
 }
 
+/*
+ * The kernel caps a listen backlog at net.core.somaxconn: ask for all of
+ * it, so bursts of new connections wait in the queue instead of being
+ * dropped (and retried a second later).
+ */
+static int
+worker_backlog(void)
+{
+	FILE	*f;
+	int	 n = 4096;
+
+	if ((f = fopen("/proc/sys/net/core/somaxconn", "re")) != NULL) {
+		if (fscanf(f, "%d", &n) != 1 || n < 128)
+			n = 4096;
+		fclose(f);
+	}
+	return n;
+}
+
 static int
 worker_listen(const struct listen_addr *la)
 {
@@ -157,7 +177,7 @@ worker_listen(const struct listen_addr *la)
 	    (la->la_addr.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
 	    IPV6_V6ONLY, &one, sizeof(one)) == -1) ||
 	    bind(fd, (const struct sockaddr *)&la->la_addr, la->la_len) == -1 ||
-	    listen(fd, 4096) == -1) {
+	    listen(fd, worker_backlog()) == -1) {
 		int e = errno;
 
 		close(fd);
@@ -167,6 +187,14 @@ worker_listen(const struct listen_addr *la)
 	return fd;
 }
 
+static void
+worker_ext_fini(struct worker *w)
+{
+	if (w->w_ext != NULL && w->w_sh->sh_worker_fini != NULL)
+		w->w_sh->sh_worker_fini(w->w_sh->sh_drained_arg, w->w_ext);
+	w->w_ext = NULL;
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -174,6 +202,8 @@ worker_main(void *arg)
 	struct shared	*sh = w->w_sh;
 
 	event_base_dispatch(w->w_base);
+	/* Its share of DNS goes to the other sockets from here on. */
+	worker_ext_fini(w);
 	policy_thread_exit();
 	/* Drained: the last worker out tells the daemon. */
 	if (atomic_fetch_sub(&sh->sh_running, 1) == 1 &&
@@ -224,7 +254,7 @@ worker_start(struct worker *w, struct shared *sh, unsigned index)
 	w->w_sh = sh;
 	w->w_next_id = index + 1;
 	atomic_init(&w->w_generation, atomic_load(&sh->sh_generation));
-	pipe_pool_init(&w->w_pipes, sh->sh_pipe_pool);
+	pipe_pool_init(&w->w_pipes, &sh->sh_pipes);
 	TAILQ_INIT(&w->w_conns);
 	if ((w->w_base = event_base_new()) == NULL ||
 	    worker_listen_all(w, pc) == -1)
@@ -238,6 +268,11 @@ worker_start(struct worker *w, struct shared *sh, unsigned index)
 		free(err);
 		return -1;
 	}
+	if (sh->sh_worker_init != NULL && sh->sh_worker_init(
+	    sh->sh_drained_arg, index, sh->sh_nworkers, w->w_base,
+	    w->w_resolver,
+	    &w->w_ext) == -1)
+		return -1;
 	w->w_ctl = event_new(w->w_base, -1, 0, worker_ctl_cb, w);
 	w->w_tick = event_new(w->w_base, -1, EV_PERSIST, worker_tick_cb, w);
 	w->w_accept_pause = evtimer_new(w->w_base, worker_resume_cb, w);
@@ -284,6 +319,8 @@ worker_wake(struct worker *w)
 void
 worker_free(struct worker *w)
 {
+	/* A worker whose thread never ran. */
+	worker_ext_fini(w);
 	worker_stop_listening(w);
 	free(w->w_lfds);
 	free(w->w_lev);

@@ -45,7 +45,8 @@ struct worker {
 	struct event		*w_tick;	/* owns: idle sweep, drain */
 	struct event		*w_accept_pause; /* owns: EMFILE back-off */
 	struct resolver		*w_resolver;	/* owns: this loop's c-ares */
-	struct pipe_pool	 w_pipes;	/* owns: spare empty pipes */
+	struct pipe_pool	 w_pipes;	/* owns: its pipes, the spare ones */
+	void			*w_ext;		/* owns: sh_worker_init's */
 	struct worker_slots	 w_conns;
 	unsigned		 w_nconns;
 	uint64_t		 w_next_id;	/* conn ids: stride workers+1 */
