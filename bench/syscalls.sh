@@ -20,7 +20,7 @@ sed -i "s|^audit: .*|audit: { file: $E2E_TMP/s-audit.jsonl, log_allowed: false }
 urls() { local i; for ((i = 0; i < N; i++)); do echo "url = \"$1\""; echo "output = /dev/null"; done; }
 for kind in tls http; do
   egressd_stop
-  ip netns exec "$E2E_SBX" strace -qq -c -f -o "$E2E_TMP/strace.$kind" \
+  ip netns exec "$E2E_SBX" strace -qq $( [ -n "${TRACE:-}" ] || echo -c ) -f -o "$E2E_TMP/strace.$kind" \
     "$EGRESSD" -c "$E2E_TMP/s.yaml" >>"$E2E_ELOG" 2>&1 &
   sp=$!
   register_pid "$sp"
@@ -35,7 +35,8 @@ for kind in tls http; do
   sleep 0.5
   kill -INT "$(pgrep -P "$sp" -x egressd || echo "$sp")" 2>/dev/null
   for ((i = 0; i < 50; i++)); do pid_alive "$sp" || break; sleep 0.1; done
+  [ -n "${TRACE:-}" ] && cp "$E2E_TMP/strace.$kind" "/tmp/strace.$kind"
   echo "== $kind: system calls per connection (N=$N, start-up and shutdown included)"
-  awk -v n="$N" '$1 ~ /^[0-9.]+$/ && NF >= 5 {name=$NF; calls=$4; if ($5 ~ /^[0-9]+$/) {} ; printf "%-16s %8.2f\n", name, calls / n; tot += calls}
+  awk -v n="$N" '$1 ~ /^[0-9.]+$/ && NF >= 5 && $NF != "total" {name=$NF; calls=$4; if ($5 ~ /^[0-9]+$/) {} ; printf "%-16s %8.2f\n", name, calls / n; tot += calls}
     END {printf "%-16s %8.2f\n", "total", tot / n}' "$E2E_TMP/strace.$kind" | sort -k2 -nr | head -30
 done

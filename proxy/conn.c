@@ -463,7 +463,6 @@ conn_new(struct worker *w, int fd, const struct sockaddr *peer,
     socklen_t peerlen)
 {
 	struct conn	*c;
-	int		 one = 1;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		log_warn("%s: calloc", __func__);
@@ -485,7 +484,7 @@ conn_new(struct worker *w, int fd, const struct sockaddr *peer,
 	c->c_up.h_from = c->c_down.h_to = fd;
 	c->c_policy = shared_policy(c->c_sh);
 	c->c_state = CONN_PEEKING;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* TCP_NODELAY comes from the listener (worker_listen()). */
 	return c;
 }
 
@@ -538,8 +537,9 @@ conn_start(struct conn *c)
 	struct policy_decision	 d;
 	struct timeval		 tv;
 
-	event_assign(&c->c_up.h_rd, base, c->c_cfd, EV_READ, conn_io_cb,
-	    &c->c_up);
+	/* Persistent: re-arming after every read would be an epoll_ctl. */
+	event_assign(&c->c_up.h_rd, base, c->c_cfd, EV_READ | EV_PERSIST,
+	    conn_io_cb, &c->c_up);
 	event_assign(&c->c_down.h_wr, base, c->c_cfd, EV_WRITE, conn_io_cb,
 	    &c->c_down);
 	evtimer_assign(&c->c_timer, base, conn_timer_cb, c);
@@ -920,8 +920,8 @@ conn_connect(struct conn *c)
 	c->c_up.h_to = c->c_down.h_from = fd;
 	event_assign(&c->c_up.h_wr, c->c_w->w_base, fd, EV_WRITE, conn_io_cb,
 	    &c->c_up);
-	event_assign(&c->c_down.h_rd, c->c_w->w_base, fd, EV_READ, conn_io_cb,
-	    &c->c_down);
+	event_assign(&c->c_down.h_rd, c->c_w->w_base, fd, EV_READ |
+	    EV_PERSIST, conn_io_cb, &c->c_down);
 	conn_set_state(c, CONN_CONNECTING);
 	if (connect(fd, (struct sockaddr *)&c->c_dst, c->c_dstlen) == 0) {
 		conn_relay_start(c);
@@ -984,6 +984,9 @@ conn_relay_start(struct conn *c)
 		conn_close(c, CLOSE_ERROR, REASON_CONNECT_FAILED, true);
 		return;
 	}
+	/* The peek's last read came short: nothing waits, so the first
+	 * read waits for readiness instead of returning EAGAIN. */
+	c->c_up.h_quiet = c->c_peek_len > 0 && c->c_peek_len < c->c_peek_cap;
 	free(c->c_peek);
 	c->c_peek = NULL;
 	c->c_peek_len = c->c_peek_cap = 0;

@@ -5,6 +5,7 @@
 #include <event2/event.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/uio.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -33,7 +34,17 @@ half_fail(struct half *h)
 static enum half_status
 half_wait(struct event *ev)
 {
+	/* h_rd is persistent: adding it again costs nothing. */
 	event_add(ev, NULL);
+	return HALF_WAITING;
+}
+
+/* Blocked on h_to: stop reading until it drains. */
+static enum half_status
+half_wait_wr(struct half *h)
+{
+	event_del(&h->h_rd);
+	event_add(&h->h_wr, NULL);
 	return HALF_WAITING;
 }
 
@@ -78,6 +89,40 @@ half_pipe_take(struct half *h)
 	return -1;
 }
 
+/*
+ * Up to <max> bytes from <fd> appended to <buf>: evbuffer_read() without
+ * its FIONREAD ioctl, one system call per read instead of two.
+ */
+static ssize_t
+half_evread(struct evbuffer *buf, int fd, size_t max)
+{
+	struct evbuffer_iovec	v[2];
+	struct iovec		iov[2];
+	int			nv, i;
+	ssize_t			n;
+	size_t			left;
+
+	if ((nv = evbuffer_reserve_space(buf, (ev_ssize_t)max, v, 2)) < 1) {
+		errno = ENOMEM;
+		return -1;
+	}
+	for (i = 0; i < nv; i++) {
+		iov[i].iov_base = v[i].iov_base;
+		iov[i].iov_len = v[i].iov_len;
+	}
+	if ((n = readv(fd, iov, nv)) <= 0) {
+		evbuffer_commit_space(buf, v, 0);
+		return n;
+	}
+	for (i = 0, left = (size_t)n; i < nv; i++) {
+		if (v[i].iov_len > left)
+			v[i].iov_len = left;
+		left -= v[i].iov_len;
+	}
+	evbuffer_commit_space(buf, v, nv);
+	return n;
+}
+
 /* Splice mode without a pipe: read into h_out, written at the loop top. */
 static ssize_t
 half_read_nopipe(struct half *h)
@@ -86,14 +131,15 @@ half_read_nopipe(struct half *h)
 		errno = ENOMEM;
 		return -1;
 	}
-	return evbuffer_read(h->h_out, h->h_from, HALF_NOPIPE_READ);
+	return half_evread(h->h_out, h->h_from, HALF_NOPIPE_READ);
 }
 
-enum half_status
-half_pump(struct half *h, half_filter_fn *filter)
+static enum half_status
+half_pump_(struct half *h, half_filter_fn *filter)
 {
 	ssize_t	n;
 	int	reads = 0;
+	bool	drained = false;	/* a short read emptied h_from */
 
 	for (;;) {
 		/* Approved bytes leave first and in order. */
@@ -106,7 +152,7 @@ half_pump(struct half *h, half_filter_fn *filter)
 		if (h->h_out != NULL && evbuffer_get_length(h->h_out) > 0) {
 			n = evbuffer_write(h->h_out, h->h_to);
 			if (n < 0 && would_block())
-				return half_wait(&h->h_wr);
+				return half_wait_wr(h);
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n <= 0)
@@ -118,7 +164,7 @@ half_pump(struct half *h, half_filter_fn *filter)
 			n = splice(h->h_pipe.ps_fd[0], NULL, h->h_to, NULL,
 			    h->h_inpipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 			if (n < 0 && would_block())
-				return half_wait(&h->h_wr);
+				return half_wait_wr(h);
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n <= 0)
@@ -138,6 +184,15 @@ half_pump(struct half *h, half_filter_fn *filter)
 		}
 		if (h->h_hold)
 			return HALF_HELD;
+		if (drained || (h->h_quiet && !h->h_copy)) {
+			h->h_quiet = false;
+			/*
+			 * Level-triggered: if more came meanwhile the event
+			 * fires at once; the read that would only say EAGAIN
+			 * is saved.
+			 */
+			return half_wait(&h->h_rd);
+		}
 		if (++reads > HALF_BURST) {
 			/* Level-triggered: fires again at once if data waits. */
 			return half_wait(&h->h_rd);
@@ -148,7 +203,7 @@ half_pump(struct half *h, half_filter_fn *filter)
 			if (h->h_out == NULL &&
 			    (h->h_out = evbuffer_new()) == NULL)
 				return half_fail(h);
-			n = evbuffer_read(h->h_in, h->h_from, HALF_COPY_READ);
+			n = half_evread(h->h_in, h->h_from, HALF_COPY_READ);
 			if (n < 0 && would_block())
 				return half_wait(&h->h_rd);
 			if (n < 0 && errno == EINTR)
@@ -162,6 +217,8 @@ half_pump(struct half *h, half_filter_fn *filter)
 				    evbuffer_get_length(h->h_in));
 				continue;
 			}
+			if ((size_t)n < HALF_COPY_READ)
+				drained = true;
 			if (filter(h) == -1)
 				return HALF_FAILED;
 			continue;
@@ -200,8 +257,21 @@ half_pump(struct half *h, half_filter_fn *filter)
 			return half_fail(h);
 		if (n == 0)
 			h->h_eof = true;
+		else if ((size_t)n < h->h_pipe.ps_size)
+			drained = true;
 		h->h_inpipe += (size_t)n;
 	}
+}
+
+enum half_status
+half_pump(struct half *h, half_filter_fn *filter)
+{
+	enum half_status	st = half_pump_(h, filter);
+
+	/* Done, held or failed: a persistent h_rd must not fire again. */
+	if (st != HALF_WAITING && event_initialized(&h->h_rd))
+		event_del(&h->h_rd);
+	return st;
 }
 
 void
@@ -216,8 +286,20 @@ half_disarm(struct half *h)
 void
 half_release(struct half *h)
 {
+	char	junk[4096];
+
 	half_disarm(h);
 	if (h->h_pipe.ps_fd[0] != -1) {
+		/*
+		 * Bytes the peer will never take (it closed first, a TLS
+		 * close_notify typically): a read empties a pipe for the next
+		 * flow in one call, where closing and making a new one
+		 * takes four.
+		 */
+		if (h->h_inpipe > 0 && h->h_inpipe <= sizeof(junk) &&
+		    read(h->h_pipe.ps_fd[0], junk, sizeof(junk)) ==
+		    (ssize_t)h->h_inpipe)
+			h->h_inpipe = 0;
 		if (h->h_inpipe == 0)
 			pipe_pool_put(h->h_pool, &h->h_pipe);
 		else

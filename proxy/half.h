@@ -44,6 +44,8 @@ struct half {
 	struct pipe_slot h_pipe;
 	bool		 h_bulk;	/* it filled a pipe: ask for big ones */
 	bool		 h_nogrow;	/* growing one failed: stop trying */
+	/* h_from was just drained: wait for readiness before reading. */
+	bool		 h_quiet;
 	/* No useful pipe could be had (the per-user limit, descriptors):
 	 * splice mode moves bytes through h_out instead, unjudged. */
 	bool		 h_nopipe;
@@ -52,7 +54,7 @@ struct half {
 	struct evbuffer	*h_out;		/* approved, not yet written */
 	uint64_t	 h_bytes;	/* written to h_to */
 	int		 h_err;	/* on HALF_FAILED */
-	struct event	 h_rd;		/* h_from readable */
+	struct event	 h_rd;		/* h_from readable; EV_PERSIST */
 	struct event	 h_wr;		/* h_to writable */
 };
 
