@@ -15,6 +15,7 @@ EGRESSD=${1:-$ROOT/build/egressd}
 ROUNDS=${2:-5}
 N_TLS=${N_TLS:-200}
 N_DNS=${N_DNS:-20000}
+NSOCK=${NSOCK:-8}   # client sockets (source ports) the DNS queries spread over
 . "$ROOT/tests/e2e/lib.sh"
 e2e_preflight || exit 1
 e2e_init
@@ -49,8 +50,8 @@ for ((r = 1; r <= ROUNDS; r++)); do
   b tls a.wild.example.org 5 "$IP_A" "$E2E_CA" >/dev/null       # warm the cache
   R[warm]+="$(b tls a.wild.example.org "$N_TLS" "$IP_A" "$E2E_CA" | cut -d' ' -f1) "
   R[cold]+="$(b tls "r$r-n%d.wild.example.org" "$N_TLS" "$IP_A" "$E2E_CA" | cut -d' ' -f1) "
-  R[dnsmasq]+="$(b dns "$NET_IP" 5353 "q%d.wild.example.org" "$N_DNS" 32) "
-  R[filter]+="$(b dns "$NET_IP" 53 "f$r-%d.wild.example.org" "$N_DNS" 32) "
+  R[dnsmasq]+="$(b dns "$NET_IP" 5353 "q%d.wild.example.org" "$N_DNS" 32 "$NSOCK") "
+  R[filter]+="$(b dns "$NET_IP" 53 "f$r-%d.wild.example.org" "$N_DNS" 32 "$NSOCK") "
 done
 m() { tr ' ' '\n' <<<"${R[$1]}" | grep . | median; }
 t=$(m trust) w=$(m warm) c=$(m cold) d=$(m dnsmasq) f=$(m filter)

@@ -11,7 +11,7 @@
 /* What a bulk flow's pipe grows to at most: fewer splices per byte. */
 #define PIPE_BULK_MAX		(1024 * 1024)
 /* Spare capacity a worker keeps at most. */
-#define PIPE_SPARE_MAX		(4 * 1024 * 1024)
+#define PIPE_SPARE_MAX		(2 * 1024 * 1024)
 /* A worker's pipes with no per-user limit (root, or the limit off). */
 #define PIPE_LIVE_NOLIMIT	(64 * 1024 * 1024)
 
