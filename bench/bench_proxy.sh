@@ -63,6 +63,10 @@ mkdir -p "$HOSTS_DIR"
 printf '127.0.0.1 localhost\n%s allowed.example.com\n%s denied.example.com\n' "$IP_A" "$IP_D" >"$HOSTS_DIR/hosts"
 # Many connections from one address: every port of the sandbox is usable.
 sbx sysctl -qw net.ipv4.ip_local_port_range="1024 65000"
+# Each rate phase leaves ~10^5 connections in TIME_WAIT to the same
+# upstream address and port, from the client and the proxy alike: reuse
+# them, or the next peer runs out of ports.
+sbx sysctl -qw net.ipv4.tcp_tw_reuse=1
 netx sysctl -qw net.core.somaxconn=4096
 
 W=$E2E_TMP/www
@@ -169,7 +173,7 @@ mkdir -p "$E2E_TMP/bstate"
 chown "$EGRESS_UID" "$E2E_TMP/bstate"
 cfg_write "$E2E_TMP/b.yaml"
 sed -i "s|^audit: .*|audit: { file: $E2E_TMP/bstate/audit.jsonl, log_allowed: false }|" "$E2E_TMP/b.yaml"
-sed -i "s|^limits: .*|limits: { peek_timeout_ms: 1000, drain_s: 1, max_connections: 200000 }\nstate_dir: $E2E_TMP/bstate\nworkers: auto|" "$E2E_TMP/b.yaml"
+sed -i "s|^limits: .*|limits: { peek_timeout_ms: 1000, drain_s: 1, max_connections: 200000, max_connections_per_sandbox: 200000 }\nstate_dir: $E2E_TMP/bstate\nworkers: auto|" "$E2E_TMP/b.yaml"
 
 redirect() { # redirect direct|mark|uid [HTTP_PORT]
   redirect_remove >/dev/null 2>&1

@@ -961,14 +961,11 @@ conn_relay_start(struct conn *c)
 	bool	http = c->c_proto == POLICY_PROTO_HTTP;
 
 	conn_set_state(c, CONN_RELAYING);
-	if ((c->c_up.h_out = evbuffer_new()) == NULL) {
-		conn_close(c, CLOSE_ERROR, REASON_CONNECT_FAILED, true);
-		return;
-	}
 	if (http) {
 		/* Every request is judged: the client side goes through us. */
 		c->c_up.h_copy = true;
 		if ((c->c_flow = malloc(sizeof(*c->c_flow))) == NULL ||
+		    (c->c_up.h_out = evbuffer_new()) == NULL ||
 		    (c->c_up.h_in = evbuffer_new()) == NULL ||
 		    evbuffer_add(c->c_up.h_in, c->c_peek, c->c_peek_len) ==
 		    -1) {
@@ -979,10 +976,30 @@ conn_relay_start(struct conn *c)
 		httpflow_init(c->c_flow, conn_cf(c)->pc_peek_max_bytes,
 		    c->c_req_ok);
 		c->c_req_ok = false;
-	} else if (c->c_peek_len > 0 &&
-	    evbuffer_add(c->c_up.h_out, c->c_peek, c->c_peek_len) == -1) {
-		conn_close(c, CLOSE_ERROR, REASON_CONNECT_FAILED, true);
-		return;
+	} else if (c->c_peek_len > 0) {
+		/*
+		 * The peeked bytes (a ClientHello) usually fit the fresh
+		 * socket at once: sent from the peek buffer, no evbuffer; a
+		 * rest goes through h_out.  A failed write ends it as the
+		 * pump's would (conn_relay_step()).
+		 */
+		ssize_t	n = send(c->c_ufd, c->c_peek, c->c_peek_len,
+			    MSG_DONTWAIT | MSG_NOSIGNAL);
+		size_t	off = n > 0 ? (size_t)n : 0;
+
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR) {
+			conn_close(c, CLOSE_END, REASON_NONE, errno != EPIPE);
+			return;
+		}
+		c->c_up.h_bytes += off;
+		if (off < c->c_peek_len &&
+		    ((c->c_up.h_out = evbuffer_new()) == NULL ||
+		    evbuffer_add(c->c_up.h_out, c->c_peek + off,
+		    c->c_peek_len - off) == -1)) {
+			conn_close(c, CLOSE_ERROR, REASON_CONNECT_FAILED, true);
+			return;
+		}
 	}
 	/* The peek's last read came short: nothing waits, so the first
 	 * read waits for readiness instead of returning EAGAIN. */
