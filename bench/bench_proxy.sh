@@ -260,9 +260,11 @@ nfds() { # nfds PID [pipe]: descriptors of the tree
 hz=$(getconf CLK_TCK)
 res() { echo "$PEER $1 $2" >>"$E2E_TMP/res"; }
 
-wrk_run() { # wrk_run SECONDS URL: prints "attempts/s ok_requests attempts"
-  sbx wrk -t1 -c50 -d"${1}s" -H "Connection: close" "$2" 2>/dev/null |
-    awk -v d="$1" '/requests in/ {n=$1} /Socket errors/ {gsub(",", ""); e=$4+$6+$8} END {printf "%.0f %d %d\n", (n+e)/d, n, n+e}'
+wrk_run() { # wrk_run SECONDS URL: prints "attempts/s ok_requests attempts p99"
+  sbx wrk -t1 -c50 -d"${1}s" --latency -H "Connection: close" "$2" 2>/dev/null >"$E2E_TMP/wrk.out"
+  awk -v d="$1" '/requests in/ {n=$1} /Socket errors/ {gsub(",", ""); e=$4+$6+$8}
+    $1 == "99%" {p=$2; if (p ~ /us$/) p=p/1000; else if (p ~ /ms$/) p=p+0; else if (p ~ /s$/) p=p*1000}
+    END {printf "%.0f %d %d %s\n", (n+e)/d, n, n+e, p == "" ? "-" : p}' "$E2E_TMP/wrk.out"
 }
 rate() { # rate NAME SECONDS URL
   local c0 c1 r
@@ -271,6 +273,7 @@ rate() { # rate NAME SECONDS URL
   c1=$(cpu_ticks "$PROXY_PID")
   set -- "$1" $r
   res "$1.cps" "$2"
+  [ "${5:--}" != - ] && res "$1.p99_ms" "$5"
   if [ "$PROXY_PID" != 0 ] && [ "${4:-0}" -gt 0 ]; then
     res "$1.cpu_us" "$(echo "($c1 - $c0) * 1000000 / $hz / $4" | bc -l)"
   fi
@@ -335,7 +338,7 @@ printf '\nmedian (min-max) of %d rounds; rate phases wrk -c50: TLS %ss, HTTP %ss
 hdr="| metric |" sep="|---|"
 for p in $PEERS; do hdr+=" $p |"; sep+="---:|"; done
 echo "$hdr"; echo "$sep"
-for k in tls.cps tls.cpu_us http.cps http.cpu_us denied.cps denied.cpu_us churn.pipe_fds bulk_http.MBps bulk_https.MBps \
+for k in tls.cps tls.p99_ms tls.cpu_us http.cps http.p99_ms http.cpu_us denied.cps denied.cpu_us churn.pipe_fds bulk_http.MBps bulk_https.MBps \
   bulk_https.ttfb_s bulk.pipe_fds idle.held idle.open_s idle.user_B_per_conn idle.fds_per_conn; do
   row="| $k |" any=0
   for p in $PEERS; do v=$(cell "$p" "$k"); [ "$v" != - ] && any=1; row+=" $v |"; done
