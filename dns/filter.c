@@ -43,6 +43,21 @@
 
 struct dtcp;
 
+/*
+ * The address a UDP query was sent to, so the answer leaves from it. A
+ * socket bound to 0.0.0.0 or [::] would otherwise answer from whatever
+ * source routing picks (for a REDIRECTed query inside the sandbox: the
+ * sandbox's own address, not the 127.0.0.1 that conntrack expects to
+ * turn back into the resolver's address), and the client drops it.
+ */
+struct udp_local {
+	sa_family_t		 ul_family;	/* 0: not known */
+	union {
+		struct in_pktinfo	v4;
+		struct in6_pktinfo	v6;
+	}			 ul;
+};
+
 /* One query forwarded upstream, waiting for its answer. */
 struct dq {
 	struct dq		*dq_next;
@@ -53,6 +68,7 @@ struct dq {
 	int			 dq_ufd;	/* UDP socket to answer from */
 	struct sockaddr_storage	 dq_src;
 	socklen_t		 dq_srclen;
+	struct udp_local	 dq_local;
 	struct dnsmsg_query	 dq_q;
 	uint8_t			*dq_req;	/* owns: the query as sent */
 	size_t			 dq_reqlen;
@@ -82,6 +98,7 @@ struct dnsfilter {
 	struct dtcp		*f_tcps;
 	unsigned		 f_ntcps;
 	struct event		*f_pause;	/* owns: EMFILE back-off */
+	struct udp_local	 f_local;	/* of the datagram answered now */
 	uint64_t		 f_next_id;
 	uint8_t			 f_buf[65536];	/* one datagram at a time */
 };
@@ -122,6 +139,44 @@ filter_audit(struct dnsfilter *f, const struct sockaddr *src,
 	audit_emit(f->f_env.fe_audit, &ev);
 }
 
+static void
+filter_sendto(int ufd, const struct udp_local *l, const struct sockaddr *to,
+    socklen_t tolen, const uint8_t *msg, size_t len)
+{
+	union {
+		struct cmsghdr	align;
+		uint8_t		buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	}		 cbuf;
+	struct iovec	 iov = { .iov_base = (void *)msg, .iov_len = len };
+	struct msghdr	 mh = { .msg_name = (void *)to, .msg_namelen = tolen,
+			    .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr	*cm;
+
+	memset(&cbuf, 0, sizeof(cbuf));
+	if (l->ul_family == AF_INET || l->ul_family == AF_INET6) {
+		mh.msg_control = cbuf.buf;
+		mh.msg_controllen = l->ul_family == AF_INET ?
+		    CMSG_SPACE(sizeof(struct in_pktinfo)) :
+		    CMSG_SPACE(sizeof(struct in6_pktinfo));
+		cm = CMSG_FIRSTHDR(&mh);
+		if (l->ul_family == AF_INET) {
+			struct in_pktinfo pi = { .ipi_spec_dst =
+			    l->ul.v4.ipi_addr };
+
+			cm->cmsg_level = IPPROTO_IP;
+			cm->cmsg_type = IP_PKTINFO;
+			cm->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		} else {
+			cm->cmsg_level = IPPROTO_IPV6;
+			cm->cmsg_type = IPV6_PKTINFO;
+			cm->cmsg_len = CMSG_LEN(sizeof(l->ul.v6));
+			memcpy(CMSG_DATA(cm), &l->ul.v6, sizeof(l->ul.v6));
+		}
+	}
+	(void)sendmsg(ufd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
 /* Sends <len> bytes of answer to a UDP client or down a TCP stream. */
 static void
 filter_send(struct dnsfilter *f, bool udp, int ufd, struct dtcp *t,
@@ -131,8 +186,7 @@ filter_send(struct dnsfilter *f, bool udp, int ufd, struct dtcp *t,
 	uint16_t	n16;
 
 	if (udp) {
-		(void)sendto(ufd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL, to,
-		    tolen);
+		filter_sendto(ufd, &f->f_local, to, tolen, msg, len);
 		return;
 	}
 	if (t == NULL || len > 65535)
@@ -186,11 +240,13 @@ dq_answer_cb(void *arg, const uint8_t *abuf, size_t alen)
 	int			 rcode;
 
 	dq->dq_rq = NULL;
+	f->f_local = dq->dq_local;
 	if (alen < 12 || (out = malloc(alen)) == NULL) {
 		filter_reply(f, dq->dq_udp, dq->dq_ufd, dq->dq_tcp,
 		    (struct sockaddr *)&dq->dq_src, dq->dq_srclen, &dq->dq_q,
 		    dq->dq_req, dq->dq_reqlen, DNSMSG_RCODE_SERVFAIL);
 		dq_free(dq);
+		memset(&f->f_local, 0, sizeof(f->f_local));
 		return;
 	}
 	memcpy(out, abuf, alen);
@@ -228,6 +284,7 @@ dq_answer_cb(void *arg, const uint8_t *abuf, size_t alen)
 		    (struct sockaddr *)&dq->dq_src, dq->dq_srclen, out, alen);
 	free(out);
 	dq_free(dq);
+	memset(&f->f_local, 0, sizeof(f->f_local));
 }
 
 /* One query from a client, over UDP (<t> NULL) or TCP. */
@@ -308,6 +365,7 @@ filter_query(struct dnsfilter *f, int ufd, struct dtcp *t,
 	dq->dq_tcp = t;
 	dq->dq_udp = udp;
 	dq->dq_ufd = ufd;
+	dq->dq_local = f->f_local;
 	memcpy(&dq->dq_src, src, srclen);
 	dq->dq_srclen = srclen;
 	dq->dq_q = q;
@@ -337,23 +395,67 @@ filter_query(struct dnsfilter *f, int ufd, struct dtcp *t,
 	}
 }
 
+/* One datagram into f_buf, its destination address into f_local. */
+static ssize_t
+filter_recv(struct dnsfilter *f, int fd, struct sockaddr_storage *src,
+    socklen_t *slen)
+{
+	union {
+		struct cmsghdr	align;
+		uint8_t		buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
+				    CMSG_SPACE(sizeof(struct in_pktinfo))];
+	}		 cbuf;
+	struct iovec	 iov = { .iov_base = f->f_buf,
+			    .iov_len = sizeof(f->f_buf) };
+	struct msghdr	 mh = { .msg_name = src, .msg_namelen = sizeof(*src),
+			    .msg_iov = &iov, .msg_iovlen = 1,
+			    .msg_control = cbuf.buf,
+			    .msg_controllen = sizeof(cbuf.buf) };
+	struct cmsghdr	*cm;
+	ssize_t		 n;
+
+	memset(&f->f_local, 0, sizeof(f->f_local));
+	if ((n = recvmsg(fd, &mh, MSG_DONTWAIT)) < 0)
+		return n;
+	*slen = mh.msg_namelen;
+	for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level == IPPROTO_IP &&
+		    cm->cmsg_type == IP_PKTINFO &&
+		    cm->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo))) {
+			memcpy(&f->f_local.ul.v4, CMSG_DATA(cm),
+			    sizeof(struct in_pktinfo));
+			f->f_local.ul_family = AF_INET;
+		} else if (cm->cmsg_level == IPPROTO_IPV6 &&
+		    cm->cmsg_type == IPV6_PKTINFO &&
+		    cm->cmsg_len >= CMSG_LEN(sizeof(struct in6_pktinfo))) {
+			memcpy(&f->f_local.ul.v6, CMSG_DATA(cm),
+			    sizeof(struct in6_pktinfo));
+			f->f_local.ul_family = AF_INET6;
+		}
+	}
+	/* The interface is routing's choice again; only the address stays. */
+	if (f->f_local.ul_family == AF_INET)
+		f->f_local.ul.v4.ipi_ifindex = 0;
+	else if (f->f_local.ul_family == AF_INET6)
+		f->f_local.ul.v6.ipi6_ifindex = 0;
+	return n;
+}
+
 static void
 filter_udp_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct dnsfilter	*f = arg;
 	struct sockaddr_storage	 src;
-	socklen_t		 slen;
+	socklen_t		 slen = 0;
 	ssize_t			 n;
 	int			 i;
 
 	for (i = 0; i < UDP_BURST; i++) {
-		slen = sizeof(src);
-		n = recvfrom(fd, f->f_buf, sizeof(f->f_buf), MSG_DONTWAIT,
-		    (struct sockaddr *)&src, &slen);
-		if (n < 0)
+		if ((n = filter_recv(f, fd, &src, &slen)) < 0)
 			return;
 		filter_query(f, fd, NULL, (struct sockaddr *)&src, slen,
 		    f->f_buf, (size_t)n);
+		memset(&f->f_local, 0, sizeof(f->f_local));
 	}
 }
 
@@ -488,21 +590,33 @@ filter_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	bufferevent_enable(t->dt_bev, EV_READ | EV_WRITE);
 }
 
+/*
+ * A bound socket for one dns.listen address. IPv6 sockets are V6ONLY so
+ * that "0.0.0.0:53" and "[::]:53" can both be listed (a dual-stack [::]
+ * would take the IPv4 port too and the second bind would fail). UDP
+ * sockets share the port with the other workers' (SO_REUSEPORT: the
+ * kernel spreads queries by source address and port); the one TCP
+ * listener is on the main loop only.
+ */
 static int
-filter_udp_socket(const struct listen_addr *la)
+filter_socket(const struct listen_addr *la, int type)
 {
 	int	fd, one = 1;
 
-	fd = socket(la->la_addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK |
+	fd = socket(la->la_addr.ss_family, type | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return -1;
-	/* One socket per filter (worker) on the same port; the kernel
-	 * spreads queries by source address and port. */
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1 ||
+	if (setsockopt(fd, SOL_SOCKET, type == SOCK_DGRAM ? SO_REUSEPORT :
+	    SO_REUSEADDR, &one, sizeof(one)) == -1 ||
 	    (la->la_addr.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
 	    IPV6_V6ONLY, &one, sizeof(one)) == -1) ||
-	    bind(fd, (const struct sockaddr *)&la->la_addr, la->la_len) == -1) {
+	    (type == SOCK_DGRAM && (la->la_addr.ss_family == AF_INET6 ?
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one,
+	    sizeof(one)) : setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one,
+	    sizeof(one))) == -1) ||
+	    bind(fd, (const struct sockaddr *)&la->la_addr, la->la_len) == -1 ||
+	    (type == SOCK_STREAM && listen(fd, 128) == -1)) {
 		int e = errno;
 
 		close(fd);
@@ -518,6 +632,7 @@ dnsfilter_new(const struct dnsfilter_env *env, const struct listen_addr *addrs,
 {
 	struct dnsfilter	*f;
 	size_t			 i;
+	int			 fd;
 
 	*err = NULL;
 	if ((f = calloc(1, sizeof(*f))) == NULL)
@@ -535,7 +650,7 @@ dnsfilter_new(const struct dnsfilter_env *env, const struct listen_addr *addrs,
 	if (f->f_ufds == NULL || f->f_uev == NULL || f->f_tl == NULL)
 		goto fail;
 	for (i = 0; i < naddrs; i++) {
-		if ((f->f_ufds[i] = filter_udp_socket(&addrs[i])) == -1) {
+		if ((f->f_ufds[i] = filter_socket(&addrs[i], SOCK_DGRAM)) == -1) {
 			if (asprintf(err, "dns.listen %s (udp): %s",
 			    addrs[i].la_text, strerror(errno)) < 0)
 				*err = NULL;
@@ -548,11 +663,14 @@ dnsfilter_new(const struct dnsfilter_env *env, const struct listen_addr *addrs,
 			goto fail;
 		if (env->fe_udp_only)
 			continue;
-		f->f_tl[i] = evconnlistener_new_bind(env->fe_base,
-		    filter_accept_cb, f, LEV_OPT_CLOSE_ON_FREE |
-		    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 128,
-		    (const struct sockaddr *)&addrs[i].la_addr, addrs[i].la_len);
-		if (f->f_tl[i] == NULL) {
+		if ((fd = filter_socket(&addrs[i], SOCK_STREAM)) == -1 ||
+		    (f->f_tl[i] = evconnlistener_new(env->fe_base,
+		    filter_accept_cb, f, LEV_OPT_CLOSE_ON_FREE, 0, fd)) == NULL) {
+			int e = errno;
+
+			if (fd != -1)
+				close(fd);
+			errno = e;
 			if (asprintf(err, "dns.listen %s (tcp): %s",
 			    addrs[i].la_text, strerror(errno)) < 0)
 				*err = NULL;

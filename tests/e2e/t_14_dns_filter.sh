@@ -125,3 +125,23 @@ ms=$(( (t1 - t0) / 1000000 ))
 wait "$dig_pid" 2>/dev/null
 expect_match "SERVFAIL|timed out|no servers" "$(cat "$E2E_TMP/dig-down.out")" "dig answer with upstream down"
 case_end
+
+case_begin dns_listen_any_v4_and_v6
+# "0.0.0.0:15053" and "[::]:15053" together: the IPv6 sockets are
+# V6ONLY, so both bind (a dual-stack [::] TCP listener used to take the
+# IPv4 port and egressd refused to start). Denied names need no upstream.
+cfg_any=$E2E_TMP/dnsany.yaml
+sed 's|listen: \["127.0.0.1:15053", "\[::1\]:15053"\]|listen: ["0.0.0.0:15053", "[::]:15053"]|' "$cfg" >"$cfg_any"
+if ! grep -q '"\[::\]:15053"' "$cfg_any"; then
+  ck_fail "could not rewrite dns.listen"
+elif ! egressd_restart "$cfg_any"; then
+  ck_fail "egressd did not start with dns.listen on 0.0.0.0 and [::]"
+else
+  for srv in "$NET_IP" "$NET_IP6"; do
+    for tr in +notcp +tcp; do
+      out=$(sbx timeout 10 dig @"$srv" +time=3 +tries=1 "$tr" evil.example.com A 2>&1)
+      expect_match "status: NXDOMAIN" "$out" "dig @$srv $tr"
+    done
+  done
+fi
+case_end

@@ -65,7 +65,7 @@ tg_setup() {
 listen: ["0.0.0.0:15001", "[::]:15001"]
 upstream: { mark: 0x1e9d, connect_timeout_ms: 2000 }
 dns:
-  listen: ["0.0.0.0:15053", "[2001:db8:ff10::1]:15053", "[2001:db8:ff11::1]:15053"]
+  listen: ["0.0.0.0:15053", "[::]:15053"]
   servers: ["198.19.1.1"]
 audit: { file: $E2E_TMP/taps-audit.jsonl }
 limits: { peek_timeout_ms: 1000 }
@@ -175,6 +175,12 @@ out=$(ip netns exec "$TA" dig +time=2 +tries=1 @198.19.1.1 a.wild.example.org A 
 expect_contains "status: NXDOMAIN" "$out" "a name vm-a may not reach"
 tg_event "e['action']=='deny' and e['proto']=='dns' and e['sandbox']=='vm-a' and e['host']=='a.wild.example.org'" >/dev/null ||
   ck_fail "no dns deny event"
+# over IPv6 from the other tap, UDP and TCP: dns.listen is "[::]:15053",
+# and the answer must come back from the address the query went to
+for tr in +notcp +tcp; do
+  out=$(ip netns exec "$TB" dig +time=2 +tries=1 "$tr" @2001:db8:ff11::1 allowed.example.com A 2>&1)
+  expect_contains "status: NXDOMAIN" "$out" "vm-b, IPv6 $tr: a name only vm-a may reach"
+done
 case_end
 
 case_begin gateway_uplink_not_captured
