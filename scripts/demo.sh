@@ -9,9 +9,10 @@
 # (the same topology as tests/e2e), starts build/egressd inside the sandbox
 # with a copy of CONFIG whose audit file is moved to a temp dir, redirects the
 # sandbox's TCP to it, and walks through what operators of sandbox
-# platforms do with it: egressctl doctor (the redirect rules proven), table, allow, enable, an allowed request,
-# a refused one, the events as a table, and why the refused one was
-# refused (egressctl explain). Everything is removed on exit.
+# platforms do with it: egressctl table, allow, enable, an allowed request,
+# a refused one, the events as a table, why the refused one was
+# refused (egressctl explain), and the self-test that proves the redirect
+# rules (egressctl doctor). Everything is removed on exit.
 set -u
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -140,7 +141,6 @@ run_curl() {
   fi
 }
 
-run_ctl doctor
 run_ctl table sandbox
 run_ctl allow sandbox pypi.org "*.pythonhosted.org" api.openai.com
 run_ctl enable sandbox
@@ -154,13 +154,14 @@ for _ in $(seq 1 30); do
 done
 run_ctl events --limit 20
 run_ctl explain sandbox evil.example.com
+run_ctl doctor
 echo
 bold "\$ tail -n 1 audit.jsonl        (the audit file: one JSON line per event)"
 tail -n 1 "$E2E_AUDIT" | sed 's/^/   /'
 
 echo
 if [ $status = 0 ]; then
-  bold "== done: enforcement proven, allowed through the API, refused and audited, explained"
+  bold "== done: allowed through the API, refused and audited, explained, enforcement proven"
 else
   bold "== something did not go as expected; egressd's log:"
   tail -n 20 "$E2E_ELOG" | sed 's/^/   /'
