@@ -29,6 +29,7 @@ T22_PIDS=()
 t22_cleanup() {
   local p ns
   for p in "${T22_PIDS[@]}"; do kill_pid "$p" 10; done
+  ip -n "$E2E_NET" link del net-gwr 2>/dev/null  # now, not when the kernel frees the netns
   for ns in "$GWS" "$GWR"; do
     for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
     ip netns del "$ns" 2>/dev/null

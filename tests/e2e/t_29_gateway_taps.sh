@@ -20,6 +20,7 @@ tg_cleanup() {
   local p ns
   [ -n "$GT_PID" ] && kill_pid "$GT_PID" 10
   [ -n "$SRV_PID" ] && kill_pid "$SRV_PID" 10
+  ip -n "$E2E_NET" link del net-gt 2>/dev/null  # now, not when the kernel frees the netns
   for ns in "$TA" "$TB" "$RTR"; do
     for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
     ip netns del "$ns" 2>/dev/null

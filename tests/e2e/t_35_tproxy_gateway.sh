@@ -10,99 +10,12 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_case_env
 
-RTR=egs-trt-$E2E_ID
-GA=egs-tga-$E2E_ID
-GB=egs-tgb-$E2E_ID
-GC=egs-tgc-$E2E_ID
-gw_cleanup() {
-  local p ns
-  [ -n "${GW_PID:-}" ] && kill_pid "$GW_PID" 10
-  for ns in "$GA" "$GB" "$GC" "$RTR"; do
-    for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
-    ip netns del "$ns" 2>/dev/null
-  done
-  return 0
-}
-trap gw_cleanup EXIT
-
-gw_setup() {
-  local i ns
-  ip netns add "$RTR" || return 1
-  ip -n "$RTR" link set lo up
-  ip netns exec "$RTR" sysctl -qw net.ipv4.ip_forward=1 || return 1
-  # router <-> fake internet
-  ip -n "$RTR" link add rt-net type veth peer name net-rt netns "$E2E_NET" || return 1
-  ip -n "$RTR" addr add 198.18.1.2/30 dev rt-net
-  ip -n "$E2E_NET" addr add 198.18.1.1/30 dev net-rt
-  ip -n "$RTR" link set rt-net up
-  ip -n "$E2E_NET" link set net-rt up
-  ip -n "$RTR" route add default via 198.18.1.1 || return 1
-  i=2
-  for ns in "$GA" "$GB" "$GC"; do
-    ip netns add "$ns" || return 1
-    ip -n "$ns" link set lo up
-    ip -n "$RTR" link add "gw-$i" type veth peer name eth0 netns "$ns" || return 1
-    ip -n "$RTR" addr add "198.18.$i.1/24" dev "gw-$i"
-    ip -n "$ns" addr add "198.18.$i.2/24" dev eth0
-    ip -n "$RTR" link set "gw-$i" up
-    ip -n "$ns" link set eth0 up
-    ip -n "$ns" route add default via "198.18.$i.1" || return 1
-    i=$((i + 1))
-  done
-  ip netns exec "$RTR" "$E2E_ROOT/scripts/egress-redirect" install --mode gateway \
-    --in-iface "gw-+" --proxy-port 15001 --dns-port 0 --tproxy >/dev/null || return 1
-  cat >"$E2E_TMP/tp.yaml" <<EOF
-listen: [{ addr: "0.0.0.0:15001", tproxy: true }]
-upstream: { mark: 0x1e9d, connect_timeout_ms: 2000 }
-dns: { servers: ["198.18.1.1"] }
-audit: { file: $E2E_TMP/tp-audit.jsonl }
-limits: { peek_timeout_ms: 1000 }
-policies:
-  web:
-    allow: { hosts: ["allowed.example.com"] }
-  wild:
-    allow: { hosts: ["*.wild.example.org"] }
-sandboxes:
-  - id: team-a
-    sources: ["198.18.2.0/24"]
-    policies: [web]
-  - id: team-b
-    sources: ["198.18.3.2/32"]
-    policies: [wild]
-EOF
-  ip netns exec "$RTR" "$E2E_EGRESSD" -c "$E2E_TMP/tp.yaml" >>"$E2E_TMP/tp.log" 2>&1 &
-  GW_PID=$!
-  register_pid "$GW_PID"
-  for ((i = 0; i < 50; i++)); do
-    ip netns exec "$RTR" ss -ltnH "( sport = :15001 )" | grep -q . && return 0
-    sleep 0.1
-  done
-  return 1
-}
-
-gcurl() { # gcurl NS URL: curl from a gateway sandbox, test names resolved
-  local ns=$1; shift
-  ip netns exec "$ns" curl -sS --max-time 8 --cacert "$E2E_CA" \
-    --resolve "allowed.example.com:443:$IP_A" --resolve "a.wild.example.org:443:$IP_A" "$@"
-}
-gw_event() { # gw_event PYEXPR: the first gateway audit event matching
-  local i
-  for ((i = 0; i < 30; i++)); do
-    "$E2E_PY" - "$E2E_TMP/tp-audit.jsonl" "$1" <<'PY' && return 0
-import json, sys
-for line in open(sys.argv[1]) if __import__("os").path.exists(sys.argv[1]) else []:
-    e = json.loads(line)
-    if eval(sys.argv[2]):
-        print(line.strip()); sys.exit(0)
-sys.exit(1)
-PY
-    sleep 0.1
-  done
-  return 1
-}
+GW_TAG=t GW_TPROXY=1
+# shellcheck source=gateway.sh
+. "$(dirname "${BASH_SOURCE[0]}")/gateway.sh"
 
 case_begin tproxy_setup
-gw_setup || ck_fail "gateway topology or egressd did not come up: $(tail -5 "$E2E_TMP/tp.log" 2>/dev/null)"
+gw_setup || ck_fail "gateway topology or egressd did not come up: $(tail -5 "$GW_LOG" 2>/dev/null)"
 case_end
 
 case_begin tproxy_sandbox_a_own_policy
