@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/e2e/gateway.sh: the gateway topology t_16 (REDIRECT) and t_35
 # (TPROXY) share, sourced after lib.sh and e2e_case_env. Before sourcing,
 # set GW_TAG (a short name for namespaces and files) and GW_TPROXY (0 or
@@ -33,11 +34,11 @@ gw_setup() {
   ip -n "$RTR" link set lo up
   ip netns exec "$RTR" sysctl -qw net.ipv4.ip_forward=1 || return 1
   # router <-> fake internet
-  ip -n "$RTR" link add rt-net type veth peer name net-${GW_TAG}rt netns "$E2E_NET" || return 1
+  ip -n "$RTR" link add rt-net type veth peer name "net-${GW_TAG}rt" netns "$E2E_NET" || return 1
   ip -n "$RTR" addr add 198.18.1.2/30 dev rt-net
-  ip -n "$E2E_NET" addr add 198.18.1.1/30 dev net-${GW_TAG}rt
+  ip -n "$E2E_NET" addr add 198.18.1.1/30 dev "net-${GW_TAG}rt"
   ip -n "$RTR" link set rt-net up
-  ip -n "$E2E_NET" link set net-${GW_TAG}rt up
+  ip -n "$E2E_NET" link set "net-${GW_TAG}rt" up
   ip -n "$RTR" route add default via 198.18.1.1 || return 1
   i=2
   for ns in "$GA" "$GB" "$GC"; do

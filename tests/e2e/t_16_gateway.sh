@@ -7,6 +7,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_case_env
 
+# shellcheck disable=SC2034  # read by gateway.sh
 GW_TAG=g GW_TPROXY=0
 # shellcheck source=gateway.sh
 . "$(dirname "${BASH_SOURCE[0]}")/gateway.sh"
