@@ -29,7 +29,10 @@ sandboxes:
     policies: [agent]
 EOF
 ctl() { sbx "$CTL" -s "$ASOCK" "$@"; }
-sdig() { sbx timeout 10 dig @"$NET_IP" +time=3 +tries=1 "$@" 2>&1; }
+# Two tries, as a stub resolver makes: one CI run lost the first UDP query
+# of learn_dns_answers with no trace in egressd (no audit event, no
+# answer), not understood yet; these cases are about learn mode, not loss.
+sdig() { sbx timeout 15 dig @"$NET_IP" +time=3 +tries=2 "$@" 2>&1; }
 
 egressd_restart "$cfg" 2>"$E2E_TMP/start.err" || fail learn_setup "egressd did not start: $(cat "$E2E_TMP/start.err")"
 
