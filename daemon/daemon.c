@@ -63,6 +63,8 @@ struct daemon {
 	struct proxy		*d_px;		/* owns: the data plane */
 	struct resolver		*d_fres;	/* owns: the filter's */
 	struct dnsfilter	*d_filter;	/* owns: TCP, and UDP once drained */
+	int			*d_dns_ufds;	/* owns: UDP, one per dns.listen */
+	size_t			 d_dns_nufds;
 	/* The workers' filters (UDP) read these from their threads. */
 	atomic_bool		 d_strip_https;
 	atomic_uint_fast64_t	 d_dns_seq;	/* the filters' audit ids */
@@ -805,11 +807,12 @@ filter_env(struct daemon *d, struct dnsfilter_env *fenv,
 	fenv->fe_id_stride = nworkers + 1;
 	fenv->fe_seq = &d->d_dns_seq;
 	fenv->fe_udp_only = udp_only;
+	fenv->fe_udp_fds = d->d_dns_ufds;
 }
 
 /*
- * Each worker answers UDP queries on its own loop, on its own socket of
- * the dns.listen addresses (SO_REUSEPORT): the filter scales with the
+ * Each worker answers UDP queries on its own loop, reading the shared
+ * sockets of the dns.listen addresses: the filter scales with the
  * workers.  Called before the worker's loop runs.
  */
 static int
@@ -895,6 +898,33 @@ daemon_start_admin(struct daemon *d)
 	return 0;
 }
 
+/*
+ * The DNS filter's UDP sockets, before the workers start: every filter
+ * (each worker's and the main loop's) reads the same ones.
+ */
+static int
+daemon_open_dns(struct daemon *d)
+{
+	const struct config	*cf = d->d_cf;
+	char			*err = NULL;
+
+	if (!cf->cf_dns || cf->cf_dns_nlisten == 0)
+		return 0;
+	if ((d->d_dns_ufds = calloc(cf->cf_dns_nlisten,
+	    sizeof(*d->d_dns_ufds))) == NULL)
+		return -1;
+	if (dnsfilter_udp_open(cf->cf_dns_listen, cf->cf_dns_nlisten,
+	    d->d_dns_ufds, &err) == -1) {
+		log_warnx("dns filter: %s", err ? err : "cannot start");
+		free(err);
+		free(d->d_dns_ufds);
+		d->d_dns_ufds = NULL;
+		return -1;
+	}
+	d->d_dns_nufds = cf->cf_dns_nlisten;
+	return 0;
+}
+
 static int
 daemon_start(struct daemon *d, unsigned long nofile)
 {
@@ -914,7 +944,8 @@ daemon_start(struct daemon *d, unsigned long nofile)
 	atomic_store(&d->d_strip_https, cf->cf_dns_strip_https);
 	env.pe_audit = d->d_audit;
 	env.pe_dns = d->d_dns;
-	if ((d->d_px = proxy_start(&env, &cf->cf_px, cf->cf_policy)) == NULL)
+	if (daemon_open_dns(d) == -1 ||
+	    (d->d_px = proxy_start(&env, &cf->cf_px, cf->cf_policy)) == NULL)
 		return -1;
 	if (daemon_start_filter(d) == -1 || daemon_start_admin(d) == -1)
 		return -1;
@@ -940,6 +971,9 @@ daemon_close(struct daemon *d)
 	admin_free(d->d_admin);
 	dnsfilter_free(d->d_filter);
 	resolver_free(d->d_fres);
+	for (i = 0; i < d->d_dns_nufds; i++)
+		close(d->d_dns_ufds[i]);
+	free(d->d_dns_ufds);
 	for (i = 0; i < 4; i++)
 		if (d->d_sigs[i] != NULL)
 			event_free(d->d_sigs[i]);

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -593,10 +594,10 @@ filter_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 /*
  * A bound socket for one dns.listen address. IPv6 sockets are V6ONLY so
  * that "0.0.0.0:53" and "[::]:53" can both be listed (a dual-stack [::]
- * would take the IPv4 port too and the second bind would fail). UDP
- * sockets share the port with the other workers' (SO_REUSEPORT: the
- * kernel spreads queries by source address and port); the one TCP
- * listener is on the main loop only.
+ * would take the IPv4 port too and the second bind would fail). No
+ * SO_REUSEPORT: the workers share one UDP socket per address instead, so a
+ * second egressd (or anything else of the same uid) fails to bind rather
+ * than silently taking a share of the queries.
  */
 static int
 filter_socket(const struct listen_addr *la, int type)
@@ -607,8 +608,8 @@ filter_socket(const struct listen_addr *la, int type)
 	    SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return -1;
-	if (setsockopt(fd, SOL_SOCKET, type == SOCK_DGRAM ? SO_REUSEPORT :
-	    SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+	if ((type == SOCK_STREAM && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR,
+	    &one, sizeof(one)) == -1) ||
 	    (la->la_addr.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
 	    IPV6_V6ONLY, &one, sizeof(one)) == -1) ||
 	    (type == SOCK_DGRAM && (la->la_addr.ss_family == AF_INET6 ?
@@ -624,6 +625,25 @@ filter_socket(const struct listen_addr *la, int type)
 		return -1;
 	}
 	return fd;
+}
+
+int
+dnsfilter_udp_open(const struct listen_addr *addrs, size_t naddrs, int *fds,
+    char **err)
+{
+	size_t	i;
+
+	*err = NULL;
+	for (i = 0; i < naddrs; i++)
+		if ((fds[i] = filter_socket(&addrs[i], SOCK_DGRAM)) == -1) {
+			if (asprintf(err, "dns.listen %s (udp): %s",
+			    addrs[i].la_text, strerror(errno)) < 0)
+				*err = NULL;
+			while (i > 0)
+				close(fds[--i]);
+			return -1;
+		}
+	return 0;
 }
 
 struct dnsfilter *
@@ -650,7 +670,10 @@ dnsfilter_new(const struct dnsfilter_env *env, const struct listen_addr *addrs,
 	if (f->f_ufds == NULL || f->f_uev == NULL || f->f_tl == NULL)
 		goto fail;
 	for (i = 0; i < naddrs; i++) {
-		if ((f->f_ufds[i] = filter_socket(&addrs[i], SOCK_DGRAM)) == -1) {
+		f->f_ufds[i] = env->fe_udp_fds != NULL ?
+		    fcntl(env->fe_udp_fds[i], F_DUPFD_CLOEXEC, 0) :
+		    filter_socket(&addrs[i], SOCK_DGRAM);
+		if (f->f_ufds[i] == -1) {
 			if (asprintf(err, "dns.listen %s (udp): %s",
 			    addrs[i].la_text, strerror(errno)) < 0)
 				*err = NULL;

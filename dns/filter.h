@@ -38,21 +38,34 @@ struct dnsfilter_env {
 	uint64_t		 fe_id_first;	/* audit "conn" ids: first, */
 	uint64_t		 fe_id_stride;	/* ... then every stride */
 	/*
-	 * Filters sharing the listen addresses (one per worker, each its
-	 * own SO_REUSEPORT UDP socket, the kernel spreading the queries)
-	 * share this count of ids; NULL: the filter's own.
+	 * Filters sharing the listen addresses (one per worker and the main
+	 * loop's, reading the same UDP sockets) share this count of ids;
+	 * NULL: the filter's own.
 	 */
 	atomic_uint_fast64_t	*fe_seq;
 	bool			 fe_udp_only;	/* TCP (capped) is elsewhere */
+	/*
+	 * The UDP sockets of the addresses, one each, from
+	 * dnsfilter_udp_open(): every filter reads the same ones from its
+	 * own loop (a copy of the descriptor each), so a query waits for
+	 * whichever loop is free and no other socket, nor another process,
+	 * can share the port. NULL: the filter binds its own.
+	 */
+	const int		*fe_udp_fds;
 };
 
 struct dnsfilter;
 
 /*
- * Binds UDP (SO_REUSEPORT: more filters may share the addresses) and,
- * unless fe_udp_only, TCP on <addrs>; runs on fe_base, whose thread is the
- * only one that may free it.  fe_policy and fe_strip_https are then called
- * from that thread.
+ * Binds <naddrs> UDP sockets, one per address, into <fds>; -1 with <err>
+ * naming the address when one cannot be bound (nothing is left open).
+ */
+int		 dnsfilter_udp_open(const struct listen_addr *addrs,
+		    size_t naddrs, int *fds, char **err);
+/*
+ * Answers UDP on <addrs> (fe_udp_fds, or sockets of its own) and, unless
+ * fe_udp_only, TCP; runs on fe_base, whose thread is the only one that may
+ * free it.  fe_policy and fe_strip_https are then called from that thread.
  */
 struct dnsfilter *dnsfilter_new(const struct dnsfilter_env *env,
 		    const struct listen_addr *addrs, size_t naddrs, char **err);

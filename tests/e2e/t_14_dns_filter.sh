@@ -143,5 +143,10 @@ else
       expect_match "status: NXDOMAIN" "$out" "dig @$srv $tr"
     done
   done
+  # a second egressd on the same addresses fails to start: it must not
+  # take a share of the first one's queries (no SO_REUSEPORT on DNS)
+  timeout 10 ip netns exec "$E2E_SBX" "$E2E_EGRESSD" -c "$cfg_any" >"$E2E_TMP/second.out" 2>&1; rc=$?
+  expect_eq 1 "$rc" "a second egressd on the same dns.listen"
+  expect_match "dns.listen 0.0.0.0:15053 \\(udp\\): Address already in use" "$(cat "$E2E_TMP/second.out")" "the reason"
 fi
 case_end
