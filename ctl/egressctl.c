@@ -484,22 +484,38 @@ print_network(const char *id, const json_t *net)
 	return rc;
 }
 
+/*
+ * The one-SANDBOX commands: METHOD on /api/v1/sandboxes/SANDBOX<tail>,
+ * whose answer must be a JSON object (<what> names it in the error).
+ */
 static int
-run_table(struct ctl *c, const struct cmd *cm, int argc, char **argv)
+sandbox_call(struct ctl *c, const struct cmd *cm, int argc, char **argv,
+    const char *method, const char *tail, const char *what, json_t **j)
 {
 	char	path[PATH_MAX_LEN];
-	json_t	*j;
-	int	 rc;
+	int	rc;
 
 	if (argc != 1)
 		return usage_error(cm, argc == 0 ? "missing SANDBOX" :
 		    "too many arguments");
-	if ((rc = sandbox_path(cm, path, argv[0], "/network")) != EXIT_OK)
+	if ((rc = sandbox_path(cm, path, argv[0], tail)) != EXIT_OK)
 		return rc;
-	if ((rc = api(c, "GET", path, NULL, &j)) != EXIT_OK)
+	if ((rc = api(c, method, path, NULL, j)) != EXIT_OK)
 		return rc;
-	if (!json_is_object(j))
-		return bad_shape(c, "network: not an object", j);
+	if (!json_is_object(*j))
+		return bad_shape(c, what, *j);
+	return EXIT_OK;
+}
+
+static int
+run_table(struct ctl *c, const struct cmd *cm, int argc, char **argv)
+{
+	json_t	*j;
+	int	 rc;
+
+	if ((rc = sandbox_call(c, cm, argc, argv, "GET", "/network",
+	    "network: not an object", &j)) != EXIT_OK)
+		return rc;
 	if (c->c_json)
 		print_json(j);
 	else if (print_network(argv[0], j) == -1) {
@@ -572,20 +588,14 @@ oom:
 static int
 run_intercept(struct ctl *c, const struct cmd *cm, int argc, char **argv)
 {
-	char	 path[PATH_MAX_LEN], tail[32], *s;
+	char	 tail[32], *s;
 	json_t	*j, *v;
 	int	 rc;
 
-	if (argc != 1)
-		return usage_error(cm, argc == 0 ? "missing SANDBOX" :
-		    "too many arguments");
 	snprintf(tail, sizeof(tail), "/egress/%s", cm->cm_name);
-	if ((rc = sandbox_path(cm, path, argv[0], tail)) != EXIT_OK)
+	if ((rc = sandbox_call(c, cm, argc, argv, "POST", tail,
+	    "network: not an object", &j)) != EXIT_OK)
 		return rc;
-	if ((rc = api(c, "POST", path, NULL, &j)) != EXIT_OK)
-		return rc;
-	if (!json_is_object(j))
-		return bad_shape(c, "network: not an object", j);
 	if (c->c_json)
 		print_json(j);
 	else {
@@ -1483,19 +1493,12 @@ print_suggest_list(json_t *j, const char *key, const char *field)
 static int
 run_suggest(struct ctl *c, const struct cmd *cm, int argc, char **argv)
 {
-	char	path[PATH_MAX_LEN];
 	json_t	*j;
 	int	 rc;
 
-	if (argc != 1)
-		return usage_error(cm, argc == 0 ? "missing SANDBOX" :
-		    "too many arguments");
-	if ((rc = sandbox_path(cm, path, argv[0], "/suggest")) != EXIT_OK)
+	if ((rc = sandbox_call(c, cm, argc, argv, "GET", "/suggest",
+	    "suggest: not an object", &j)) != EXIT_OK)
 		return rc;
-	if ((rc = api(c, "GET", path, NULL, &j)) != EXIT_OK)
-		return rc;
-	if (!json_is_object(j))
-		return bad_shape(c, "suggest: not an object", j);
 	if (c->c_json)
 		print_json(j);
 	else if (json_array_size(json_object_get(j, "hosts")) +
