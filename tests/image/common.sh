@@ -47,3 +47,17 @@ podman_q() {
 
 # netns_of PID: the inode of a process's network namespace.
 netns_of() { stat -L -c %i "/proc/$1/ns/net" 2>/dev/null; }
+
+# The checks' tally, shared by tests/image/run.sh and tests/k8s/run.sh:
+# ok NAME / bad NAME WHY print a line each; finish prints the count and
+# exits 0 only if nothing failed.
+passed=0 failed=0
+ok() { echo "ok $1"; passed=$((passed + 1)); }
+bad() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
+finish() { echo "$passed passed, $failed failed"; [ "$failed" = 0 ]; exit $?; }
+
+# img_preflight: what both need before a namespace is made (after lib.sh).
+img_preflight() {
+	e2e_preflight && podman_setup && return 0
+	echo "0 passed, 1 failed"; exit 1
+}

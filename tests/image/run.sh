@@ -20,13 +20,7 @@ E2E_ID=img$$
 # shellcheck source=../e2e/lib.sh
 . "$HERE/../e2e/lib.sh"
 
-passed=0 failed=0
-ok() { echo "ok $1"; passed=$((passed + 1)); }
-bad() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
-finish() { echo "$passed passed, $failed failed"; [ "$failed" = 0 ]; exit $?; }
-
-e2e_preflight || { echo "0 passed, 1 failed"; exit 1; }
-podman_setup || { echo "0 passed, 1 failed"; exit 1; }
+img_preflight
 if ! podman image exists "$EGRESSD_IMAGE"; then
 	echo "image: $EGRESSD_IMAGE not found: run tests/image/build.sh first" >&2
 	echo "0 passed, 1 failed"; exit 1

@@ -17,13 +17,7 @@ E2E_ID=k8s$$
 # shellcheck source=../e2e/lib.sh
 . "$HERE/../e2e/lib.sh"
 
-passed=0 failed=0
-ok() { echo "ok $1"; passed=$((passed + 1)); }
-bad() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
-finish() { echo "$passed passed, $failed failed"; [ "$failed" = 0 ]; exit $?; }
-
-e2e_preflight || { echo "0 passed, 1 failed"; exit 1; }
-podman_setup || { echo "0 passed, 1 failed"; exit 1; }
+img_preflight
 for img in "$EGRESSD_IMAGE" debian:12-slim; do
 	podman image exists "$img" && continue
 	echo "k8s: image $img not found: run tests/image/build.sh first" >&2
