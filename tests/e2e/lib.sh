@@ -348,6 +348,22 @@ egressd_stop() {
 
 egressd_restart() { egressd_stop; egressd_start "$1"; }
 
+# e2e_api METHOD PATH [BODY]: the admin API on $ASOCK, from the sandbox;
+# prints the body, then the status code on a line of its own.
+e2e_api() {
+  sbx curl -s --max-time 5 --unix-socket "$ASOCK" -X "$1" ${3:+-d "$3"} \
+    -w '\n%{http_code}' "http://egressd$2"
+}
+
+# e2e_admin_cfg NAME: $cfg, the test config plus an admin socket ($ASOCK)
+# and an empty state_dir ($STATE), all named after NAME in $E2E_TMP.
+e2e_admin_cfg() {
+  ASOCK=$E2E_TMP/$1.sock STATE=$E2E_TMP/$1-state cfg=$E2E_TMP/$1.yaml
+  cfg_write "$cfg"
+  printf 'admin: { socket: %s }\nstate_dir: %s\n' "$ASOCK" "$STATE" >>"$cfg"
+  rm -rf "$STATE"
+}
+
 egressd_log_tail() { tail -n "${1:-8}" "$E2E_ELOG" 2>/dev/null; }
 
 # ---------------------------------------------------------------- clients

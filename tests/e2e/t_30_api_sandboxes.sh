@@ -27,10 +27,7 @@ sandboxes:
     policies: [agent]
 EOF
 rm -rf "$E2E_TMP/api-sb-state"
-api() {  # api METHOD PATH [BODY]: prints the body, then the status
-  sbx curl -s --max-time 5 --unix-socket "$ASOCK" -X "$1" ${3:+-d "$3"} \
-    -w '\n%{http_code}' "http://egressd$2"
-}
+api() { e2e_api "$@"; }
 egressd_restart "$cfg" 2>"$E2E_TMP/start.err" || fail api_sb_setup "egressd did not start: $(cat "$E2E_TMP/start.err")"
 
 case_begin put_network_sets_sources_and_policies

@@ -8,17 +8,9 @@
 e2e_case_env
 
 CTL=$(dirname "$E2E_EGRESSD")/egressctl
-ASOCK=$E2E_TMP/pol.sock
-STATE=$E2E_TMP/pol-state
-cfg=$E2E_TMP/pol.yaml
-cfg_write "$cfg"
-printf 'admin: { socket: %s }\nstate_dir: %s\n' "$ASOCK" "$STATE" >>"$cfg"
-rm -rf "$STATE"
+e2e_admin_cfg pol
 ctl() { sbx "$CTL" -s "$ASOCK" "$@"; }
-api() {  # api METHOD PATH [BODY]: prints the body, then the status
-  sbx curl -s --max-time 5 --unix-socket "$ASOCK" -X "$1" ${3:+-d "$3"} \
-    -w '\n%{http_code}' "http://egressd$2"
-}
+api() { e2e_api "$@"; }
 body() { sed '$d' <<<"$1"; }
 ok_to() { sbx_curl "https://$1/" >/dev/null 2>&1; }
 egressd_restart "$cfg" 2>"$E2E_TMP/start.err" || fail pol_setup "egressd did not start: $(cat "$E2E_TMP/start.err")"
