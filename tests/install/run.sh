@@ -36,6 +36,24 @@ if [ -z "$missing" ]; then ok files; else bad files "not installed:$missing"; fi
 out=$(for m in "$prefix"/share/man/man*/*; do groff -man -ww -z "$m" 2>&1; done)
 if [ -z "$out" ]; then ok man-groff; else bad man-groff "$out"; fi
 
+# --help and the man pages in step: every option and command the programs
+# print in their usage is in their page.
+help_words() { # help_words PROGRAM: long options and egressctl commands
+	"$@" --help 2>&1 | grep -oE -- '--[a-z][a-z-]+' | sort -u
+	[ "$(basename "$1")" = egressctl ] &&
+		"$@" --help 2>&1 | sed -n '/^commands:/,/^options:/p' |
+		grep -oE '^  [a-z][a-z-]+' | sed 's/^  //' | sort -u
+}
+missing=
+for prog in egressd egressctl egress-redirect; do
+	page=$(ls "$prefix"/share/man/man8/"$prog".8)
+	text=$(groff -man -Tascii -P-cbou "$page" 2>/dev/null)
+	for w in $(help_words "$prefix/bin/$prog"); do
+		grep -qF -- "$w" <<<"$text" || missing="$missing $prog:$w"
+	done
+done
+if [ -z "$missing" ]; then ok man-help; else bad man-help "in --help, not in the page:$missing"; fi
+
 unit=$prefix/lib/systemd/system/egressd.service
 if grep -q "^ExecStart=$prefix/bin/egressd -c $prefix/etc/egressd/egressd.yaml\$" "$unit"; then
 	ok unit-paths
