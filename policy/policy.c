@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/cidr.h"
+#include "common/secret.h"
 #include "common/strhash.h"
 #include "policy/hostname.h"
 #include "policy/policy_int.h"
@@ -56,6 +57,10 @@ policy_reason_str(enum policy_reason r)
 		return "learn";
 	case REASON_IDLE:
 		return "idle-timeout";
+	case REASON_UPSTREAM_CERT:
+		return "upstream-cert";
+	case REASON_CREDENTIAL_MISSING:
+		return "credential-missing";
 	}
 	return "invalid";
 }
@@ -70,6 +75,8 @@ policy_proto_str(enum policy_proto p)
 		return "http";
 	case POLICY_PROTO_OTHER:
 		return "other";
+	case POLICY_PROTO_HTTPS:
+		return "https";
 	case POLICY_PROTO_DNS:
 		return "dns";
 	}
@@ -169,6 +176,18 @@ pol_free(struct pol *po)
 		free(ep->ep_text);
 	}
 	free(po->po_endpoints);
+	hostset_free(po->po_intercept);
+	for (i = 0; i < po->po_ncreds; i++) {
+		struct credential *cr = &po->po_creds[i];
+
+		hostset_free(cr->cr_hosts);
+		free(cr->cr_header);
+		free(cr->cr_path);
+		free(cr->cr_file);
+		free(cr->cr_text);
+		secret_free(cr->cr_secret);
+	}
+	free(po->po_creds);
 	free(po->po_name);
 	free(po->po_profiles);
 	rule_set_free(&po->po_allow);
@@ -470,6 +489,14 @@ endpoints_refuse(const struct pol *po, const struct policy_query *q)
 	return governs != NULL ? governs->ep_text : NULL;
 }
 
+/* The protocols bit a query needs: a request inside intercepted TLS came
+ * in as TLS. */
+static unsigned
+proto_bit(enum policy_proto p)
+{
+	return p == POLICY_PROTO_HTTPS ? POLICY_PROTO_TLS : (unsigned)p;
+}
+
 static void
 decide(struct policy_decision *d, enum policy_action a, enum policy_reason r,
     const char *pname, const char *rule)
@@ -496,7 +523,7 @@ pol_judge(const struct pol *po, const struct pol *inl,
 	size_t			 i;
 
 	memset(d, 0, sizeof(*d));
-	if (protocols && (po->po_protocols & q->pq_proto) == 0) {
+	if (protocols && (po->po_protocols & proto_bit(q->pq_proto)) == 0) {
 		decide(d, POLICY_DENY, REASON_PROTOCOL_NOT_ALLOWED,
 		    po->po_name, "protocols");
 		return;
@@ -604,7 +631,8 @@ pol_learn(const struct pol *po, const struct pol *inl,
 	struct policy_decision	bd;
 	struct ipaddr		hip;
 	enum policy_reason	would;
-	bool			proto_ok = (po->po_protocols & q->pq_proto) != 0;
+	bool			proto_ok = (po->po_protocols &
+				    proto_bit(q->pq_proto)) != 0;
 
 	pol_judge(po, inl, q, &bd, false);
 	if (bd.pd_action == POLICY_ALLOW && proto_ok) {
@@ -835,7 +863,7 @@ pol_allows_early(const struct pol *po, const struct pol *inl,
 		 * says, so the decision has to wait until it has spoken.
 		 */
 		if (hostset_count(pv[i]->po_deny.rs_hosts) > 0 ||
-		    pv[i]->po_nendpoints > 0 ||
+		    pv[i]->po_nendpoints > 0 || pv[i]->po_intercept != NULL ||
 		    deny_match(&pv[i]->po_deny, &q, NULL) != NULL)
 			return false;
 		if (*rule == NULL)
@@ -1274,6 +1302,89 @@ sandbox_uses_policy(const struct sandbox *sb, const char *name)
 
 	for (i = 0; i < sb->sb_npols; i++)
 		if (strcmp(sb->sb_pols[i]->po_name, name) == 0)
+			return true;
+	return false;
+}
+
+bool
+policy_intercepts(const struct sandbox *sb, const char *host)
+{
+	size_t	i;
+
+	if (!sb->sb_intercept || host == NULL)
+		return false;
+	for (i = 0; i < sb->sb_npols; i++)
+		if (sb->sb_pols[i]->po_intercept != NULL &&
+		    hostset_match(sb->sb_pols[i]->po_intercept, host) != NULL)
+			return true;
+	return false;
+}
+
+const struct credential *
+policy_credential(const struct sandbox *sb, const char *host)
+{
+	const struct pol	*po;
+	size_t			 i, j;
+
+	for (i = 0; i < sb->sb_npols; i++) {
+		po = sb->sb_pols[i];
+		for (j = 0; j < po->po_ncreds; j++)
+			if (hostset_match(po->po_creds[j].cr_hosts, host) !=
+			    NULL)
+				return &po->po_creds[j];
+	}
+	return NULL;
+}
+
+const char *
+credential_header(const struct credential *cr)
+{
+	return cr->cr_header;
+}
+
+const struct secret *
+credential_secret(const struct credential *cr)
+{
+	return cr->cr_secret;
+}
+
+bool
+credential_phantom(const struct credential *cr)
+{
+	return cr->cr_phantom;
+}
+
+const char *
+credential_rule(const struct credential *cr)
+{
+	return cr->cr_text;
+}
+
+size_t
+policy_load_secrets(struct policy *p, policy_secret_fn *fn, void *arg)
+{
+	struct credential	*cr;
+	size_t			 i, j, failed = 0;
+
+	for (i = 0; i < p->p_npols; i++)
+		for (j = 0; j < p->p_pols[i]->po_ncreds; j++) {
+			cr = &p->p_pols[i]->po_creds[j];
+			if (cr->cr_secret != NULL)
+				continue;
+			if ((cr->cr_secret = fn(arg, cr->cr_path, cr->cr_file,
+			    cr->cr_line, cr->cr_col)) == NULL)
+				failed++;
+		}
+	return failed;
+}
+
+bool
+policy_has_intercept(const struct policy *p)
+{
+	size_t	i;
+
+	for (i = 0; i < p->p_npols; i++)
+		if (p->p_pols[i]->po_intercept != NULL)
 			return true;
 	return false;
 }
