@@ -25,12 +25,14 @@
 #include "common/log.h"
 #include "daemon/admin.h"
 #include "daemon/config.h"
+#include "daemon/intercept.h"
 #include "daemon/selftest.h"
 #include "daemon/state.h"
 #include "daemon/watch.h"
 #include "dns/filter.h"
 #include "dns/resolver.h"
 #include "policy/policy.h"
+#include "proxy/certs.h"
 #include "policy/yamltree.h"
 #include "policy/yread.h"
 #include "proxy/proxy.h"
@@ -83,8 +85,8 @@ struct daemon {
 	struct event		*d_session_tick; /* owns: expiry */
 };
 
-struct config *
-daemon_load(const char *path, struct daemon_text *txt, struct errlist *el)
+static struct config *
+daemon_load_text(const char *path, struct daemon_text *txt, struct errlist *el)
 {
 	struct config	*cf, *merged;
 	char		*sp;
@@ -115,6 +117,20 @@ daemon_load(const char *path, struct daemon_text *txt, struct errlist *el)
 	free(sp);
 	config_free(cf);
 	return merged;
+}
+
+/* The config and the files it names (docs/interception.md). */
+struct config *
+daemon_load(const char *path, struct daemon_text *txt, struct errlist *el)
+{
+	struct config	*cf;
+
+	if ((cf = daemon_load_text(path, txt, el)) != NULL &&
+	    intercept_load(cf, NULL, false, el) == -1) {
+		config_free(cf);
+		cf = NULL;
+	}
+	return cf;
 }
 
 void
@@ -180,6 +196,11 @@ daemon_parse(struct daemon *d, const char *state, size_t len,
 		    d->d_cf->cf_file, el);
 	free(sp);
 	free(both);
+	/* An API change keeps the CA (and its leaf cache) it found. */
+	if (cf != NULL && intercept_load(cf, d->d_cf, true, el) == -1) {
+		config_free(cf);
+		cf = NULL;
+	}
 	return cf;
 }
 
@@ -550,6 +571,10 @@ daemon_stats(const struct daemon *d, struct daemon_stats *st)
 	st->ds_reloads_ok = d->d_reloads_ok;
 	st->ds_reloads_failed = d->d_reloads_failed;
 	st->ds_started = d->d_started;
+	st->ds_tls = d->d_cf->cf_certs != NULL;
+	st->ds_leaf_minted = st->ds_tls ? certs_minted(d->d_cf->cf_certs) : 0;
+	st->ds_leaf_cached = st->ds_tls ? certs_cache_count(d->d_cf->cf_certs) :
+	    0;
 }
 
 static void
