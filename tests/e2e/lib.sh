@@ -661,6 +661,11 @@ expect_unseen() {
   [ -z "$hit" ] || ck_fail "$2: fakenet served it: $hit"
 }
 
+# reloads_applied, then reloaded_since N: true once egressd has logged more
+# than N applied reloads (kill -HUP is asynchronous).
+reloads_applied() { grep -c "reload: .* applied" "$E2E_ELOG"; }
+reloaded_since() { [ "$(reloads_applied)" -gt "$1" ]; }
+
 # metric_sum NAME: the sum of the samples of NAME in the admin API's /metrics
 # ($ASOCK); empty when egressd does not expose it.
 metric_sum() {

@@ -400,10 +400,10 @@ print(st.strip() if st != "closed" else "closed " + why, flush=True)
 PY
 ppid=$!
 retry_until 10 test -s "$E2E_TMP/mitm-rl.ready" || ck_fail "the first request did not complete: $(cat "$E2E_TMP/mitm-rl.out")"
-n0=$(grep -c "reload: .* applied" "$E2E_ELOG")
+n0=$(reloads_applied)
 sed -i 's|"api.example.com", ||' "$cfg"
 kill -HUP "$(egressd_pid)"
-retry_until 5 test "$(grep -c "reload: .* applied" "$E2E_ELOG")" -gt "$n0" || ck_fail "no 'reload applied' in egressd's log"
+retry_until 5 reloaded_since "$n0" || ck_fail "no 'reload applied' in egressd's log"
 touch "$E2E_TMP/mitm-rl.go"
 wait "$ppid"
 out=$(sed 's/\r$//' "$E2E_TMP/mitm-rl.out")
