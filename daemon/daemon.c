@@ -559,8 +559,11 @@ phantom_file_write(const char *dir, const char *name, const char *text,
 	ssize_t	 n;
 	int	 fd = -1, rc = -1;
 
-	if (asprintf(&path, "%s/%s", dir, name) < 0 || asprintf(&tmp,
-	    "%s.tmp", path) < 0) {
+	/* asprintf() leaves the pointer undefined when it fails. */
+	if (asprintf(&path, "%s/%s", dir, name) < 0)
+		path = NULL;
+	if (path == NULL || asprintf(&tmp, "%s.tmp", path) < 0) {
+		tmp = NULL;
 		errlist_add(el, dir, 0, 0, "out of memory");
 		goto out;
 	}
