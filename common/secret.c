@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +68,18 @@ secret_new(const void *p, size_t len)
 	return s;
 }
 
+/* A header field value: no control byte but HTAB (RFC 9110, 5.5). */
+static bool
+printable(const uint8_t *p, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < len; i++)
+		if ((p[i] < 0x20 && p[i] != '\t') || p[i] == 0x7f)
+			return false;
+	return true;
+}
+
 struct secret *
 secret_read_file(const char *path, char *err, size_t errlen)
 {
@@ -115,11 +128,10 @@ secret_read_file(const char *path, char *err, size_t errlen)
 	if (len > 0 && s->s_buf[len - 1] == '\r')
 		len--;
 	s->s_len = len;
-	if (len == 0 || memchr(s->s_buf, '\n', len) != NULL ||
-	    memchr(s->s_buf, '\r', len) != NULL ||
-	    memchr(s->s_buf, '\0', len) != NULL) {
+	if (len == 0 || !printable(s->s_buf, len)) {
 		snprintf(err, errlen, "%s: %s", path, len == 0 ? "empty" :
-		    "the value must be one line (no CR, LF or NUL inside)");
+		    "the value must be one line of text (no control "
+		    "characters but tab)");
 		secret_free(s);
 		return NULL;
 	}

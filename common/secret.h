@@ -17,8 +17,8 @@ struct secret;
 /*
  * Reads <path> into a new secret, dropping one trailing newline (LF or
  * CRLF).  NULL with the reason in <err> when the file cannot be read, is
- * empty, is larger than 64 KiB, or holds a CR, LF or NUL byte anywhere
- * else (a header value cannot).
+ * empty, is larger than 64 KiB, or holds a control character other than
+ * tab anywhere else (a header value cannot).
  */
 struct secret	*secret_read_file(const char *path, char *err, size_t errlen);
 /* A secret holding a copy of <len> bytes at <p>; NULL when out of memory. */

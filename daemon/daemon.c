@@ -32,6 +32,7 @@
 #include "dns/filter.h"
 #include "dns/resolver.h"
 #include "policy/policy.h"
+#include "proxy/certs.h"
 #include "policy/yamltree.h"
 #include "policy/yread.h"
 #include "proxy/proxy.h"
@@ -570,6 +571,10 @@ daemon_stats(const struct daemon *d, struct daemon_stats *st)
 	st->ds_reloads_ok = d->d_reloads_ok;
 	st->ds_reloads_failed = d->d_reloads_failed;
 	st->ds_started = d->d_started;
+	st->ds_tls = d->d_cf->cf_certs != NULL;
+	st->ds_leaf_minted = st->ds_tls ? certs_minted(d->d_cf->cf_certs) : 0;
+	st->ds_leaf_cached = st->ds_tls ? certs_cache_count(d->d_cf->cf_certs) :
+	    0;
 }
 
 static void

@@ -8,6 +8,8 @@
 #define EGRESS_DAEMON_H
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -87,6 +89,9 @@ struct daemon_stats {
 	unsigned	ds_reloads_ok;
 	unsigned	ds_reloads_failed;
 	time_t		ds_started;	/* wall clock */
+	bool		ds_tls;		/* tls_intercept is configured */
+	uint64_t	ds_leaf_minted;	/* by the CA in force */
+	size_t		ds_leaf_cached;
 };
 void		 daemon_stats(const struct daemon *d, struct daemon_stats *st);
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/cidr.h"
 #include "policy/policy_int.h"
@@ -538,6 +539,27 @@ intercept_covers(const struct ynode *icpt, const char *pat)
 	return false;
 }
 
+/*
+ * Fields that say where a request goes, where it ends or what the
+ * connection becomes: rewriting one would change what was judged (and
+ * "_" spellings are refused by egressd's own parser).
+ */
+static bool
+framing_field(const char *name)
+{
+	static const char *const f[] = { "host", "content-length",
+	    "transfer-encoding", "connection", "upgrade", "te", "trailer",
+	    "keep-alive", "proxy-connection", "expect", NULL };
+	size_t	i;
+
+	if (strchr(name, '_') != NULL)
+		return true;
+	for (i = 0; f[i] != NULL; i++)
+		if (strcasecmp(name, f[i]) == 0)
+			return true;
+	return false;
+}
+
 static void
 parse_credentials(struct cfctx *cx, const struct ynode *n, const char *owner,
     const struct ynode *icpt, struct pol *po)
@@ -578,6 +600,12 @@ parse_credentials(struct cfctx *cx, const struct ynode *n, const char *owner,
 		    strspn(hd->yn_str, tchar) != strlen(hd->yn_str)) {
 			yread_err(&cx->cx_yr, hd, "%s: header \"%s\" is not an "
 			    "HTTP field name", what, hd->yn_str);
+			continue;
+		}
+		if (framing_field(hd->yn_str)) {
+			yread_err(&cx->cx_yr, hd, "%s: header \"%s\" decides how "
+			    "a request is framed or routed; a credential cannot "
+			    "replace it", what, hd->yn_str);
 			continue;
 		}
 		if (vf->yn_str[0] == '\0') {

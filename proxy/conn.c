@@ -1529,9 +1529,9 @@ conn_mitm_arm(struct conn *c)
 			event_del(&c->c_down.h_rd);
 		m->cm_rd_server = rs;
 	}
-	if (m->cm_down.mt_want_write)
+	if (mitm_wants_write(&m->cm_down))
 		event_add(&c->c_down.h_wr, NULL);
-	if (m->cm_up.mt_want_write)
+	if (mitm_wants_write(&m->cm_up))
 		event_add(&c->c_up.h_wr, NULL);
 }
 

@@ -79,7 +79,7 @@ mitm_client(struct mitm_tls *t, struct certs *cs, int fd, const char *host)
  * used up and the socket takes over); 0: wait; -1: EOF; -2: broken.
  */
 static int
-mitm_outcome(struct mitm_tls *t, int rc)
+mitm_outcome(struct mitm_tls *t, int rc, bool *wants_wr)
 {
 	switch (SSL_get_error(t->mt_ssl, rc)) {
 	case SSL_ERROR_WANT_READ:
@@ -95,7 +95,7 @@ mitm_outcome(struct mitm_tls *t, int rc)
 		}
 		return 0;
 	case SSL_ERROR_WANT_WRITE:
-		t->mt_want_write = true;
+		*wants_wr = true;
 		return 0;
 	case SSL_ERROR_ZERO_RETURN:
 		return -1;
@@ -113,14 +113,14 @@ mitm_handshake(struct mitm_tls *t)
 {
 	int	rc, o;
 
-	t->mt_want_write = false;
+	t->mt_wr_wants_wr = false;
 	while (!t->mt_done) {
 		ERR_clear_error();
 		if ((rc = SSL_do_handshake(t->mt_ssl)) == 1) {
 			t->mt_done = true;
 			break;
 		}
-		if ((o = mitm_outcome(t, rc)) == 1)
+		if ((o = mitm_outcome(t, rc, &t->mt_wr_wants_wr)) == 1)
 			continue;
 		if (o == 0)
 			return MITM_OK;
@@ -147,7 +147,7 @@ mitm_read(struct mitm_tls *t, struct evbuffer *dst, size_t max)
 	size_t			got;
 	int			rc, o;
 
-	t->mt_want_write = false;
+	t->mt_rd_wants_wr = false;
 	while (!t->mt_eof && evbuffer_get_length(dst) < max) {
 		if (evbuffer_reserve_space(dst, MITM_CHUNK, &v, 1) < 1)
 			return MITM_FAIL;
@@ -158,7 +158,7 @@ mitm_read(struct mitm_tls *t, struct evbuffer *dst, size_t max)
 			evbuffer_commit_space(dst, &v, 1);
 			continue;
 		}
-		if ((o = mitm_outcome(t, 0)) == 1)
+		if ((o = mitm_outcome(t, 0, &t->mt_rd_wants_wr)) == 1)
 			continue;
 		if (o == 0)
 			return MITM_OK;
@@ -179,7 +179,7 @@ mitm_write(struct mitm_tls *t, struct evbuffer *src, size_t *n)
 	int			o;
 
 	*n = 0;
-	t->mt_want_write = false;
+	t->mt_wr_wants_wr = false;
 	while (evbuffer_peek(src, -1, NULL, &v, 1) > 0 && v.iov_len > 0) {
 		ERR_clear_error();
 		if (SSL_write_ex(t->mt_ssl, v.iov_base, v.iov_len, &put) ==
@@ -188,7 +188,7 @@ mitm_write(struct mitm_tls *t, struct evbuffer *src, size_t *n)
 			*n += put;
 			continue;
 		}
-		if ((o = mitm_outcome(t, 0)) == 0)
+		if ((o = mitm_outcome(t, 0, &t->mt_wr_wants_wr)) == 0)
 			return MITM_OK;
 		return o == -1 ? MITM_EOF : MITM_FAIL;
 	}

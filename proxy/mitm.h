@@ -6,9 +6,9 @@
  *
  * Non-blocking, on the connection's own socket; the connection
  * (proxy/conn.c) owns the socket, drives both sessions from its events
- * and judges the plaintext in between.  Each call says whether the
- * session now waits for the socket to become writable (mt_want_write);
- * reading is the connection's persistent read event.
+ * and judges the plaintext in between.  mitm_wants_write() says whether
+ * the session waits for the socket to become writable; reading is the
+ * connection's persistent read event.
  */
 #ifndef EGRESS_MITM_H
 #define EGRESS_MITM_H
@@ -38,7 +38,10 @@ struct mitm_tls {
 	BIO		*mt_prefix;	/* borrowed from mt_ssl; NULL once used */
 	int		 mt_fd;		/* borrowed */
 	bool		 mt_done;	/* handshake finished */
-	bool		 mt_want_write;	/* the last call waits for POLLOUT */
+	/* The last read, or the last write or handshake, waits for POLLOUT
+	 * (kept apart: a read must not forget a blocked write). */
+	bool		 mt_rd_wants_wr;
+	bool		 mt_wr_wants_wr;
 	bool		 mt_eof;	/* the peer closed */
 	bool		 mt_shut;	/* our close_notify and FIN are out */
 };
@@ -66,5 +69,11 @@ enum mitm_io	mitm_write(struct mitm_tls *t, struct evbuffer *src, size_t *n);
 /* Sends close_notify and shuts the socket's write side. */
 void		mitm_shutdown(struct mitm_tls *t);
 void		mitm_free(struct mitm_tls *t);
+
+static inline bool
+mitm_wants_write(const struct mitm_tls *t)
+{
+	return t->mt_rd_wants_wr || t->mt_wr_wants_wr;
+}
 
 #endif /* EGRESS_MITM_H */
