@@ -1168,7 +1168,9 @@ policy_explain(const struct sandbox *sb, const struct policy_explain_in *in,
 	struct ipaddr		hip;
 	char			host[256];
 	unsigned		port = 0;
-	bool			tls = true, url, host_is_ip;
+	bool			tls = true, url, host_is_ip, icpt;
+	const struct credential	*cr;
+	char			cbuf[256];
 
 	memset(pe, 0, sizeof(*pe));
 	memset(&q, 0, sizeof(q));
@@ -1214,13 +1216,16 @@ policy_explain(const struct sandbox *sb, const struct policy_explain_in *in,
 	if (q.pq_dst.ia_family != 0)
 		ipaddr_format(&q.pq_dst, pe->pe_dst, sizeof(pe->pe_dst));
 	pe->pe_port = (uint16_t)port;
-	pe->pe_proto = tls ? POLICY_PROTO_TLS : POLICY_PROTO_HTTP;
-	if (in->pi_method != NULL && tls) {
+	/* Intercepted TLS shows its requests (docs/interception.md). */
+	icpt = tls && !host_is_ip && policy_intercepts(sb, pe->pe_host);
+	pe->pe_proto = icpt ? POLICY_PROTO_HTTPS : tls ? POLICY_PROTO_TLS :
+	    POLICY_PROTO_HTTP;
+	if (in->pi_method != NULL && tls && !icpt) {
 		*why = "a method only applies to plain HTTP (an http:// URL "
-		    "or port 80): TLS hides it";
+		    "or port 80) or to a host in intercept_tls: TLS hides it";
 		return -1;
 	}
-	if (!tls) {
+	if (!tls || icpt) {
 		if (in->pi_method != NULL && !method_ok(in->pi_method)) {
 			*why = "the method must be a word of letters (GET, "
 			    "POST, ...)";
@@ -1237,6 +1242,32 @@ policy_explain(const struct sandbox *sb, const struct policy_explain_in *in,
 	q.pq_proto = pe->pe_proto;
 	q.pq_host = pe->pe_host;
 	q.pq_port = pe->pe_port;
+	if (icpt) {
+		/* The connection is judged first, as any TLS. */
+		struct policy_query	qc = q;
+
+		qc.pq_proto = POLICY_PROTO_TLS;
+		qc.pq_method = NULL;
+		qc.pq_path = NULL;
+		qc.pq_path_len = 0;
+		policy_eval(sb, &qc, &pe->pe_d);
+		if (pe->pe_d.pd_action == POLICY_DENY) {
+			pe->pe_proto = POLICY_PROTO_TLS;
+			note_add(pe, "the connection is refused before any "
+			    "interception (no certificate is made)");
+			return 0;
+		}
+		note_add(pe, "intercepted (intercept_tls): each request inside "
+		    "the TLS is judged with its method and path");
+		if ((cr = policy_credential(sb, pe->pe_host)) != NULL) {
+			snprintf(cbuf, sizeof(cbuf),
+			    "%s gets the configured secret (%s)%s",
+			    cr->cr_header, cr->cr_text, cr->cr_phantom ?
+			    ", only for a request carrying the sandbox's "
+			    "phantom token, else credential-missing" : "");
+			note_add(pe, cbuf);
+		}
+	}
 	policy_eval(sb, &q, &pe->pe_d);
 	if (pe->pe_d.pd_action == POLICY_ALLOW && pe->pe_d.pd_by_host) {
 		enum policy_dest dest = pe->pe_d.pd_dest != DEST_DEFAULT ?

@@ -170,13 +170,14 @@ struct policy_explanation {
 	char			 pe_dst[64];	/* the address judged, or "" */
 	struct policy_decision	 pe_d;
 	const char		*pe_note;	/* sentences, or NULL */
-	char			 pe_notebuf[768];
+	char			 pe_notebuf[1024];
 };
 /*
  * Judges a new connection (or, over HTTP, one request) of <sb> as the data
  * path would, without the network: a URL's scheme sets the protocol
  * (http: plain HTTP, a request with its method and path, so `endpoints`
- * apply; https: TLS), a bare HOST is judged as TLS on any port but 80.
+ * apply; https: TLS, or a request too when the host is in intercept_tls),
+ * a bare HOST is judged as TLS on any port but 80.
  * With pi_dst the destination's cidr rules, private ranges and an IP
  * literal's honesty are judged too; the destination check (does the name
  * lead there?) needs DNS and is only described in the note.  0, or -1
