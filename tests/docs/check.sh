@@ -38,7 +38,7 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/egressd-docs.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 
 exec python3 - "$EGRESSD" "$ROOT" "$TMP" <<'PYEOF'
-import glob, os, re, shlex, subprocess, sys
+import glob, os, re, shlex, subprocess, sys, textwrap
 
 egressd, root, tmp = sys.argv[1:4]
 state = os.path.join(tmp, "state")
@@ -158,7 +158,8 @@ for path in files:
             j = start
             while j < len(lines) and lines[j].strip() != "```":
                 j += 1
-            block = "\n".join(lines[start:j]) + "\n"
+            # A block inside a list item is indented with it.
+            block = textwrap.dedent("\n".join(lines[start:j])) + "\n"
             where = "%s:%d" % (rel, start)
             marker = re.match(r"\s*<!-- (fragment: (\S+)((?: \S+)*)|not-config|egressd --check) -->", prev)
             i = j + 1
