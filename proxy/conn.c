@@ -1527,7 +1527,10 @@ conn_mitm_answer(struct conn *c, int status, enum policy_reason reason)
 	if (len > 0 && evbuffer_add(c->c_down.h_out, msg, (size_t)len) == 0)
 		(void)mitm_write(&m->cm_down, c->c_down.h_out, &n);
 	mitm_shutdown(&m->cm_down);
-	conn_close(c, CLOSE_DENY, reason, false);
+	/* A server that would not talk TLS at all is an error, as a refused
+	 * connect is; one that could not prove its name is refused. */
+	conn_close(c, reason == REASON_CONNECT_FAILED ? CLOSE_ERROR :
+	    CLOSE_DENY, reason, false);
 }
 
 /* Arms what the sessions wait for; reads stop while a side is full. */
@@ -1583,7 +1586,7 @@ conn_mitm_handshakes(struct conn *c)
 		/* Most often a client that does not trust the CA. */
 		log_debug("conn %llu: client TLS handshake for %s failed",
 		    (unsigned long long)c->c_id, m->cm_sni);
-		conn_close(c, CLOSE_END, REASON_BAD_TLS, true);
+		conn_close(c, CLOSE_ERROR, REASON_BAD_TLS, true);
 		return false;
 	}
 	if (!m->cm_up.mt_done && m->cm_fail == REASON_NONE &&
