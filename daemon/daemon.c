@@ -10,6 +10,9 @@
 #include <event2/event.h>
 #include <jansson.h>
 #include <event2/thread.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +38,8 @@
 #include "proxy/certs.h"
 #include "policy/yamltree.h"
 #include "policy/yread.h"
+#include "proxy/certs.h"
+#include "proxy/phantom.h"
 #include "proxy/proxy.h"
 
 /* Names the shared DNS cache keeps (least recently used go first). */
@@ -43,6 +48,8 @@
 #define AUDIT_QUEUE_BYTES	(4u << 20)
 /* The DNS filter's own look-ups: per try (c-ares tries twice). */
 #define FILTER_DNS_TIMEOUT_MS	2000
+/* The sandboxes' phantom tokens, in state_dir (docs/interception.md). */
+#define PHANTOM_FILE		"phantoms.json"
 
 /* A config replaced while workers may still read its settings. */
 struct retired {
@@ -83,6 +90,10 @@ struct daemon {
 	json_t			*d_sessions;	/* owns */
 	struct watch		*d_watch;	/* owns: config_watch */
 	struct event		*d_session_tick; /* owns: expiry */
+	/* Phantom tokens: the workers check d_phantoms; d_phantom_hex
+	   ({"ID": "HEX"}) is what GET shows and PHANTOM_FILE holds. */
+	struct phantoms		*d_phantoms;	/* owns */
+	json_t			*d_phantom_hex;	/* owns */
 };
 
 static struct config *
@@ -534,6 +545,219 @@ daemon_selftest(struct daemon *d, struct selftest_result *r)
 	return selftest_run(r, &env);
 }
 
+/* ------------------------------------------------------------ phantoms */
+
+/*
+ * <text> as <dir>/<name>, mode 0600: write-new, fsync, rename, fsync the
+ * directory, like the state file (daemon/state.c).
+ */
+static int
+phantom_file_write(const char *dir, const char *name, const char *text,
+    struct errlist *el)
+{
+	char	*path = NULL, *tmp = NULL;
+	size_t	 len = strlen(text), off;
+	ssize_t	 n;
+	int	 fd = -1, rc = -1;
+
+	/* asprintf() leaves the pointer undefined when it fails. */
+	if (asprintf(&path, "%s/%s", dir, name) < 0)
+		path = NULL;
+	if (path == NULL || asprintf(&tmp, "%s.tmp", path) < 0) {
+		tmp = NULL;
+		errlist_add(el, dir, 0, 0, "out of memory");
+		goto out;
+	}
+	if ((mkdir(dir, 0700) == -1 && errno != EEXIST) ||
+	    (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) == -1) {
+		errlist_add(el, tmp, 0, 0, "cannot write: %s", strerror(errno));
+		goto out;
+	}
+	for (off = 0; off < len; off += (size_t)n)
+		if ((n = write(fd, text + off, len - off)) < 0) {
+			if (errno != EINTR)
+				break;
+			n = 0;
+		}
+	if (off < len || fsync(fd) == -1) {
+		errlist_add(el, tmp, 0, 0, "write: %s", strerror(errno));
+		goto out;
+	}
+	rc = close(fd);
+	fd = -1;
+	if (rc == -1 || rename(tmp, path) == -1) {
+		rc = -1;
+		errlist_add(el, path, 0, 0, "cannot write: %s",
+		    strerror(errno));
+		goto out;
+	}
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1)
+		(void)fsync(fd);
+	rc = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	if (rc == -1 && tmp != NULL)
+		unlink(tmp);
+	free(tmp);
+	free(path);
+	return rc;
+}
+
+/* <tokens> ({"ID": "HEX"}) into state_dir: 0, or -1 with <el>. */
+static int
+phantoms_save(struct daemon *d, json_t *tokens, struct errlist *el)
+{
+	json_t	*file = json_pack("{s:O}", "phantoms", tokens);
+	char	*text;
+	int	 rc;
+
+	text = json_dumps(file, JSON_INDENT(2) | JSON_SORT_KEYS);
+	json_decref(file);
+	if (text == NULL) {
+		errlist_add(el, PHANTOM_FILE, 0, 0, "out of memory");
+		return -1;
+	}
+	rc = phantom_file_write(d->d_cf->cf_state_dir, PHANTOM_FILE, text,
+	    el);
+	OPENSSL_cleanse(text, strlen(text));
+	free(text);
+	return rc;
+}
+
+/*
+ * At start: the table the workers check, filled from state_dir.  A file
+ * that cannot be read refuses the start, like the API's state: starting
+ * without it would take every sandbox's credentials away.
+ */
+static int
+phantoms_load(struct daemon *d)
+{
+	const struct config	*cf = d->d_cf;
+	json_t			*j = NULL, *tok;
+	json_error_t		 je;
+	const char		*id;
+	char			*path, *text = NULL;
+	size_t			 len;
+	int			 rc = -1;
+
+	if ((d->d_phantoms = phantoms_new()) == NULL ||
+	    (d->d_phantom_hex = json_object()) == NULL ||
+	    asprintf(&path, "%s/%s", cf->cf_state_dir, PHANTOM_FILE) < 0) {
+		log_warnx("phantom tokens: out of memory");
+		return -1;
+	}
+	if ((text = file_read(path, &len)) == NULL) {
+		if (errno == ENOENT)
+			rc = 0;
+		else
+			log_warn("cannot start: %s", path);
+		goto out;
+	}
+	if ((j = json_loadb(text, len, 0, &je)) == NULL ||
+	    !json_is_object(json_object_get(j, "phantoms"))) {
+		log_warnx("cannot start: %s: not a phantom token file (%s); "
+		    "move it away to start, every sandbox then gets a new "
+		    "token", path,
+		    j == NULL ? je.text : "no \"phantoms\" object");
+		goto out;
+	}
+	json_object_foreach(json_object_get(j, "phantoms"), id, tok)
+		if (!json_is_string(tok) || phantoms_set(d->d_phantoms, id,
+		    json_string_value(tok)) == -1)
+			log_warnx("%s: sandbox %s: not a token, left out", path,
+			    id);
+		else
+			json_object_set(d->d_phantom_hex, id, tok);
+	rc = 0;
+out:
+	if (text != NULL) {
+		OPENSSL_cleanse(text, len);
+		free(text);
+	}
+	json_decref(j);
+	free(path);
+	return rc;
+}
+
+int
+daemon_phantom(struct daemon *d, const char *id, bool rotate, char *hex,
+    struct errlist *el)
+{
+	const char	*cur;
+	json_t		*next;
+	uint8_t		 raw[PHANTOM_LEN];
+	size_t		 i;
+	int		 rc = -1;
+
+	cur = json_string_value(json_object_get(d->d_phantom_hex, id));
+	if (cur != NULL && !rotate) {
+		memcpy(hex, cur, PHANTOM_HEX + 1);
+		return 0;
+	}
+	if (RAND_bytes(raw, sizeof(raw)) != 1) {
+		errlist_add(el, "phantom", 0, 0, "no randomness for a token");
+		return -1;
+	}
+	for (i = 0; i < PHANTOM_LEN; i++)
+		snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+	OPENSSL_cleanse(raw, sizeof(raw));
+	/* On disk first: a token that is not kept is not handed out. */
+	if ((next = json_copy(d->d_phantom_hex)) == NULL ||
+	    json_object_set_new(next, id, json_string(hex)) == -1 ||
+	    phantoms_save(d, next, el) == -1)
+		goto out;
+	json_decref(d->d_phantom_hex);
+	d->d_phantom_hex = json_incref(next);
+	if (phantoms_set(d->d_phantoms, id, hex) == -1) {
+		/* Neither the old token nor the new one, then. */
+		(void)phantoms_set(d->d_phantoms, id, NULL);
+		errlist_add(el, "phantom", 0, 0, "out of memory");
+		goto out;
+	}
+	log_info("sandbox %s: phantom token %s", id, cur != NULL ? "rotated" :
+	    "made");
+	rc = 0;
+out:
+	json_decref(next);
+	if (rc == -1)
+		OPENSSL_cleanse(hex, PHANTOM_HEX + 1);
+	return rc;
+}
+
+void
+daemon_phantom_drop(struct daemon *d, const char *id)
+{
+	struct errlist	 el;
+	json_t		*next;
+
+	if (json_object_get(d->d_phantom_hex, id) == NULL)
+		return;
+	(void)phantoms_set(d->d_phantoms, id, NULL);
+	errlist_init(&el);
+	if ((next = json_copy(d->d_phantom_hex)) == NULL ||
+	    json_object_del(next, id) == -1 ||
+	    phantoms_save(d, next, &el) == -1)
+		log_warnx("sandbox %s: its phantom token stays in %s: %s", id,
+		    PHANTOM_FILE, el.el_count > 0 ? el.el_msgs[0] :
+		    "out of memory");
+	else {
+		json_decref(d->d_phantom_hex);
+		d->d_phantom_hex = json_incref(next);
+	}
+	json_decref(next);
+	errlist_free(&el);
+}
+
+const char *
+daemon_ca_pem(const struct daemon *d, size_t *len)
+{
+	if (d->d_cf->cf_certs == NULL)
+		return NULL;
+	return certs_ca_pem(d->d_cf->cf_certs, len);
+}
+
 const struct config *
 daemon_config(const struct daemon *d)
 {
@@ -964,11 +1188,12 @@ daemon_start(struct daemon *d, unsigned long nofile)
 	size_t			 i;
 
 	if (check_mark(cf->cf_px.pc_mark) == -1 || daemon_enforced(cf) == -1 ||
-	    daemon_open(d) == -1)
+	    daemon_open(d) == -1 || phantoms_load(d) == -1)
 		return -1;
 	atomic_store(&d->d_strip_https, cf->cf_dns_strip_https);
 	env.pe_audit = d->d_audit;
 	env.pe_dns = d->d_dns;
+	env.pe_phantoms = d->d_phantoms;
 	if (daemon_open_dns(d) == -1 ||
 	    (d->d_px = proxy_start(&env, &cf->cf_px, cf->cf_policy)) == NULL)
 		return -1;
@@ -1009,6 +1234,8 @@ daemon_close(struct daemon *d)
 		event_base_free(d->d_base);
 	audit_close(d->d_audit);
 	dns_shared_free(d->d_dns);
+	phantoms_free(d->d_phantoms);
+	json_decref(d->d_phantom_hex);
 	policy_thread_exit();
 	daemon_reclaim(d, true);
 	free(d->d_retired);

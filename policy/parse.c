@@ -574,6 +574,16 @@ parse_credentials(struct cfctx *cx, const struct ynode *n, const char *owner,
 	size_t			 i;
 
 	snprintf(what, sizeof(what), "%s credentials", owner);
+	/*
+	 * A value_file is read by egressd and sent to a server: only the
+	 * operator's file may name one, never the admin API's state.
+	 */
+	if (n->yn_file != NULL && cx->cx_yr.yr_file != NULL &&
+	    strcmp(n->yn_file, cx->cx_yr.yr_file) != 0) {
+		yread_err(&cx->cx_yr, n, "%s are set in the config file, not "
+		    "through the admin API", what);
+		return;
+	}
 	if (!want_ca(cx, n, what) || yread_null(n) ||
 	    !yread_want(&cx->cx_yr, n, YN_SEQ, what))
 		return;

@@ -26,6 +26,7 @@
 #include "dns/resolver.h"
 #include "policy/hostname.h"
 #include "policy/policy.h"
+#include "proxy/certs.h"
 #include "proxy/destcheck.h"
 #include "proxy/httpflow.h"
 #include "proxy/mitm.h"
@@ -110,10 +111,18 @@ struct conn {
 struct conn_mitm {
 	struct mitm_tls		 cm_down;	/* egressd as the server */
 	struct mitm_tls		 cm_up;		/* egressd as the client */
+	/* Held while the sessions live: their contexts call back into it. */
+	struct certs		*cm_certs;	/* owns a ref */
 	char			 cm_sni[HOSTNAME_MAX];
 	enum policy_reason	 cm_fail;	/* upstream failed: answer it */
 	bool			 cm_rd_client;	/* read events armed */
 	bool			 cm_rd_server;
+	/*
+	 * "Run again soon", never added: libevent does not register an
+	 * event_add() on an event that sits activated, so the read events
+	 * the sessions toggle must never be activated by hand.
+	 */
+	struct event		 cm_kick;
 };
 
 /* Plaintext a direction may hold before it stops reading. */
@@ -133,6 +142,7 @@ static int	conn_resp_filter(struct half *);
 static void	conn_mitm_start(struct conn *);
 static void	conn_mitm_step(struct conn *);
 static void	conn_mitm_answer(struct conn *, int, enum policy_reason);
+static void	conn_mitm_kick_cb(evutil_socket_t, short, void *);
 
 /*
  * Every entry point (event callback, resolver answer, worker call) holds
@@ -281,6 +291,7 @@ conn_free(struct conn *c)
 	if (c->c_mitm != NULL) {
 		mitm_free(&c->c_mitm->cm_down);
 		mitm_free(&c->c_mitm->cm_up);
+		certs_unref(c->c_mitm->cm_certs);
 		free(c->c_mitm);
 	}
 	free(c->c_peek);
@@ -347,6 +358,8 @@ conn_close(struct conn *c, enum close_kind kind, enum policy_reason reason,
 	}
 	conn_set_state(c, CONN_CLOSED);
 	destcheck_cancel(&c->c_dc);
+	if (c->c_mitm != NULL)
+		event_del(&c->c_mitm->cm_kick);
 	half_release(&c->c_up);
 	half_release(&c->c_down);
 	if (event_initialized(&c->c_timer))
@@ -1413,7 +1426,10 @@ conn_resp_filter(struct half *h)
 	c->c_up.h_hold = false;
 	if (r == HTTPFLOW_TUNNEL && evbuffer_get_length(c->c_up.h_in) == 0)
 		c->c_up.h_copy = false;
-	event_active(&c->c_up.h_rd, EV_READ, 0);
+	if (c->c_mitm != NULL)
+		event_active(&c->c_mitm->cm_kick, EV_TIMEOUT, 0);
+	else
+		event_active(&c->c_up.h_rd, EV_READ, 0);
 	return 0;
 }
 
@@ -1457,6 +1473,8 @@ conn_mitm_start(struct conn *c)
 		conn_close(c, CLOSE_ERROR, REASON_LIMIT, true);
 		return;
 	}
+	m->cm_certs = certs_ref(cs);
+	event_assign(&m->cm_kick, c->c_w->w_base, -1, 0, conn_mitm_kick_cb, c);
 	c->c_mitm = m;
 	httpflow_init(c->c_flow, conn_cf(c)->pc_peek_max_bytes, false);
 	c->c_up.h_copy = true;
@@ -1468,6 +1486,17 @@ conn_mitm_start(struct conn *c)
 	tv.tv_usec = (ms % 1000) * 1000;
 	evtimer_add(&c->c_timer, &tv);
 	conn_mitm_step(c);
+}
+
+static void
+conn_mitm_kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	conn_hold(c);
+	if (c->c_state == CONN_RELAYING && c->c_mitm != NULL)
+		conn_mitm_step(c);
+	conn_release(c);
 }
 
 /*
@@ -1498,7 +1527,10 @@ conn_mitm_answer(struct conn *c, int status, enum policy_reason reason)
 	if (len > 0 && evbuffer_add(c->c_down.h_out, msg, (size_t)len) == 0)
 		(void)mitm_write(&m->cm_down, c->c_down.h_out, &n);
 	mitm_shutdown(&m->cm_down);
-	conn_close(c, CLOSE_DENY, reason, false);
+	/* A server that would not talk TLS at all is an error, as a refused
+	 * connect is; one that could not prove its name is refused. */
+	conn_close(c, reason == REASON_CONNECT_FAILED ? CLOSE_ERROR :
+	    CLOSE_DENY, reason, false);
 }
 
 /* Arms what the sessions wait for; reads stop while a side is full. */
@@ -1529,6 +1561,14 @@ conn_mitm_arm(struct conn *c)
 			event_del(&c->c_down.h_rd);
 		m->cm_rd_server = rs;
 	}
+	/*
+	 * Records OpenSSL already took off a socket wake no poll: come back
+	 * for them at once.
+	 */
+	if ((rs && SSL_has_pending(m->cm_up.mt_ssl)) ||
+	    (rc && m->cm_down.mt_done && SSL_has_pending(m->cm_down.mt_ssl))) {
+		event_active(&m->cm_kick, EV_TIMEOUT, 0);
+	}
 	if (mitm_wants_write(&m->cm_down))
 		event_add(&c->c_down.h_wr, NULL);
 	if (mitm_wants_write(&m->cm_up))
@@ -1546,7 +1586,7 @@ conn_mitm_handshakes(struct conn *c)
 		/* Most often a client that does not trust the CA. */
 		log_debug("conn %llu: client TLS handshake for %s failed",
 		    (unsigned long long)c->c_id, m->cm_sni);
-		conn_close(c, CLOSE_END, REASON_BAD_TLS, true);
+		conn_close(c, CLOSE_ERROR, REASON_BAD_TLS, true);
 		return false;
 	}
 	if (!m->cm_up.mt_done && m->cm_fail == REASON_NONE &&
@@ -1671,7 +1711,7 @@ conn_mitm_step(struct conn *c)
 		return;
 	}
 	if (moved)	/* more to do: come back after the others' turn */
-		event_active(&c->c_down.h_rd, EV_READ, 0);
+		event_active(&m->cm_kick, EV_TIMEOUT, 0);
 	conn_mitm_arm(c);
 }
 
