@@ -12,7 +12,7 @@ namespace it runs in (the test addresses live on that namespace's lo).
 HTTP(S), for any Host:
   /blob  -> BLOB_SIZE deterministic bytes (random.Random(BLOB_SEED))
   /echo  -> "method=M\nhost=H\npath=P\n" (P is the raw request target)
-  /headers -> JSON {"method", "path", "headers": [[name, value], ...]}: every
+  /headers[/...] -> JSON {"method", "path", "headers": [[name, value], ...]}: every
             header line as received, in order, duplicates kept
   /ws    -> with Upgrade: websocket, 101 then an echo of every byte
   other  -> "hello from H\n" (H = the Host header without port)
@@ -110,7 +110,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         if path == "/blob":
             self.send_body(blob(), "application/octet-stream")
-        elif path == "/headers":
+        elif path == "/headers" or path.startswith("/headers/"):
             self.send_body(json.dumps({"method": self.command, "path": self.path,
                                        "headers": [[k, v] for k, v in self.headers.items()]}).encode() + b"\n",
                            "application/json")
