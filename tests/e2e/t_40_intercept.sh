@@ -190,6 +190,8 @@ else
   leaf api.example.com
   expect_eq "$first" "$LEAF" "the same leaf for the same name (cached)"
 fi
+out=$(sbx timeout 10 openssl s_client -connect "$IP_A:443" -servername api.example.com -alpn h2 </dev/null 2>&1)
+[[ $out == *"ALPN protocol: h2"* ]] && ck_fail "h2 negotiated when the client offers only h2"
 out=$(mitm_curl -s -o /dev/null --http2 -w '%{http_version}' https://api.example.com/ok/h2 2>&1)
 expect_eq "1.1" "$out" "curl --http2 negotiates HTTP/1.1"
 # egressd_tls_leaf_minted_total (when exported): +1 for a name not seen
