@@ -547,64 +547,6 @@ daemon_selftest(struct daemon *d, struct selftest_result *r)
 
 /* ------------------------------------------------------------ phantoms */
 
-/*
- * <text> as <dir>/<name>, mode 0600: write-new, fsync, rename, fsync the
- * directory, like the state file (daemon/state.c).
- */
-static int
-phantom_file_write(const char *dir, const char *name, const char *text,
-    struct errlist *el)
-{
-	char	*path = NULL, *tmp = NULL;
-	size_t	 len = strlen(text), off;
-	ssize_t	 n;
-	int	 fd = -1, rc = -1;
-
-	/* asprintf() leaves the pointer undefined when it fails. */
-	if (asprintf(&path, "%s/%s", dir, name) < 0)
-		path = NULL;
-	if (path == NULL || asprintf(&tmp, "%s.tmp", path) < 0) {
-		tmp = NULL;
-		errlist_add(el, dir, 0, 0, "out of memory");
-		goto out;
-	}
-	if ((mkdir(dir, 0700) == -1 && errno != EEXIST) ||
-	    (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600)) == -1) {
-		errlist_add(el, tmp, 0, 0, "cannot write: %s", strerror(errno));
-		goto out;
-	}
-	for (off = 0; off < len; off += (size_t)n)
-		if ((n = write(fd, text + off, len - off)) < 0) {
-			if (errno != EINTR)
-				break;
-			n = 0;
-		}
-	if (off < len || fsync(fd) == -1) {
-		errlist_add(el, tmp, 0, 0, "write: %s", strerror(errno));
-		goto out;
-	}
-	rc = close(fd);
-	fd = -1;
-	if (rc == -1 || rename(tmp, path) == -1) {
-		rc = -1;
-		errlist_add(el, path, 0, 0, "cannot write: %s",
-		    strerror(errno));
-		goto out;
-	}
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1)
-		(void)fsync(fd);
-	rc = 0;
-out:
-	if (fd != -1)
-		close(fd);
-	if (rc == -1 && tmp != NULL)
-		unlink(tmp);
-	free(tmp);
-	free(path);
-	return rc;
-}
-
 /* <tokens> ({"ID": "HEX"}) into state_dir: 0, or -1 with <el>. */
 static int
 phantoms_save(struct daemon *d, json_t *tokens, struct errlist *el)
@@ -619,8 +561,8 @@ phantoms_save(struct daemon *d, json_t *tokens, struct errlist *el)
 		errlist_add(el, PHANTOM_FILE, 0, 0, "out of memory");
 		return -1;
 	}
-	rc = phantom_file_write(d->d_cf->cf_state_dir, PHANTOM_FILE, text,
-	    el);
+	rc = state_write(d->d_cf->cf_state_dir, PHANTOM_FILE, text,
+	    strlen(text), el);
 	OPENSSL_cleanse(text, strlen(text));
 	free(text);
 	return rc;
