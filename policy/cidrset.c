@@ -1,11 +1,20 @@
 #include "policy/cidrset.h"
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * Nodes are shared between the copies cidrset_copy() makes: a change
+ * copies the nodes on its path that others still hold (refs > 1) and
+ * leaves the rest shared, so it costs the prefix length, not the set.
+ * Only one thread changes sets; any thread may free one.
+ */
 struct cnode {
-	struct cnode	*cn_child[2];
+	struct cnode	*cn_child[2];	/* one reference each */
 	char		*cn_text;	/* owns; non-NULL where a prefix ends */
+	atomic_uint	 cn_refs;
 };
 
 struct cidrset {
@@ -23,12 +32,63 @@ static void
 cnode_free(struct cnode *n)
 {
 	/* Depth is bounded by 128, so recursion is fine. */
-	if (n == NULL)
+	if (n == NULL || atomic_fetch_sub(&n->cn_refs, 1) != 1)
 		return;
 	cnode_free(n->cn_child[0]);
 	cnode_free(n->cn_child[1]);
 	free(n->cn_text);
 	free(n);
+}
+
+static struct cnode *
+cnode_new(void)
+{
+	struct cnode	*n;
+
+	if ((n = calloc(1, sizeof(*n))) != NULL)
+		atomic_init(&n->cn_refs, 1);
+	return n;
+}
+
+static struct cnode *
+cnode_hold(struct cnode *n)
+{
+	if (n != NULL)
+		atomic_fetch_add(&n->cn_refs, 1);
+	return n;
+}
+
+/* Makes *<np> this set's own (copying a shared node); -1: no memory. */
+static int
+cnode_own(struct cnode **np)
+{
+	struct cnode	*o = *np, *n;
+
+	if (o == NULL || atomic_load(&o->cn_refs) == 1)
+		return 0;
+	if ((n = cnode_new()) == NULL || (o->cn_text != NULL &&
+	    (n->cn_text = strdup(o->cn_text)) == NULL)) {
+		free(n);
+		return -1;
+	}
+	n->cn_child[0] = cnode_hold(o->cn_child[0]);
+	n->cn_child[1] = cnode_hold(o->cn_child[1]);
+	cnode_free(o);
+	*np = n;
+	return 0;
+}
+
+struct cidrset *
+cidrset_copy(const struct cidrset *cs)
+{
+	struct cidrset	*n;
+
+	if ((n = calloc(1, sizeof(*n))) == NULL)
+		return NULL;
+	n->cs_root[0] = cnode_hold(cs->cs_root[0]);
+	n->cs_root[1] = cnode_hold(cs->cs_root[1]);
+	n->cs_count = cs->cs_count;
+	return n;
 }
 
 void
@@ -54,7 +114,9 @@ cidrset_add(struct cidrset *cs, const struct cidr *c, const char *text)
 	unsigned	  i;
 
 	for (i = 0;; i++) {
-		if (*np == NULL && (*np = calloc(1, sizeof(**np))) == NULL)
+		if (*np == NULL && (*np = cnode_new()) == NULL)
+			return -1;
+		if (cnode_own(np) == -1)
 			return -1;
 		if (i == c->ci_prefix)
 			break;
@@ -65,6 +127,45 @@ cidrset_add(struct cidrset *cs, const struct cidr *c, const char *text)
 			return -1;
 		cs->cs_count++;
 	}
+	return 0;
+}
+
+/* Takes <c>'s text away, and the nodes left holding nothing. */
+static int
+cnode_del(struct cnode **np, const struct cidr *c, unsigned i, bool *found)
+{
+	struct cnode	*n;
+
+	if (*np == NULL)
+		return 0;
+	if (cnode_own(np) == -1)
+		return -1;
+	n = *np;
+	if (i == c->ci_prefix) {
+		*found = n->cn_text != NULL;
+		free(n->cn_text);
+		n->cn_text = NULL;
+	} else if (cnode_del(&n->cn_child[bit_at(c->ci_addr.ia_bytes, i)], c,
+	    i + 1, found) == -1)
+		return -1;
+	if (n->cn_text == NULL && n->cn_child[0] == NULL &&
+	    n->cn_child[1] == NULL) {
+		cnode_free(n);
+		*np = NULL;
+	}
+	return 0;
+}
+
+int
+cidrset_del(struct cidrset *cs, const struct cidr *c)
+{
+	bool	found = false;
+
+	if (cnode_del(&cs->cs_root[c->ci_addr.ia_family == 6], c, 0,
+	    &found) == -1)
+		return -1;
+	if (found)
+		cs->cs_count--;
 	return 0;
 }
 

@@ -17,6 +17,13 @@ void		 cidrset_free(struct cidrset *cs);
 /* <text> (copied) is what a match reports; the first text of a prefix wins. */
 int		 cidrset_add(struct cidrset *cs, const struct cidr *c,
 		    const char *text);
+/*
+ * A copy that shares the nodes of <cs>: O(1); later changes to either
+ * copy only the nodes on their path.
+ */
+struct cidrset	*cidrset_copy(const struct cidrset *cs);
+/* Removes the rule for exactly <c>, if there is one.  0, or -1. */
+int		 cidrset_del(struct cidrset *cs, const struct cidr *c);
 /* The rule text of the longest prefix containing <ia>, or NULL. */
 const char	*cidrset_match(const struct cidrset *cs, const struct ipaddr *ia);
 /* The text of a rule whose range overlaps <c> (contains it or lies in

@@ -905,15 +905,13 @@ parse_sandbox(struct cfctx *cx, const struct ynode *def)
 		yread_err(&cx->cx_yr, idn, "duplicate sandbox id \"%s\"", idn->yn_str);
 		return;
 	}
-	if ((sb = calloc(1, sizeof(*sb))) == NULL ||
-	    (sb->sb_id = strdup(idn->yn_str)) == NULL ||
+	if ((sb = sandbox_new(idn->yn_str)) == NULL ||
 	    policy_push((void ***)&cx->cx_pol->p_sandboxes,
 	    &cx->cx_pol->p_nsandboxes, sb) == -1) {
 		sandbox_free(sb);
 		yread_err(&cx->cx_yr, idn, "out of memory");
 		return;
 	}
-	sb->sb_intercept = true;
 	snprintf(what, sizeof(what), "sandbox \"%s\"", sb->sb_id);
 	if ((v = yread_get(def, "sources")) != NULL)
 		parse_sources(cx, v, sb);
@@ -960,6 +958,23 @@ parse_sandboxes(struct cfctx *cx, const struct ynode *n)
 		return;
 	for (i = 0; i < n->yn_count; i++)
 		parse_sandbox(cx, n->yn_items[i]);
+}
+
+int
+policy_parse_sandbox(struct yread *yr, struct policy *p,
+    const struct ynode *def, bool from_api)
+{
+	struct cfctx	 cx;
+	size_t		 errs0 = yr->yr_el->el_count, n = p->p_nsandboxes;
+
+	memset(&cx, 0, sizeof(cx));
+	cx.cx_yr = *yr;
+	cx.cx_pol = p;
+	parse_sandbox(&cx, def);
+	if (yr->yr_el->el_count != errs0 || p->p_nsandboxes != n + 1)
+		return -1;
+	p->p_sandboxes[n]->sb_from_api = from_api;
+	return 0;
 }
 
 struct policy *

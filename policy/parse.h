@@ -6,6 +6,8 @@
 #ifndef EGRESS_POLICY_PARSE_H
 #define EGRESS_POLICY_PARSE_H
 
+#include <stdbool.h>
+
 #include "policy/policy.h"
 #include "policy/yread.h"
 
@@ -17,6 +19,14 @@
  */
 struct policy	*policy_parse(struct yread *yr, const struct ynode *root,
 		    char *const *api_ids, char *const *api_pols);
+/*
+ * One sandbox definition <def> (config schema) added to <p>, a snapshot
+ * from policy_derive() that no longer holds that id: validated against
+ * the rest (its policies exist, its sources overlap nobody's).  0, or -1
+ * with the errors in yr's list (<p> is then to be discarded).
+ */
+int		 policy_parse_sandbox(struct yread *yr, struct policy *p,
+		    const struct ynode *def, bool from_api);
 /* verify | redial | trust, for dns.destination and a policy's own. */
 void		 policy_parse_dest(struct yread *yr, const struct ynode *n,
 		    const char *what, enum policy_dest *dst);

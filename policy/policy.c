@@ -206,6 +206,52 @@ profile_free(struct profile *pf)
 	free(pf);
 }
 
+struct sandbox *
+sandbox_new(const char *id)
+{
+	struct sandbox	*sb;
+
+	if ((sb = calloc(1, sizeof(*sb))) == NULL)
+		return NULL;
+	if ((sb->sb_id = strdup(id)) == NULL) {
+		free(sb);
+		return NULL;
+	}
+	sb->sb_intercept = true;
+	atomic_init(&sb->sb_refs, 1);
+	return sb;
+}
+
+static void
+sandbox_unref(struct sandbox *sb)
+{
+	if (sb != NULL && atomic_fetch_sub(&sb->sb_refs, 1) == 1)
+		sandbox_free(sb);
+}
+
+static void
+pols_free(struct pol **pols, size_t npols, struct profile **pfs, size_t npfs)
+{
+	size_t	i;
+
+	for (i = 0; i < npols; i++)
+		pol_free(pols[i]);
+	for (i = 0; i < npfs; i++)
+		profile_free(pfs[i]);
+	free(pols);
+	free(pfs);
+}
+
+static void
+polset_unref(struct polset *ps)
+{
+	if (ps == NULL || atomic_fetch_sub(&ps->ps_refs, 1) != 1)
+		return;
+	pols_free(ps->ps_pols, ps->ps_npols, ps->ps_profiles,
+	    ps->ps_nprofiles);
+	free(ps);
+}
+
 void
 sandbox_free(struct sandbox *sb)
 {
@@ -235,14 +281,13 @@ policy_unref(struct policy *p)
 	if (p == NULL || atomic_fetch_sub(&p->p_refs, 1) != 1)
 		return;
 	for (i = 0; i < p->p_nsandboxes; i++)
-		sandbox_free(p->p_sandboxes[i]);
-	for (i = 0; i < p->p_npols; i++)
-		pol_free(p->p_pols[i]);
-	for (i = 0; i < p->p_nprofiles; i++)
-		profile_free(p->p_profiles[i]);
+		sandbox_unref(p->p_sandboxes[i]);
+	if (p->p_set != NULL)
+		polset_unref(p->p_set);
+	else
+		pols_free(p->p_pols, p->p_npols, p->p_profiles,
+		    p->p_nprofiles);
 	free(p->p_sandboxes);
-	free(p->p_pols);
-	free(p->p_profiles);
 	free(p->p_byid);
 	cidrset_free(p->p_bysource);
 	free(p);
@@ -316,6 +361,120 @@ policy_index_sandbox(struct policy *p, struct sandbox *sb,
 	if (sb->sb_sources == NULL)
 		p->p_anysource = sb;
 	p->p_byid[slot] = sb;
+	return 0;
+}
+
+struct policy *
+policy_derive(struct policy *old)
+{
+	struct policy	*p;
+	struct polset	*ps;
+	size_t		 i, n = old->p_nsandboxes;
+
+	/* The first derivation hands the named policies to a shared set. */
+	if (old->p_set == NULL) {
+		if ((ps = calloc(1, sizeof(*ps))) == NULL)
+			return NULL;
+		atomic_init(&ps->ps_refs, 1);
+		ps->ps_pols = old->p_pols;
+		ps->ps_npols = old->p_npols;
+		ps->ps_profiles = old->p_profiles;
+		ps->ps_nprofiles = old->p_nprofiles;
+		old->p_set = ps;
+	}
+	if ((p = policy_new()) == NULL)
+		return NULL;
+	atomic_fetch_add(&old->p_set->ps_refs, 1);
+	p->p_set = old->p_set;
+	p->p_pols = old->p_pols;
+	p->p_npols = old->p_npols;
+	p->p_profiles = old->p_profiles;
+	p->p_nprofiles = old->p_nprofiles;
+	if ((p->p_sandboxes = calloc(n + 1, sizeof(*p->p_sandboxes))) ==
+	    NULL || (old->p_byid_cap > 0 && (p->p_byid =
+	    calloc(old->p_byid_cap, sizeof(*p->p_byid))) == NULL) ||
+	    (old->p_bysource != NULL && (p->p_bysource =
+	    cidrset_copy(old->p_bysource)) == NULL)) {
+		policy_unref(p);
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		p->p_sandboxes[i] = old->p_sandboxes[i];
+		atomic_fetch_add(&p->p_sandboxes[i]->sb_refs, 1);
+	}
+	p->p_nsandboxes = n;
+	if (old->p_byid_cap > 0)
+		memcpy(p->p_byid, old->p_byid, old->p_byid_cap *
+		    sizeof(*p->p_byid));
+	p->p_byid_cap = old->p_byid_cap;
+	p->p_anysource = old->p_anysource;
+	return p;
+}
+
+/* Linear probing's deletion: the entries after <i> move up into it. */
+static void
+id_delete(struct policy *p, size_t i)
+{
+	size_t	mask = p->p_byid_cap - 1, j = i, k;
+
+	p->p_byid[i] = NULL;
+	for (;;) {
+		j = (j + 1) & mask;
+		if (p->p_byid[j] == NULL)
+			return;
+		k = (size_t)strhash(STRHASH_INIT, p->p_byid[j]->sb_id) & mask;
+		/* Stays put when its home lies cyclically in (i, j]. */
+		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+			continue;
+		p->p_byid[i] = p->p_byid[j];
+		p->p_byid[j] = NULL;
+		i = j;
+	}
+}
+
+/* Points <sb>'s sources in the source index at slot <idx>. */
+static int
+source_reindex(struct policy *p, const struct sandbox *sb, size_t idx)
+{
+	char	t[24];
+	size_t	i;
+
+	snprintf(t, sizeof(t), "%zu", idx);
+	for (i = 0; i < sb->sb_nsources; i++)
+		if (cidrset_del(p->p_bysource, &sb->sb_sources[i]) == -1 ||
+		    cidrset_add(p->p_bysource, &sb->sb_sources[i], t) == -1)
+			return -1;
+	return 0;
+}
+
+int
+policy_remove_sandbox(struct policy *p, const char *id)
+{
+	struct sandbox	*sb, *last;
+	size_t		 slot, i, k;
+
+	if (p->p_byid_cap == 0 || (sb = p->p_byid[slot = id_slot(p, id)]) ==
+	    NULL)
+		return 0;
+	for (k = 0; k < p->p_nsandboxes && p->p_sandboxes[k] != sb; k++)
+		;
+	if (k == p->p_nsandboxes)
+		return -1;
+	id_delete(p, slot);
+	for (i = 0; i < sb->sb_nsources; i++)
+		if (cidrset_del(p->p_bysource, &sb->sb_sources[i]) == -1)
+			return -1;
+	if (p->p_anysource == sb)
+		p->p_anysource = NULL;
+	/* The last one fills the hole: its sources name its new slot. */
+	last = p->p_sandboxes[--p->p_nsandboxes];
+	if (k != p->p_nsandboxes) {
+		p->p_sandboxes[k] = last;
+		if (source_reindex(p, last, k) == -1)
+			return -1;
+	}
+	p->p_sandboxes[p->p_nsandboxes] = NULL;
+	sandbox_unref(sb);
 	return 0;
 }
 

@@ -95,15 +95,31 @@ struct sandbox {
 	 * the new snapshot's sandbox when a reload re-judges a connection.
 	 */
 	atomic_uint	  sb_active;
+	/* Snapshots holding it: an API change shares what it leaves alone. */
+	atomic_uint	  sb_refs;
+};
+
+/*
+ * The profiles and named policies, with what owns them: a snapshot
+ * derived for a sandbox change shares them with its parent.
+ */
+struct polset {
+	atomic_uint	  ps_refs;
+	struct profile	**ps_profiles;	/* owns */
+	size_t		  ps_nprofiles;
+	struct pol	**ps_pols;	/* owns */
+	size_t		  ps_npols;
 };
 
 struct policy {
 	atomic_int	  p_refs;
-	struct profile	**p_profiles;	/* owns */
+	/* Owned by the snapshot, or by p_set once it is shared. */
+	struct profile	**p_profiles;
 	size_t		  p_nprofiles;
-	struct pol	**p_pols;	/* owns */
+	struct pol	**p_pols;
 	size_t		  p_npols;
-	struct sandbox	**p_sandboxes;	/* owns */
+	struct polset	 *p_set;	/* one ref, or NULL */
+	struct sandbox	**p_sandboxes;	/* owns the array, a ref on each */
 	size_t		  p_nsandboxes;
 	/*
 	 * Indexes, so that finding a sandbox by id or by source costs the
@@ -125,10 +141,21 @@ struct policy	*policy_new(void);
  */
 int		 policy_index_sandbox(struct policy *p, struct sandbox *sb,
 		    const struct sandbox **clash, const struct cidr **src);
+/*
+ * A new snapshot sharing everything of <old> (its sandboxes, named
+ * policies and indexes): the start of one sandbox's change, which then
+ * costs what it changes (policy_remove_sandbox(), then
+ * policy_parse_sandbox()).  NULL when out of memory.
+ */
+struct policy	*policy_derive(struct policy *old);
+/* Takes sandbox <id> (if any) out of <p>.  0, or -1 (no memory). */
+int		 policy_remove_sandbox(struct policy *p, const char *id);
 struct pol	*pol_new(const char *name);
 void		 pol_free(struct pol *po);
 void		 profile_free(struct profile *pf);
 void		 sandbox_free(struct sandbox *sb);
+/* A sandbox for <id> with one reference, intercept on; NULL: no memory. */
+struct sandbox	*sandbox_new(const char *id);
 /* Built-in profiles (docs/config.md): name -> NULL-terminated host list. */
 const char *const *profile_builtin(const char *name);
 

@@ -12,7 +12,11 @@
 #include "daemon/config.h"
 #include "policy/hostname.h"
 #include "policy/hostset.h"
+#include "policy/parse.h"
 #include "policy/policy.h"
+#include "policy/policy_int.h"
+#include "policy/yamltree.h"
+#include "policy/yread.h"
 
 #include "check_main.h"
 
@@ -898,6 +902,149 @@ START_TEST(test_explain)
 }
 END_TEST
 
+/* A sandbox's change derives a snapshot that shares the rest. */
+static int
+derive_put(struct policy *p, const char *def, struct errlist *el)
+{
+	struct yread	 yr = { "t.yaml", el };
+	struct ynode	*n;
+	int		 rc;
+
+	if ((n = yamltree_parse(def, strlen(def), "state", el)) == NULL)
+		return -1;
+	rc = policy_parse_sandbox(&yr, p, n, true);
+	yamltree_free(n);
+	return rc;
+}
+
+static const struct sandbox *
+find_src(const struct policy *p, const char *addr)
+{
+	struct ipaddr	ia;
+
+	ck_assert_int_eq(ipaddr_parse(addr, &ia), 0);
+	return policy_sandbox_find(p, &ia);
+}
+
+START_TEST(test_derive)
+{
+	static const char yaml[] =
+	    "policies:\n  p: { allow: { hosts: [a.example] } }\n"
+	    "sandboxes:\n"
+	    "  - { id: s1, sources: [\"10.0.0.1/32\"], policies: [p] }\n"
+	    "  - { id: s2, sources: [\"10.0.0.2/32\", \"10.1.0.0/16\"],"
+	    " policies: [p] }\n"
+	    "  - { id: s3, sources: [\"10.0.0.3/32\"], policies: [p] }\n";
+	struct errlist		 el;
+	struct config		*cf;
+	struct policy		*old, *p, *q;
+	const struct sandbox	*s1;
+	size_t			 i;
+
+	errlist_init(&el);
+	cf = config_parse(yaml, strlen(yaml), "t.yaml", &el);
+	ck_assert_ptr_nonnull(cf);
+	old = policy_ref(cf->cf_policy);
+	s1 = policy_sandbox_by_id(old, "s1");
+
+	/* Replace s2 (moves s3 into its slot), add s4. */
+	p = policy_derive(old);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(policy_remove_sandbox(p, "s2"), 0);
+	ck_assert_ptr_null(policy_sandbox_by_id(p, "s2"));
+	ck_assert_ptr_null(find_src(p, "10.1.2.3"));
+	ck_assert_str_eq(sandbox_id(find_src(p, "10.0.0.3")), "s3");
+	ck_assert_int_eq(derive_put(p, "{id: s2, sources: [\"10.0.0.22/32\"],"
+	    " policies: [p], allow: { hosts: [b.example] }}", &el), 0);
+	ck_assert_int_eq(derive_put(p, "{id: s4, sources: [\"10.0.0.4/32\"],"
+	    " policies: [p]}", &el), 0);
+	ck_assert_uint_eq(policy_nsandboxes(p), 4);
+	ck_assert_str_eq(sandbox_id(find_src(p, "10.0.0.22")), "s2");
+	ck_assert_str_eq(sandbox_id(find_src(p, "10.0.0.4")), "s4");
+	ck_assert_str_eq(sandbox_id(find_src(p, "10.0.0.3")), "s3");
+	/* Shared, not copied; and the old snapshot is untouched. */
+	ck_assert_ptr_eq(policy_sandbox_by_id(p, "s1"), s1);
+	ck_assert_ptr_eq(find_src(p, "10.0.0.1"), s1);
+	ck_assert_str_eq(sandbox_id(find_src(old, "10.1.2.3")), "s2");
+	ck_assert_ptr_null(find_src(old, "10.0.0.4"));
+	ck_assert_uint_eq(policy_nsandboxes(old), 3);
+	for (i = 0; i < policy_nsandboxes(p); i++)
+		ck_assert_ptr_eq(policy_sandbox_by_id(p,
+		    sandbox_id(policy_sandbox_at(p, i))),
+		    policy_sandbox_at(p, i));
+
+	/* Validated against the rest: overlap, unknown policy, bad id. */
+	q = policy_derive(p);
+	ck_assert_int_eq(derive_put(q, "{id: s5, sources: [\"10.0.0.0/24\"]}",
+	    &el), -1);
+	ck_assert(strstr(el.el_msgs[el.el_count - 1], "overlaps") != NULL);
+	policy_unref(q);
+	q = policy_derive(p);
+	ck_assert_int_eq(derive_put(q, "{id: s5, policies: [nope]}", &el), -1);
+	ck_assert(strstr(el.el_msgs[el.el_count - 1], "undefined policy") !=
+	    NULL);
+	policy_unref(q);
+	/* Removing all, in an order that moves the last into each hole. */
+	q = policy_derive(p);
+	ck_assert_int_eq(policy_remove_sandbox(q, "s1"), 0);
+	ck_assert_int_eq(policy_remove_sandbox(q, "s3"), 0);
+	ck_assert_int_eq(policy_remove_sandbox(q, "nope"), 0);
+	ck_assert_str_eq(sandbox_id(find_src(q, "10.0.0.4")), "s4");
+	ck_assert_int_eq(policy_remove_sandbox(q, "s4"), 0);
+	ck_assert_int_eq(policy_remove_sandbox(q, "s2"), 0);
+	ck_assert_uint_eq(policy_nsandboxes(q), 0);
+	ck_assert_ptr_null(find_src(q, "10.0.0.22"));
+	ck_assert_str_eq(sandbox_id(find_src(p, "10.0.0.22")), "s2");
+	policy_unref(q);
+	/* The parent goes first: the child keeps what they shared. */
+	config_free(cf);
+	policy_unref(old);
+	ck_assert_str_eq(sandbox_id(find_src(p, "10.0.0.1")), "s1");
+	policy_unref(p);
+	errlist_free(&el);
+}
+END_TEST
+
+/* Many ids: the id table's deletion keeps every other id findable. */
+START_TEST(test_derive_many)
+{
+	struct errlist	 el;
+	struct config	*cf;
+	struct policy	*p, *q;
+	char		 def[128], id[16];
+	size_t		 i;
+
+	errlist_init(&el);
+	cf = config_parse("sandboxes: []\n", 14, "t.yaml", &el);
+	ck_assert_ptr_nonnull(cf);
+	p = policy_ref(cf->cf_policy);
+	for (i = 0; i < 300; i++) {
+		q = policy_derive(p);
+		snprintf(def, sizeof(def), "{id: x%zu, sources: [\"10.2.%zu.%zu/32\"]}",
+		    i, i / 256, i % 256);
+		ck_assert_int_eq(derive_put(q, def, &el), 0);
+		policy_unref(p);
+		p = q;
+	}
+	for (i = 0; i < 300; i += 3) {
+		snprintf(id, sizeof(id), "x%zu", i);
+		ck_assert_int_eq(policy_remove_sandbox(p, id), 0);
+	}
+	for (i = 0; i < 300; i++) {
+		snprintf(id, sizeof(id), "x%zu", i);
+		if (i % 3 == 0)
+			ck_assert_ptr_null(policy_sandbox_by_id(p, id));
+		else
+			ck_assert_str_eq(sandbox_id(policy_sandbox_by_id(p, id)),
+			    id);
+	}
+	ck_assert_uint_eq(policy_nsandboxes(p), 200);
+	policy_unref(p);
+	config_free(cf);
+	errlist_free(&el);
+}
+END_TEST
+
 static Suite *
 policy_suite(void)
 {
@@ -916,6 +1063,8 @@ policy_suite(void)
 	tcase_add_test(tc, test_learn);
 	tcase_add_test(tc, test_cidr_mapped);
 	tcase_add_test(tc, test_explain);
+	tcase_add_test(tc, test_derive);
+	tcase_add_test(tc, test_derive_many);
 	suite_add_tcase(s, tc);
 	return s;
 }
