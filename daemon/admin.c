@@ -339,6 +339,38 @@ state_apply(struct admin *ad, struct ahttp_req *req, json_t *st)
 	return rc;
 }
 
+/*
+ * One sandbox's API layer alone, {"sandboxes": [a copy of its entry]}
+ * (or []): its change costs what it changes, whatever the number of
+ * sandboxes (state_apply_one()).
+ */
+static json_t *
+state_load_one(struct admin *ad, const char *id)
+{
+	json_t	*st = json_pack("{s:[]}", "sandboxes"), *e;
+
+	if ((e = daemon_state_entry(ad->ad_d, id)) != NULL)
+		json_array_append_new(json_object_get(st, "sandboxes"), e);
+	return st;
+}
+
+/* Validates, persists and applies <st>'s entry for <id> (none: dropped). */
+static int
+state_apply_one(struct admin *ad, struct ahttp_req *req, const char *id,
+    json_t *st)
+{
+	struct errlist	 el;
+	int		 rc;
+
+	errlist_init(&el);
+	rc = daemon_apply_entry(ad->ad_d, id, state_json_entry(st, id, false),
+	    &el);
+	if (rc == -1)
+		reply_errlist(req, 400, "invalid change", &el);
+	errlist_free(&el);
+	return rc;
+}
+
 /* ------------------------------------------------------------ routes */
 
 static json_t *
@@ -823,9 +855,9 @@ route_delete_sandbox(struct admin *ad, struct ahttp_req *req,
 
 	if (!sandbox_known(ad, req, rc->rc_id))
 		return;
-	st = state_load(ad);
+	st = state_load_one(ad, rc->rc_id);
 	state_json_remove(st, rc->rc_id);
-	if (state_apply(ad, req, st) == 0) {
+	if (state_apply_one(ad, req, rc->rc_id, st) == 0) {
 		p = daemon_policy(ad->ad_d);
 		gone = policy_sandbox_by_id(p, rc->rc_id) == NULL;
 		policy_unref(p);
@@ -851,13 +883,14 @@ route_put_network(struct admin *ad, struct ahttp_req *req,
 		json_decref(b);
 		return;
 	}
-	st = state_load(ad);
+	st = state_load_one(ad, id);
 	e = state_json_entry(st, id, true);
 	json_object_del(e, "allow");
 	json_object_del(e, "deny");
 	if (network_scalars(req, b, e) &&
 	    ((eg = json_object_get(b, "egress")) == NULL ||
-	    network_egress(req, eg, e)) && state_apply(ad, req, st) == 0)
+	    network_egress(req, eg, e)) && state_apply_one(ad, req, id, st) ==
+	    0)
 		reply_network(ad, req, id);
 	json_decref(st);
 	json_decref(b);
@@ -882,13 +915,13 @@ route_egress(struct admin *ad, struct ahttp_req *req,
 		reply_error(req, 404, "no sandbox \"%s\"", id);
 		goto out;
 	}
-	st = state_load(ad);
+	st = state_load_one(ad, id);
 	if ((on = strcmp(verb, "enable") == 0) || strcmp(verb, "disable") == 0) {
 		if (!no_body(req))
 			goto out;
 		e = state_json_entry(st, id, true);
 		json_object_set_new(e, "intercept", json_boolean(on));
-		if (state_apply(ad, req, st) == 0)
+		if (state_apply_one(ad, req, id, st) == 0)
 			reply_network(ad, req, id);
 		goto out;
 	}
@@ -926,7 +959,7 @@ route_egress(struct admin *ad, struct ahttp_req *req,
 		else
 			state_json_list_remove(state_json_list(e, "allow", "hosts"), h);
 	}
-	if (state_apply(ad, req, st) == 0)
+	if (state_apply_one(ad, req, id, st) == 0)
 		reply_network(ad, req, id);
 out:
 	json_decref(b);

@@ -36,6 +36,7 @@
 #include "dns/resolver.h"
 #include "policy/policy.h"
 #include "proxy/certs.h"
+#include "policy/parse.h"
 #include "policy/yamltree.h"
 #include "policy/yread.h"
 #include "proxy/certs.h"
@@ -88,6 +89,20 @@ struct daemon {
 	 * "expires": monotonic seconds}}
 	 */
 	json_t			*d_sessions;	/* owns */
+	/*
+	 * The API's state (docs/admin.md): d_state is what is in force;
+	 * d_text.dt_state its text, made again only when a whole rebuild
+	 * needs it (d_state_stale).  Each sandbox change is a line of
+	 * state.log (d_log_fd) until compaction writes state.json whole.
+	 */
+	json_t			*d_state;	/* owns; "sandboxes" in d_sbx */
+	json_t			*d_sbx;		/* owns: {ID: entry}, in order */
+	bool			 d_state_stale;
+	int			 d_log_fd;
+	size_t			 d_log_lines;
+	bool			 d_compacting;	/* one queued */
+	json_t			*d_cf_sandboxes; /* owns: {ID: the config
+						    file's entry}, or NULL */
 	struct watch		*d_watch;	/* owns: config_watch */
 	struct event		*d_session_tick; /* owns: expiry */
 	/* Phantom tokens: the workers check d_phantoms; d_phantom_hex
@@ -100,7 +115,8 @@ static struct config *
 daemon_load_text(const char *path, struct daemon_text *txt, struct errlist *el)
 {
 	struct config	*cf, *merged;
-	char		*sp;
+	char		*sp, *replay;
+	size_t		 rlen;
 
 	memset(txt, 0, sizeof(*txt));
 	if ((txt->dt_cf = file_read(path, &txt->dt_cflen)) == NULL) {
@@ -113,13 +129,20 @@ daemon_load_text(const char *path, struct daemon_text *txt, struct errlist *el)
 	if ((sp = state_path(cf)) == NULL)
 		return cf;
 	txt->dt_state = file_read(sp, &txt->dt_statelen);
+	if (txt->dt_state == NULL && errno != ENOENT) {
+		errlist_add(el, sp, 0, 0, "cannot read: %s", strerror(errno));
+		config_free(cf);
+		free(sp);
+		return NULL;
+	}
+	/* The changes since it was written whole (a kill -9 loses none). */
+	if ((replay = state_log_replay(cf->cf_state_dir, txt->dt_state,
+	    txt->dt_statelen, &rlen, &txt->dt_logged)) != NULL) {
+		free(txt->dt_state);
+		txt->dt_state = replay;
+		txt->dt_statelen = rlen;
+	}
 	if (txt->dt_state == NULL) {
-		if (errno != ENOENT) {
-			errlist_add(el, sp, 0, 0, "cannot read: %s",
-			    strerror(errno));
-			config_free(cf);
-			cf = NULL;
-		}
 		free(sp);
 		return cf;
 	}
@@ -131,6 +154,9 @@ daemon_load_text(const char *path, struct daemon_text *txt, struct errlist *el)
 }
 
 /* The config and the files it names (docs/interception.md). */
+static void	state_from_text(struct daemon *);
+static void	state_log_done(struct daemon *);
+
 struct config *
 daemon_load(const char *path, struct daemon_text *txt, struct errlist *el)
 {
@@ -376,6 +402,9 @@ daemon_reload(struct daemon *d, struct errlist *el, const char **keys,
 	}
 	daemon_text_free(&d->d_text);
 	d->d_text = txt;
+	/* What is on disk (state.json and its log) is what is in force. */
+	state_from_text(d);
+	d->d_log_lines = txt.dt_logged;
 	if (d->d_sessions != NULL && json_object_size(d->d_sessions) > 0) {
 		/* Sessions go on: judged again under the new file. */
 		config_free(cf);
@@ -412,6 +441,8 @@ daemon_apply_state(struct daemon *d, const char *state, size_t len,
 	free(d->d_text.dt_state);
 	d->d_text.dt_state = copy;
 	d->d_text.dt_statelen = len;
+	state_from_text(d);
+	state_log_done(d);
 	daemon_install(d, cf);
 	return 0;
 }
@@ -421,9 +452,11 @@ static int
 daemon_rebuild(struct daemon *d, struct errlist *el)
 {
 	struct config	*cf;
+	const char	*state;
+	size_t		 len;
 
-	if ((cf = daemon_parse(d, d->d_text.dt_state, d->d_text.dt_statelen,
-	    el)) == NULL)
+	state = daemon_state(d, &len);
+	if ((cf = daemon_parse(d, state, len, el)) == NULL)
 		return -1;
 	daemon_install(d, cf);
 	return 0;
@@ -725,10 +758,220 @@ daemon_audit(struct daemon *d)
 }
 
 const char *
-daemon_state(const struct daemon *d, size_t *len)
+daemon_state(struct daemon *d, size_t *len)
 {
+	char	*text;
+
+	/* A whole rebuild (rare) pays for the text entry changes skipped. */
+	if (d->d_state_stale && d->d_state != NULL) {
+		json_t		*all = json_copy(d->d_state), *l = json_array(),
+				*e;
+		const char	*id;
+
+		json_object_foreach(d->d_sbx, id, e)
+			json_array_append(l, e);
+		json_object_set_new(all, "sandboxes", l);
+		text = json_dumps(all, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		json_decref(all);
+		if (text != NULL) {
+			free(d->d_text.dt_state);
+			d->d_text.dt_state = text;
+			d->d_text.dt_statelen = strlen(text);
+			d->d_state_stale = false;
+		}
+	}
 	*len = d->d_text.dt_statelen;
 	return d->d_text.dt_state;
+}
+
+/* d_state again from the text in force (after a whole parse of it). */
+static void
+state_from_text(struct daemon *d)
+{
+	json_t	*l, *e, *idn;
+	size_t	 i;
+
+	json_decref(d->d_state);
+	json_decref(d->d_sbx);
+	d->d_state = state_json_parse(d->d_text.dt_state,
+	    d->d_text.dt_statelen);
+	/* By id: an entry's change must not search them all. */
+	d->d_sbx = json_object();
+	l = json_object_get(d->d_state, "sandboxes");
+	json_array_foreach(l, i, e)
+		if (json_is_string(idn = json_object_get(e, "id")))
+			json_object_set(d->d_sbx, json_string_value(idn), e);
+	json_object_del(d->d_state, "sandboxes");
+	d->d_state_stale = false;
+	json_decref(d->d_cf_sandboxes);
+	d->d_cf_sandboxes = NULL;
+}
+
+/* state.json holds everything: the log starts again. */
+static void
+state_log_done(struct daemon *d)
+{
+	if (state_log_truncate(d->d_cf->cf_state_dir, &d->d_log_fd) == -1)
+		log_warn("state: cannot empty state.log (its changes are "
+		    "also in state.json: replaying them is harmless)");
+	d->d_log_lines = 0;
+}
+
+/* Folds state.log into state.json, after the answer that filled it. */
+static void
+state_compact_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon	*d = arg;
+	struct errlist	 el;
+	const char	*text;
+	size_t		 len;
+
+	d->d_compacting = false;
+	errlist_init(&el);
+	text = daemon_state(d, &len);
+	if (text != NULL && state_save(d->d_cf, text, len, &el) == 0)
+		state_log_done(d);
+	else
+		log_warnx("state: compaction failed (state.log keeps every "
+		    "change): %s", el.el_count > 0 ? el.el_msgs[0] : "?");
+	errlist_free(&el);
+}
+
+/* The config file's own entry for sandbox <id> (JSON), or NULL. */
+static json_t *
+cf_sandbox(struct daemon *d, const char *id)
+{
+	struct errlist		 el;
+	struct ynode		*root;
+	const struct ynode	*sbs, *it, *idn;
+	size_t			 i;
+
+	if (d->d_cf_sandboxes == NULL) {
+		/* Once per config text: a change must not cost the file. */
+		d->d_cf_sandboxes = json_object();
+		errlist_init(&el);
+		root = yamltree_parse(d->d_text.dt_cf, d->d_text.dt_cflen,
+		    d->d_cf->cf_file, &el);
+		errlist_free(&el);
+		sbs = root != NULL ? yread_get(root, "sandboxes") : NULL;
+		for (i = 0; sbs != NULL && sbs->yn_type == YN_SEQ &&
+		    i < sbs->yn_count; i++) {
+			it = sbs->yn_items[i];
+			if ((idn = yread_get(it, "id")) != NULL &&
+			    idn->yn_type == YN_SCALAR)
+				json_object_set_new(d->d_cf_sandboxes,
+				    idn->yn_str, state_yaml_json(it));
+		}
+		yamltree_free(root);
+	}
+	return json_object_get(d->d_cf_sandboxes, id);
+}
+
+json_t *
+daemon_state_entry(struct daemon *d, const char *id)
+{
+	json_t	*e = d->d_sbx != NULL ? json_object_get(d->d_sbx, id) : NULL;
+
+	return e != NULL ? json_deep_copy(e) : NULL;
+}
+
+/*
+ * The definition sandbox <id> is judged by: the config file's entry with
+ * the API's keys laid over it (as config_parse_overlay() does for all),
+ * and its session; NULL when neither the file nor the API has it.
+ */
+static json_t *
+entry_def(struct daemon *d, const char *id, json_t *entry)
+{
+	json_t	*base = cf_sandbox(d, id), *def, *s;
+
+	if (base == NULL && entry == NULL)
+		return NULL;
+	def = base != NULL ? json_deep_copy(base) : json_object();
+	if (entry != NULL)
+		json_object_update(def, entry);
+	if (d->d_sessions != NULL &&
+	    (s = json_object_get(d->d_sessions, id)) != NULL)
+		json_object_set(def, "session", json_object_get(s, "policy"));
+	return def;
+}
+
+int
+daemon_apply_entry(struct daemon *d, const char *id, json_t *entry,
+    struct errlist *el)
+{
+	struct yread	 yr = { d->d_cf->cf_file, el };
+	struct policy	*np, *old;
+	struct ynode	*n = NULL;
+	json_t		*def, *line;
+	char		*text = NULL, *sp = NULL, *nl;
+	size_t		 len;
+	int		 rc = -1;
+
+	def = entry_def(d, id, entry);
+	if ((np = policy_derive(d->d_cf->cf_policy)) == NULL ||
+	    policy_remove_sandbox(np, id) == -1) {
+		errlist_add(el, "state", 0, 0, "out of memory");
+		goto out;
+	}
+	if (def != NULL) {
+		/* Errors name the state file, as a whole parse's would. */
+		sp = state_path(d->d_cf);
+		text = json_dumps(def, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		if (text == NULL || (n = yamltree_parse(text, strlen(text),
+		    sp != NULL ? sp : "state", el)) == NULL ||
+		    policy_parse_sandbox(&yr, np, n, entry != NULL) == -1)
+			goto out;
+	}
+	free(text);
+	text = NULL;
+	/* On disk first: a change that is not kept is not made. */
+	line = entry != NULL ? json_pack("{s:O}", "put", entry) :
+	    json_pack("{s:s}", "del", id);
+	text = line != NULL ? json_dumps(line, JSON_COMPACT) : NULL;
+	json_decref(line);
+	if (text == NULL || (nl = realloc(text, strlen(text) + 2)) == NULL) {
+		errlist_add(el, "state", 0, 0, "out of memory");
+		goto out;
+	}
+	text = nl;
+	len = strlen(text);
+	text[len++] = '\n';
+	text[len] = '\0';
+	if (state_log_append(d->d_cf->cf_state_dir, &d->d_log_fd, text, len,
+	    el) == -1)
+		goto out;
+	if (entry != NULL)
+		json_object_set_new(d->d_sbx, id, json_deep_copy(entry));
+	else
+		json_object_del(d->d_sbx, id);
+	d->d_state_stale = true;
+	/* In force: the proxy re-judges live flows against it. */
+	old = d->d_cf->cf_policy;
+	d->d_cf->cf_policy = np;
+	np = NULL;
+	(void)proxy_install(d->d_px, &d->d_cf->cf_px, d->d_cf->cf_policy);
+	policy_unref(old);
+	/*
+	 * Amortized O(1): state.json (O(n) to write) is rewritten once per
+	 * n/2 changes, and never for fewer than 1,024.
+	 */
+	if (++d->d_log_lines > 1024 && d->d_log_lines >
+	    policy_nsandboxes(d->d_cf->cf_policy) / 2 && !d->d_compacting) {
+		struct timeval	zero = { 0, 0 };
+
+		if (event_base_once(d->d_base, -1, EV_TIMEOUT,
+		    state_compact_cb, d, &zero) == 0)
+			d->d_compacting = true;
+	}
+	rc = 0;
+out:
+	policy_unref(np);
+	yamltree_free(n);
+	json_decref(def);
+	free(text);
+	free(sp);
+	return rc;
 }
 
 void
@@ -1158,6 +1401,16 @@ daemon_close(struct daemon *d)
 {
 	size_t	i;
 
+	if (d->d_log_fd != -1)
+		close(d->d_log_fd);
+	d->d_log_fd = -1;
+	json_decref(d->d_state);
+	d->d_state = NULL;
+	json_decref(d->d_sbx);
+	d->d_sbx = NULL;
+	json_decref(d->d_cf_sandboxes);
+	d->d_cf_sandboxes = NULL;
+
 	proxy_free(d->d_px);
 	watch_free(d->d_watch);
 	admin_free(d->d_admin);
@@ -1196,6 +1449,23 @@ daemon_run(struct config *cf, struct daemon_text *txt)
 	memset(&d, 0, sizeof(d));
 	d.d_cf = cf;
 	d.d_text = *txt;
+	d.d_log_fd = -1;
+	state_from_text(&d);
+	{
+		struct errlist	el;
+
+		/*
+		 * Start from a whole state.json and an empty log: a line a
+		 * crash cut short must not prefix the next one.
+		 */
+		errlist_init(&el);
+		if (txt->dt_logged == 0 || state_save(cf, d.d_text.dt_state,
+		    d.d_text.dt_statelen, &el) == 0)
+			state_log_done(&d);
+		else
+			d.d_log_lines = txt->dt_logged;
+		errlist_free(&el);
+	}
 	{
 		struct errlist	el;
 

@@ -25,6 +25,7 @@ struct daemon_text {
 	size_t	 dt_cflen;
 	char	*dt_state;	/* owns: the API's state (JSON), or NULL */
 	size_t	 dt_statelen;
+	size_t	 dt_logged;	/* state.log lines replayed into it */
 };
 
 struct daemon;
@@ -48,7 +49,7 @@ struct policy	*daemon_policy(struct daemon *d);
 struct proxy	*daemon_proxy(struct daemon *d);
 struct audit_sink *daemon_audit(struct daemon *d);
 /* The API state in force (JSON), or NULL. */
-const char	*daemon_state(const struct daemon *d, size_t *len);
+const char	*daemon_state(struct daemon *d, size_t *len);
 /*
  * SIGHUP and POST /api/v1/reload: 0, or -1 with the errors.  On success
  * the start-only keys that changed (docs/config.md, Reload) are logged
@@ -108,5 +109,15 @@ struct daemon_stats {
 	size_t		ds_leaf_cached;
 };
 void		 daemon_stats(const struct daemon *d, struct daemon_stats *st);
+/*
+ * One sandbox's API entry replaced (<entry>, borrowed: {"id": ...} in the
+ * config's sandbox schema) or dropped (NULL): validated against the
+ * rest, logged to state_dir, and swapped in at a cost that does not grow
+ * with the number of sandboxes (docs/admin.md).  0, or -1 with <el>.
+ */
+int		 daemon_apply_entry(struct daemon *d, const char *id,
+		    json_t *entry, struct errlist *el);
+/* A copy of sandbox <id>'s API entry, or NULL when the API has none. */
+json_t		*daemon_state_entry(struct daemon *d, const char *id);
 
 #endif /* EGRESS_DAEMON_H */

@@ -8,10 +8,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fileio.h"
 #include "common/strhash.h"
 #include "daemon/config.h"
 
 #define STATE_FILE	"state.json"
+/*
+ * The changes since state.json was last written whole, one JSON object a
+ * line: {"put": ENTRY} or {"del": "ID"}.  Appended and fsynced per API
+ * change, so a change costs its own size; folded back into state.json
+ * now and then (state_log_truncate() after a state_save()).
+ */
+#define STATE_LOG	"state.log"
 
 char *
 state_path(const struct config *cf)
@@ -95,6 +103,120 @@ state_save(const struct config *cf, const char *text, size_t len,
 		return -1;
 	}
 	return state_write(cf->cf_state_dir, STATE_FILE, text, len, el);
+}
+
+static char *
+log_path(const char *dir)
+{
+	char	*p;
+
+	if (dir == NULL || asprintf(&p, "%s/%s", dir, STATE_LOG) < 0)
+		return NULL;
+	return p;
+}
+
+int
+state_log_append(const char *dir, int *fd, const char *line, size_t len,
+    struct errlist *el)
+{
+	char	*path;
+	size_t	 off = 0;
+	ssize_t	 n;
+
+	if (*fd == -1) {
+		if ((path = log_path(dir)) == NULL) {
+			errlist_add(el, "state_dir", 0, 0, "out of memory");
+			return -1;
+		}
+		/* Failing here, the open below says why. */
+		(void)mkdir(dir, 0700);
+		*fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+		    0600);
+		if (*fd == -1) {
+			errlist_add(el, path, 0, 0, "cannot write: %s",
+			    strerror(errno));
+			free(path);
+			return -1;
+		}
+		free(path);
+	}
+	while (off < len) {
+		if ((n = write(*fd, line + off, len - off)) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		off += (size_t)n;
+	}
+	if (off < len || fdatasync(*fd) == -1) {
+		errlist_add(el, STATE_LOG, 0, 0, "write: %s", strerror(errno));
+		/* A line cut short would be replayed as garbage: drop it. */
+		(void)state_log_truncate(dir, fd);
+		return -1;
+	}
+	return 0;
+}
+
+int
+state_log_truncate(const char *dir, int *fd)
+{
+	char	*path;
+	int	 rc;
+
+	if (*fd != -1) {
+		rc = ftruncate(*fd, 0);
+		if (rc == 0)
+			rc = fsync(*fd);
+		return rc;
+	}
+	if ((path = log_path(dir)) == NULL)
+		return -1;
+	rc = truncate(path, 0);
+	free(path);
+	return rc == -1 && errno == ENOENT ? 0 : rc;
+}
+
+char *
+state_log_replay(const char *dir, const char *state, size_t len,
+    size_t *outlen, size_t *nlines)
+{
+	char	*path, *log, *line, *nl, *out;
+	size_t	 loglen;
+	json_t	*st, *ch, *v;
+
+	*nlines = 0;
+	if ((path = log_path(dir)) == NULL)
+		return NULL;
+	log = file_read(path, &loglen);
+	free(path);
+	if (log == NULL || loglen == 0) {
+		free(log);
+		return NULL;
+	}
+	st = state_json_parse(state, len);
+	for (line = log; (nl = memchr(line, '\n', loglen - (size_t)(line -
+	    log))) != NULL; line = nl + 1) {
+		/* Only whole lines: a last one cut by a crash never counted. */
+		if ((ch = json_loadb(line, (size_t)(nl - line), 0, NULL)) ==
+		    NULL)
+			continue;
+		if ((v = json_object_get(ch, "put")) != NULL &&
+		    json_is_string(json_object_get(v, "id"))) {
+			state_json_remove(st, json_string_value(
+			    json_object_get(v, "id")));
+			json_array_append(json_object_get(st, "sandboxes"), v);
+		} else if (json_is_string(v = json_object_get(ch, "del")))
+			state_json_remove(st, json_string_value(v));
+		(*nlines)++;
+		json_decref(ch);
+	}
+	free(log);
+	out = *nlines > 0 ? json_dumps(st, JSON_INDENT(2) |
+	    JSON_PRESERVE_ORDER) : NULL;
+	json_decref(st);
+	if (out != NULL)
+		*outlen = strlen(out);
+	return out;
 }
 
 static void

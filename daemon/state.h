@@ -29,6 +29,22 @@ int	  state_save(const struct config *cf, const char *text, size_t len,
 int	  state_write(const char *dir, const char *name, const char *text,
 	    size_t len, struct errlist *el);
 
+/*
+ * The change log beside state.json (daemon/state.c): one line per API
+ * change to one sandbox, appended and fsynced (<fd>: opened on first use,
+ * -1 before).  0, or -1 with <el> (nothing half-written stays).
+ */
+int	  state_log_append(const char *dir, int *fd, const char *line,
+	    size_t len, struct errlist *el);
+/* Empties the log: state.json now holds everything in it. */
+int	  state_log_truncate(const char *dir, int *fd);
+/*
+ * <state> (state.json's text) with the log of <dir> replayed over it, as
+ * new text, or NULL when the log holds no whole line (<state> stands).
+ */
+char	 *state_log_replay(const char *dir, const char *state, size_t len,
+	    size_t *outlen, size_t *nlines);
+
 /* What the API laid over the file: sandbox ids and policy names. */
 struct state_ids {
 	char	**si_sandboxes;		/* NULL-terminated, or NULL */

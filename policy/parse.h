@@ -20,6 +20,15 @@
 struct policy	*policy_parse(struct yread *yr, const struct ynode *root,
 		    char *const *api_ids, char *const *api_pols);
 /*
+ * A new snapshot sharing everything of <old> (its sandboxes, named
+ * policies and indexes): the start of one sandbox's change, which then
+ * costs what it changes (policy_remove_sandbox(), then
+ * policy_parse_sandbox()).  NULL when out of memory.
+ */
+struct policy	*policy_derive(struct policy *old);
+/* Takes sandbox <id> (if any) out of <p>.  0, or -1 (no memory). */
+int		 policy_remove_sandbox(struct policy *p, const char *id);
+/*
  * One sandbox definition <def> (config schema) added to <p>, a snapshot
  * from policy_derive() that no longer holds that id: validated against
  * the rest (its policies exist, its sources overlap nobody's).  0, or -1

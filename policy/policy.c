@@ -9,6 +9,7 @@
 #include "common/secret.h"
 #include "common/strhash.h"
 #include "policy/hostname.h"
+#include "policy/parse.h"
 #include "policy/policy_int.h"
 
 const char *

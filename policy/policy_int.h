@@ -141,15 +141,6 @@ struct policy	*policy_new(void);
  */
 int		 policy_index_sandbox(struct policy *p, struct sandbox *sb,
 		    const struct sandbox **clash, const struct cidr **src);
-/*
- * A new snapshot sharing everything of <old> (its sandboxes, named
- * policies and indexes): the start of one sandbox's change, which then
- * costs what it changes (policy_remove_sandbox(), then
- * policy_parse_sandbox()).  NULL when out of memory.
- */
-struct policy	*policy_derive(struct policy *old);
-/* Takes sandbox <id> (if any) out of <p>.  0, or -1 (no memory). */
-int		 policy_remove_sandbox(struct policy *p, const char *id);
 struct pol	*pol_new(const char *name);
 void		 pol_free(struct pol *po);
 void		 profile_free(struct profile *pf);
