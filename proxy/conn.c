@@ -1824,6 +1824,15 @@ conn_revalidate(struct conn *c, struct policy *np)
 		conn_close(c, CLOSE_END, REASON_REVOKED, true);
 		return;
 	}
+	if (sb == c->c_sb) {
+		/*
+		 * The very same sandbox: an API change to another one shares
+		 * it, rules and all, so the verdict cannot have changed.
+		 */
+		policy_unref(c->c_policy);
+		c->c_policy = policy_ref(np);
+		return;
+	}
 	conn_query(c, &q);
 	conn_eval(c, sb, &q, &d);
 	if (d.pd_action == POLICY_ALLOW && c->c_host_claimed) {
