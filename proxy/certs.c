@@ -262,10 +262,35 @@ leaf_free(void *p)
 	X509_free(p);
 }
 
+/*
+ * A host's upstream sessions.  A TLS 1.3 ticket is good for one
+ * connection, so a host that many connections dial at once needs several
+ * to resume them (with one, most of a burst found none and paid a full
+ * handshake).
+ */
+#define SESS_POOL	8
+
+struct spool {
+	SSL_SESSION	*sp_s[SESS_POOL];	/* owns; newest last */
+	unsigned	 sp_n;
+};
+
 static void
 sess_free(void *p)
 {
-	SSL_SESSION_free(p);
+	struct spool	*sp = p;
+	unsigned	 i;
+
+	for (i = 0; i < sp->sp_n; i++)
+		SSL_SESSION_free(sp->sp_s[i]);
+	free(sp);
+}
+
+static time_t
+sess_stale(SSL_SESSION *sess)
+{
+	return (time_t)SSL_SESSION_get_time(sess) +
+	    (time_t)SSL_SESSION_get_timeout(sess);
 }
 
 /* ---- building certificates -------------------------------------------- */
@@ -406,13 +431,35 @@ sess_new(SSL *ssl, SSL_SESSION *sess)
 	time_t		 stale;
 	int		 r;
 
+	struct centry	*e;
+	struct spool	*sp;
+
 	host = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
 	if (c == NULL || host == NULL || !SSL_SESSION_is_resumable(sess))
 		return 0;
-	stale = (time_t)SSL_SESSION_get_time(sess) +
-	    (time_t)SSL_SESSION_get_timeout(sess);
+	stale = sess_stale(sess);
 	pthread_mutex_lock(&c->c_mtx);
-	r = ccache_put(&c->c_sess, host, sess, stale);
+	if ((e = ccache_find(&c->c_sess, host, time(NULL))) != NULL) {
+		sp = e->ce_val;
+		if (sp->sp_n == SESS_POOL) {	/* the oldest goes */
+			SSL_SESSION_free(sp->sp_s[0]);
+			memmove(&sp->sp_s[0], &sp->sp_s[1], (SESS_POOL - 1) *
+			    sizeof(sp->sp_s[0]));
+			sp->sp_n--;
+		}
+		sp->sp_s[sp->sp_n++] = sess;
+		if (stale > e->ce_stale)
+			e->ce_stale = stale;
+		r = 0;
+	} else if ((sp = calloc(1, sizeof(*sp))) == NULL)
+		r = -1;
+	else {
+		sp->sp_s[sp->sp_n++] = sess;
+		if ((r = ccache_put(&c->c_sess, host, sp, stale)) == -1) {
+			sp->sp_n = 0;
+			free(sp);
+		}
+	}
 	pthread_mutex_unlock(&c->c_mtx);
 	return r == 0;		/* 1: the reference is the cache's */
 }
@@ -789,8 +836,10 @@ certs_ca_pem(const struct certs *c, size_t *len)
 int
 certs_client_prepare(struct certs *c, SSL *ssl, const char *host)
 {
-	SSL_SESSION	*sess = NULL;
+	SSL_SESSION	*sess = NULL, *s;
 	struct centry	*e;
+	struct spool	*sp;
+	time_t		 now = time(NULL);
 	int		 r = 0;
 
 	if (SSL_set_tlsext_host_name(ssl, host) != 1 ||
@@ -798,15 +847,26 @@ certs_client_prepare(struct certs *c, SSL *ssl, const char *host)
 		return ossl_fail();
 	SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 	pthread_mutex_lock(&c->c_mtx);
-	if ((e = ccache_find(&c->c_sess, host, time(NULL))) != NULL) {
-		/* Its connection was freed without SSL_shutdown(): dead. */
-		if (SSL_SESSION_is_resumable(e->ce_val)) {
-			sess = e->ce_val;
-			SSL_SESSION_up_ref(sess);
+	if ((e = ccache_find(&c->c_sess, host, now)) != NULL) {
+		sp = e->ce_val;
+		while (sess == NULL && sp->sp_n > 0) {
+			s = sp->sp_s[--sp->sp_n];
+			/* Freed without SSL_shutdown(), or expired: dead. */
+			if (!SSL_SESSION_is_resumable(s) ||
+			    now >= sess_stale(s)) {
+				SSL_SESSION_free(s);
+				continue;
+			}
+			sess = s;
+			/* A TLS 1.2 session serves again; a TLS 1.3 ticket
+			 * once (its connection brings a successor). */
+			if (SSL_SESSION_get_protocol_version(s) <
+			    TLS1_3_VERSION) {
+				SSL_SESSION_up_ref(s);
+				sp->sp_n++;
+			}
 		}
-		/* A TLS 1.3 ticket is for one use; its successor comes. */
-		if (sess == NULL ||
-		    SSL_SESSION_get_protocol_version(sess) >= TLS1_3_VERSION)
+		if (sp->sp_n == 0)
 			ccache_del(&c->c_sess, e);
 	}
 	pthread_mutex_unlock(&c->c_mtx);
