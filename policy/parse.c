@@ -906,8 +906,7 @@ parse_sandbox(struct cfctx *cx, const struct ynode *def)
 		return;
 	}
 	if ((sb = sandbox_new(idn->yn_str)) == NULL ||
-	    policy_push((void ***)&cx->cx_pol->p_sandboxes,
-	    &cx->cx_pol->p_nsandboxes, sb) == -1) {
+	    policy_add_sandbox(cx->cx_pol, sb) == -1) {
 		sandbox_free(sb);
 		yread_err(&cx->cx_yr, idn, "out of memory");
 		return;
@@ -973,7 +972,7 @@ policy_parse_sandbox(struct yread *yr, struct policy *p,
 	parse_sandbox(&cx, def);
 	if (yr->yr_el->el_count != errs0 || p->p_nsandboxes != n + 1)
 		return -1;
-	p->p_sandboxes[n]->sb_from_api = from_api;
+	policy_sb(p, n)->sb_from_api = from_api;
 	return 0;
 }
 

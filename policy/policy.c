@@ -231,6 +231,69 @@ sandbox_unref(struct sandbox *sb)
 }
 
 static void
+chunk_unref(struct sbchunk *ch)
+{
+	size_t	i;
+
+	if (ch == NULL || atomic_fetch_sub(&ch->sc_refs, 1) != 1)
+		return;
+	for (i = 0; i < SB_CHUNK; i++)
+		sandbox_unref(ch->sc_s[i]);
+	free(ch);
+}
+
+struct sandbox *
+policy_sb(const struct policy *p, size_t i)
+{
+	return p->p_chunks[i / SB_CHUNK]->sc_s[i % SB_CHUNK];
+}
+
+/*
+ * Makes chunk <ci> this snapshot's own, copying it (a reference on each
+ * of its sandboxes) while another snapshot shares it.  0, or -1.
+ */
+static int
+chunk_own(struct policy *p, size_t ci)
+{
+	struct sbchunk	*o = p->p_chunks[ci], *n;
+	size_t		 i;
+
+	if (o != NULL && atomic_load(&o->sc_refs) == 1)
+		return 0;
+	if ((n = calloc(1, sizeof(*n))) == NULL)
+		return -1;
+	atomic_init(&n->sc_refs, 1);
+	for (i = 0; o != NULL && i < SB_CHUNK; i++)
+		if ((n->sc_s[i] = o->sc_s[i]) != NULL)
+			atomic_fetch_add(&n->sc_s[i]->sb_refs, 1);
+	chunk_unref(o);
+	p->p_chunks[ci] = n;
+	return 0;
+}
+
+int
+policy_add_sandbox(struct policy *p, struct sandbox *sb)
+{
+	size_t		 i = p->p_nsandboxes, ci = i / SB_CHUNK;
+	struct sbchunk	**nc;
+
+	if (i % SB_CHUNK == 0) {
+		/* Grows by doubling: the pointer array, not the chunks. */
+		if ((ci & (ci - 1)) == 0 && (nc = realloc(p->p_chunks,
+		    (ci ? ci * 2 : 1) * sizeof(*nc))) == NULL)
+			return -1;
+		else if ((ci & (ci - 1)) == 0)
+			p->p_chunks = nc;
+		p->p_chunks[ci] = NULL;
+	}
+	if (chunk_own(p, ci) == -1)
+		return -1;
+	p->p_chunks[ci]->sc_s[i % SB_CHUNK] = sb;
+	p->p_nsandboxes++;
+	return 0;
+}
+
+static void
 pols_free(struct pol **pols, size_t npols, struct profile **pfs, size_t npfs)
 {
 	size_t	i;
@@ -281,14 +344,14 @@ policy_unref(struct policy *p)
 
 	if (p == NULL || atomic_fetch_sub(&p->p_refs, 1) != 1)
 		return;
-	for (i = 0; i < p->p_nsandboxes; i++)
-		sandbox_unref(p->p_sandboxes[i]);
+	for (i = 0; i < (p->p_nsandboxes + SB_CHUNK - 1) / SB_CHUNK; i++)
+		chunk_unref(p->p_chunks[i]);
 	if (p->p_set != NULL)
 		polset_unref(p->p_set);
 	else
 		pols_free(p->p_pols, p->p_npols, p->p_profiles,
 		    p->p_nprofiles);
-	free(p->p_sandboxes);
+	free(p->p_chunks);
 	free(p->p_byid);
 	cidrset_free(p->p_bysource);
 	free(p);
@@ -351,7 +414,7 @@ policy_index_sandbox(struct policy *p, struct sandbox *sb,
 	for (i = 0; i < sb->sb_nsources; i++)
 		if ((t = cidrset_overlap(p->p_bysource,
 		    &sb->sb_sources[i])) != NULL) {
-			*clash = p->p_sandboxes[strtoul(t, NULL, 10)];
+			*clash = policy_sb(p, strtoul(t, NULL, 10));
 			*src = &sb->sb_sources[i];
 			return -1;
 		}
@@ -370,7 +433,8 @@ policy_derive(struct policy *old)
 {
 	struct policy	*p;
 	struct polset	*ps;
-	size_t		 i, n = old->p_nsandboxes;
+	size_t		 i, n = old->p_nsandboxes, cap;
+	size_t		 nch = (n + SB_CHUNK - 1) / SB_CHUNK;
 
 	/* The first derivation hands the named policies to a shared set. */
 	if (old->p_set == NULL) {
@@ -391,17 +455,20 @@ policy_derive(struct policy *old)
 	p->p_npols = old->p_npols;
 	p->p_profiles = old->p_profiles;
 	p->p_nprofiles = old->p_nprofiles;
-	if ((p->p_sandboxes = calloc(n + 1, sizeof(*p->p_sandboxes))) ==
-	    NULL || (old->p_byid_cap > 0 && (p->p_byid =
+	/* Room for the chunk array to grow as policy_add_sandbox() does. */
+	for (cap = 1; cap < nch; cap *= 2)
+		;
+	if ((p->p_chunks = calloc(cap, sizeof(*p->p_chunks))) == NULL ||
+	    (old->p_byid_cap > 0 && (p->p_byid =
 	    calloc(old->p_byid_cap, sizeof(*p->p_byid))) == NULL) ||
 	    (old->p_bysource != NULL && (p->p_bysource =
 	    cidrset_copy(old->p_bysource)) == NULL)) {
 		policy_unref(p);
 		return NULL;
 	}
-	for (i = 0; i < n; i++) {
-		p->p_sandboxes[i] = old->p_sandboxes[i];
-		atomic_fetch_add(&p->p_sandboxes[i]->sb_refs, 1);
+	for (i = 0; i < nch; i++) {
+		p->p_chunks[i] = old->p_chunks[i];
+		atomic_fetch_add(&p->p_chunks[i]->sc_refs, 1);
 	}
 	p->p_nsandboxes = n;
 	if (old->p_byid_cap > 0)
@@ -452,12 +519,12 @@ int
 policy_remove_sandbox(struct policy *p, const char *id)
 {
 	struct sandbox	*sb, *last;
-	size_t		 slot, i, k;
+	size_t		 slot, i, k, n;
 
 	if (p->p_byid_cap == 0 || (sb = p->p_byid[slot = id_slot(p, id)]) ==
 	    NULL)
 		return 0;
-	for (k = 0; k < p->p_nsandboxes && p->p_sandboxes[k] != sb; k++)
+	for (k = 0; k < p->p_nsandboxes && policy_sb(p, k) != sb; k++)
 		;
 	if (k == p->p_nsandboxes)
 		return -1;
@@ -468,14 +535,23 @@ policy_remove_sandbox(struct policy *p, const char *id)
 	if (p->p_anysource == sb)
 		p->p_anysource = NULL;
 	/* The last one fills the hole: its sources name its new slot. */
-	last = p->p_sandboxes[--p->p_nsandboxes];
-	if (k != p->p_nsandboxes) {
-		p->p_sandboxes[k] = last;
-		if (source_reindex(p, last, k) == -1)
-			return -1;
-	}
-	p->p_sandboxes[p->p_nsandboxes] = NULL;
+	n = --p->p_nsandboxes;
+	if (chunk_own(p, k / SB_CHUNK) == -1 ||
+	    chunk_own(p, n / SB_CHUNK) == -1)
+		return -1;
+	last = policy_sb(p, n);
+	p->p_chunks[n / SB_CHUNK]->sc_s[n % SB_CHUNK] = NULL;
+	if (k != n)
+		p->p_chunks[k / SB_CHUNK]->sc_s[k % SB_CHUNK] = last;
+	else
+		last = NULL;
 	sandbox_unref(sb);
+	if (n % SB_CHUNK == 0) {
+		chunk_unref(p->p_chunks[n / SB_CHUNK]);
+		p->p_chunks[n / SB_CHUNK] = NULL;
+	}
+	if (last != NULL && source_reindex(p, last, k) == -1)
+		return -1;
 	return 0;
 }
 
@@ -487,7 +563,7 @@ policy_sandbox_find(const struct policy *p, const struct ipaddr *src)
 	/* Sources never overlap, so the longest prefix is the only one. */
 	if (p->p_bysource != NULL && (t = cidrset_match(p->p_bysource, src)) !=
 	    NULL)
-		return p->p_sandboxes[strtoul(t, NULL, 10)];
+		return policy_sb(p, strtoul(t, NULL, 10));
 	return p->p_anysource;
 }
 
@@ -1071,7 +1147,7 @@ policy_nsandboxes(const struct policy *p)
 const struct sandbox *
 policy_sandbox_at(const struct policy *p, size_t i)
 {
-	return i < p->p_nsandboxes ? p->p_sandboxes[i] : NULL;
+	return i < p->p_nsandboxes ? policy_sb(p, i) : NULL;
 }
 
 bool

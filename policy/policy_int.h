@@ -111,6 +111,13 @@ struct polset {
 	size_t		  ps_npols;
 };
 
+#define SB_CHUNK	64
+
+struct sbchunk {
+	atomic_uint	  sc_refs;	/* snapshots holding it */
+	struct sandbox	 *sc_s[SB_CHUNK]; /* a ref on each */
+};
+
 struct policy {
 	atomic_int	  p_refs;
 	/* Owned by the snapshot, or by p_set once it is shared. */
@@ -119,7 +126,12 @@ struct policy {
 	struct pol	**p_pols;
 	size_t		  p_npols;
 	struct polset	 *p_set;	/* one ref, or NULL */
-	struct sandbox	**p_sandboxes;	/* owns the array, a ref on each */
+	/*
+	 * The sandboxes, in chunks a derived snapshot shares until it
+	 * changes one (sandbox i: p_chunks[i / SB_CHUNK]->sc_s[i % SB_CHUNK]),
+	 * so deriving costs n / SB_CHUNK, not n.
+	 */
+	struct sbchunk	**p_chunks;	/* owns the array, a ref on each */
 	size_t		  p_nsandboxes;
 	/*
 	 * Indexes, so that finding a sandbox by id or by source costs the
@@ -145,6 +157,10 @@ struct pol	*pol_new(const char *name);
 void		 pol_free(struct pol *po);
 void		 profile_free(struct profile *pf);
 void		 sandbox_free(struct sandbox *sb);
+/* Sandbox <i> of <p> (i < p_nsandboxes). */
+struct sandbox	*policy_sb(const struct policy *p, size_t i);
+/* Appends <sb> (the reference is the snapshot's); 0 or -1. */
+int		 policy_add_sandbox(struct policy *p, struct sandbox *sb);
 /* A sandbox for <id> with one reference, intercept on; NULL: no memory. */
 struct sandbox	*sandbox_new(const char *id);
 /* Built-in profiles (docs/config.md): name -> NULL-terminated host list. */

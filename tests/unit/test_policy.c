@@ -1032,12 +1032,19 @@ START_TEST(test_derive_many)
 	}
 	for (i = 0; i < 300; i++) {
 		snprintf(id, sizeof(id), "x%zu", i);
-		if (i % 3 == 0)
+		snprintf(def, sizeof(def), "10.2.%zu.%zu", i / 256, i % 256);
+		if (i % 3 == 0) {
 			ck_assert_ptr_null(policy_sandbox_by_id(p, id));
-		else
+			ck_assert_ptr_null(find_src(p, def));
+		} else {
 			ck_assert_str_eq(sandbox_id(policy_sandbox_by_id(p, id)),
 			    id);
+			ck_assert_str_eq(sandbox_id(find_src(p, def)), id);
+		}
 	}
+	for (i = 0; i < policy_nsandboxes(p); i++)
+		ck_assert_ptr_nonnull(policy_sandbox_at(p, i));
+	ck_assert_ptr_null(policy_sandbox_at(p, policy_nsandboxes(p)));
 	ck_assert_uint_eq(policy_nsandboxes(p), 200);
 	policy_unref(p);
 	config_free(cf);
