@@ -174,6 +174,15 @@ chown "$EGRESS_UID" "$E2E_TMP/bstate"
 cfg_write "$E2E_TMP/b.yaml"
 sed -i "s|^audit: .*|audit: { file: $E2E_TMP/bstate/audit.jsonl, log_allowed: false }|" "$E2E_TMP/b.yaml"
 sed -i "s|^limits: .*|limits: { peek_timeout_ms: 1000, drain_s: 1, max_connections: 200000, max_connections_per_sandbox: 200000 }\nstate_dir: $E2E_TMP/bstate\nworkers: auto|" "$E2E_TMP/b.yaml"
+# egressd-api: the same, with its admin API taking CHURN_RATE sandbox
+# changes a second throughout (bench/churn_api.py): decisions while
+# changes land (docs/performance.md).
+mkdir -p "$E2E_TMP/bstate-api"
+chown "$EGRESS_UID" "$E2E_TMP/bstate-api"
+grep -v '^admin:' "$E2E_TMP/b.yaml" | sed "s|^state_dir: .*|state_dir: $E2E_TMP/bstate-api|" >"$E2E_TMP/b-api.yaml"
+printf 'admin: { socket: %s/bstate-api/admin.sock }\n' "$E2E_TMP" >>"$E2E_TMP/b-api.yaml"
+CHURN_RATE=${CHURN_RATE:-200}
+CHURN_PID=
 
 redirect() { # redirect direct|mark|uid [HTTP_PORT]
   redirect_remove >/dev/null 2>&1
@@ -193,12 +202,14 @@ start_peer() { # start_peer NAME: sets PROXY_PID (0 for direct)
   PROXY_PID=0
   case $1 in
   direct) redirect direct ;;
-  egressd|egressd-root)
+  egressd|egressd-root|egressd-api)
     redirect mark
-    if [ "$1" = egressd ]; then
+    if [ "$1" != egressd-root ]; then
+      local bcfg=$E2E_TMP/b.yaml
+      [ "$1" = egressd-api ] && bcfg=$E2E_TMP/b-api.yaml
       ip netns exec "$E2E_SBX" prlimit --nofile="$NOFILE:$NOFILE" setpriv --reuid="$EGRESS_UID" \
         --regid="$EGRESS_UID" --clear-groups --inh-caps=+net_admin --ambient-caps=+net_admin \
-        "$EGRESSD" -c "$E2E_TMP/b.yaml" >>"$E2E_ELOG" 2>&1 &
+        "$EGRESSD" -c "$bcfg" >>"$E2E_ELOG" 2>&1 &
     else
       ip netns exec "$E2E_SBX" prlimit --nofile="$NOFILE:$NOFILE" \
         "$EGRESSD" -c "$E2E_TMP/b.yaml" >>"$E2E_ELOG" 2>&1 &
@@ -227,8 +238,19 @@ start_peer() { # start_peer NAME: sets PROXY_PID (0 for direct)
   sleep 0.3
   # warm: the first connection resolves the name (egressd's DNS check)
   sbx curl -s -o /dev/null --max-time 5 --cacert "$E2E_CA" https://allowed.example.com:8443/small
+  if [ "$1" = egressd-api ]; then
+    "$E2E_PY" "$ROOT/bench/churn_api.py" "$E2E_TMP/bstate-api/admin.sock" "$CHURN_RATE" "$E2E_TMP/churn.out" &
+    CHURN_PID=$!
+    register_pid "$CHURN_PID"
+  fi
 }
 stop_peer() {
+  local n t
+  if [ -n "$CHURN_PID" ]; then
+    kill "$CHURN_PID" 2>/dev/null; wait "$CHURN_PID" 2>/dev/null
+    CHURN_PID=
+    read -r n t <"$E2E_TMP/churn.out" && res api.changes_per_s "$(echo "$n / $t" | bc -l)"
+  fi
   [ "$PROXY_PID" != 0 ] && kill_pid "$PROXY_PID" 30
   PROXY_PID=
   rm -f "$E2E_TMP/egressd.pid"
@@ -339,7 +361,7 @@ hdr="| metric |" sep="|---|"
 for p in $PEERS; do hdr+=" $p |"; sep+="---:|"; done
 echo "$hdr"; echo "$sep"
 for k in tls.cps tls.p99_ms tls.cpu_us http.cps http.p99_ms http.cpu_us denied.cps denied.cpu_us churn.pipe_fds bulk_http.MBps bulk_https.MBps \
-  bulk_https.ttfb_s bulk.pipe_fds idle.held idle.open_s idle.user_B_per_conn idle.fds_per_conn; do
+  bulk_https.ttfb_s bulk.pipe_fds api.changes_per_s idle.held idle.open_s idle.user_B_per_conn idle.fds_per_conn; do
   row="| $k |" any=0
   for p in $PEERS; do v=$(cell "$p" "$k"); [ "$v" != - ] && any=1; row+=" $v |"; done
   [ $any = 1 ] && echo "$row"

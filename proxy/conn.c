@@ -1582,12 +1582,26 @@ conn_mitm_handshakes(struct conn *c)
 	struct conn_mitm	*m = c->c_mitm;
 	const char		*why;
 
-	if (!m->cm_down.mt_done && mitm_handshake(&m->cm_down) == MITM_FAIL) {
-		/* Most often a client that does not trust the CA. */
-		log_debug("conn %llu: client TLS handshake for %s failed",
-		    (unsigned long long)c->c_id, m->cm_sni);
-		conn_close(c, CLOSE_ERROR, REASON_BAD_TLS, true);
-		return false;
+	if (!m->cm_down.mt_done) {
+		if (mitm_handshake(&m->cm_down) == MITM_FAIL) {
+			/* Most often a client that does not trust the CA. */
+			log_debug("conn %llu: client TLS handshake for %s "
+			    "failed", (unsigned long long)c->c_id, m->cm_sni);
+			conn_close(c, CLOSE_ERROR, REASON_BAD_TLS, true);
+			return false;
+		}
+		/*
+		 * The client's Finished came last: ACK it now.  A client with
+		 * Nagle on holds its request until then, and a delayed ACK
+		 * costs it 40 ms (egressd sends no ticket that would carry
+		 * the ACK).
+		 */
+		if (m->cm_down.mt_done) {
+			int	one = 1;
+
+			(void)setsockopt(c->c_cfd, IPPROTO_TCP, TCP_QUICKACK,
+			    &one, sizeof(one));
+		}
 	}
 	if (!m->cm_up.mt_done && m->cm_fail == REASON_NONE &&
 	    mitm_handshake(&m->cm_up) == MITM_FAIL) {
