@@ -394,22 +394,19 @@ ratio() { # ratio METRIC A B: median A / median B
   a=$(med "$2" "$1") b=$(med "$3" "$1")
   if [ -n "$a" ] && [ -n "$b" ] && [ "$(calc "$b != 0")" = 1 ]; then printf '%.2f' "$(calc "$a / $b")"; else printf -- '-'; fi
 }
-label() {
-  case $1 in
-  conn.cps) echo "new intercepted HTTPS connections/s (handshake + GET + close)" ;;
-  conn.errors) echo "failed connections in the conn phase" ;;
-  conn.p99_ms) echo "p99 connect to last byte of the answer (ms)" ;;
-  conn.cpu_us) echo "proxy CPU per connection (µs)" ;;
-  conn.proxy_pct) echo "proxy CPU during the conn phase (% of its core)" ;;
-  conn.client_pct) echo "client CPU during the conn phase (% of a core)" ;;
-  conn.server_pct) echo "server (nginx) CPU during the conn phase (% of a core)" ;;
-  bulk.MBps) echo "bulk: one ${BULK_MB} MiB download (MB/s)" ;;
-  bulk.cpu_s_per_GB) echo "proxy CPU per GB relayed (s)" ;;
-  idle.held) echo "idle connections held (of $IDLE)" ;;
-  idle.open_s) echo "seconds to open them (16 at a time)" ;;
-  idle.KiB_per_conn) echo "proxy memory per idle intercepted connection (KiB RSS)" ;;
-  esac
-}
+# the rows: key|label|how egressd compares (more: higher is better, less: lower is)
+ROWS="conn.cps|new intercepted HTTPS connections/s (handshake + GET + close)|more
+conn.errors|failed connections in the conn phase|
+conn.p99_ms|p99 connect to last byte of the answer (ms)|less
+conn.cpu_us|proxy CPU per connection (µs)|less
+conn.proxy_pct|proxy CPU during the conn phase (% of its core)|
+conn.client_pct|client CPU during the conn phase (% of a core)|
+conn.server_pct|server (nginx) CPU during the conn phase (% of a core)|
+bulk.MBps|bulk: one $BULK_MB MiB download (MB/s)|more
+bulk.cpu_s_per_GB|proxy CPU per GB relayed (s)|less
+idle.held|idle connections held (of $IDLE)|
+idle.open_s|seconds to open them (16 at a time)|
+idle.KiB_per_conn|proxy memory per idle intercepted connection (KiB RSS)|less"
 printf '\nmedian (min-max) of %d runs, %s; proxy on core %s, client and nginx on core %s; took %d s\n\n' \
   "$RUNS" "$(date -u +%Y-%m-%d)" "$PROXY_CPU" "$CLIENT_CPU" "$((SECONDS - start))"
 hdr="| metric |" sep="|---|"
@@ -420,21 +417,17 @@ if [ $has_e = 1 ]; then
   for p in mitmproxy squid direct; do [[ " $PEERS " == *" $p "* ]] && { hdr+=" egressd/$p |"; sep+="---:|"; }; done
 fi
 echo "$hdr"; echo "$sep"
-for k in conn.cps conn.errors conn.p99_ms conn.cpu_us conn.proxy_pct conn.client_pct conn.server_pct \
-  bulk.MBps bulk.cpu_s_per_GB idle.held idle.open_s idle.KiB_per_conn; do
-  row="| $(label $k) |" any=0
+while IFS='|' read -r k text better; do
+  row="| $text |" any=0
   for p in $PEERS; do v=$(cell "$p" "$k"); [ "$v" != - ] && any=1; row+=" $v |"; done
   if [ $has_e = 1 ]; then
     for p in mitmproxy squid direct; do
       [[ " $PEERS " == *" $p "* ]] || continue
-      case $k in
-      conn.cps | conn.cpu_us | bulk.MBps | bulk.cpu_s_per_GB | idle.KiB_per_conn | conn.p99_ms) row+=" $(ratio $k egressd $p) |" ;;
-      *) row+=" |" ;;
-      esac
+      if [ -n "$better" ]; then row+=" $(ratio "$k" egressd $p) |"; else row+=" |"; fi
     done
   fi
   [ $any = 1 ] && echo "$row"
-done
+done <<<"$ROWS"
 
 # ------------------------------------------------------------ the goals
 goal() { # goal TEXT OK
@@ -445,14 +438,13 @@ if [ $has_e = 1 ]; then
   r=$(ratio conn.cps egressd mitmproxy)
   [ "$r" != - ] && goal "connections/s >= 5x mitmproxy's (${r}x)" "$(calc "$r >= 5")"
   if [[ " $PEERS " == *" squid "* ]]; then
-    for k in conn.cps bulk.MBps; do
-      r=$(ratio $k egressd squid)
-      [ "$r" != - ] && goal "$(label $k) ahead of Squid (${r}x)" "$(calc "$r > 1")"
-    done
-    for k in conn.cpu_us bulk.cpu_s_per_GB idle.KiB_per_conn; do
-      r=$(ratio $k egressd squid)
-      [ "$r" != - ] && goal "$(label $k) below Squid's (${r}x)" "$(calc "$r < 1")"
-    done
+    while IFS='|' read -r k text better; do
+      [ -n "$better" ] || continue
+      r=$(ratio "$k" egressd squid)
+      [ "$r" = - ] && continue
+      if [ "$better" = more ]; then goal "$text: ahead of Squid (${r}x)" "$(calc "$r > 1")"
+      else goal "$text: below Squid's (${r}x)" "$(calc "$r < 1")"; fi
+    done <<<"$ROWS"
   fi
   r=$(ratio bulk.MBps egressd direct)
   [ "$r" != - ] && goal "bulk through interception >= 0.5x direct TLS (${r}x)" "$(calc "$r >= 0.5")"
