@@ -34,6 +34,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 EGRESSD=$(realpath "${1:-$ROOT/build-rel/egressd}")
 RUNS=${2:-3}
 CHURN=${CHURN:-10}
+CONC=${CONC:-50}
 BULK_MB=${BULK_MB:-256}
 IDLE=${IDLE:-1000}
 NOFILE=${NOFILE:-20000}
@@ -310,20 +311,29 @@ rss_kb() {
   for p in $(tree "$1"); do s=$((s + $(awk '/^VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0))); done
   echo $s
 }
+core_ticks() { # core_ticks N: "busy total" jiffies of core N (/proc/stat)
+  awk -v c="cpu$1" '$1 == c {t=0; for (i=2; i<=NF; i++) t+=$i; print t - $5 - $6, t}' /proc/stat
+}
 proxy_ticks() { if [ "$PROXY_PID" = 0 ]; then echo 0; else cpu_ticks "$PROXY_PID"; fi; }
 hz=$(getconf CLK_TCK)
 res() { echo "$PEER $1 $2" >>"$E2E_TMP/res"; }
 calc() { echo "$1" | bc -l; }
 
 conn() { # new connections: handshake + GET /small + close
-  local p0 n0 p1 n1 t cu cs ok err p99
+  local p0 n0 p1 n1 t cu cs ok err p99 pb0 pt0 pb1 pt1 cb0 ct0 cb1 ct1
   p0=$(proxy_ticks)
   n0=$(cpu_ticks "$NG_PID")
+  read -r pb0 pt0 < <(core_ticks "$PROXY_CPU")
+  read -r cb0 ct0 < <(core_ticks "$CLIENT_CPU")
   TIMEFORMAT='%R %U %S'
-  { time sbx taskset -c "$CLIENT_CPU" "$LOAD" "$HOST" 8443 /small 50 "$CHURN" "$BUNDLE" \
+  { time sbx taskset -c "$CLIENT_CPU" "$LOAD" "$HOST" 8443 /small "$CONC" "$CHURN" "$BUNDLE" \
     >"$E2E_TMP/load.out" 2>"$E2E_TMP/load.err"; } 2>"$E2E_TMP/load.time"
   p1=$(proxy_ticks)
   n1=$(cpu_ticks "$NG_PID")
+  read -r pb1 pt1 < <(core_ticks "$PROXY_CPU")
+  read -r cb1 ct1 < <(core_ticks "$CLIENT_CPU")
+  res conn.proxy_core_pct "$(calc "($pb1 - $pb0) * 100 / ($pt1 - $pt0)")"
+  res conn.client_core_pct "$(calc "($cb1 - $cb0) * 100 / ($ct1 - $ct0)")"
   read -r _ ok _ err _ t _ _ _ p99 <"$E2E_TMP/load.out"
   read -r _ cu cs <"$E2E_TMP/load.time"
   [ -s "$E2E_TMP/load.err" ] && sed "s/^/bench: $PEER: /" "$E2E_TMP/load.err" >&2
@@ -407,6 +417,8 @@ conn.per_core|connections/s one core of proxy CPU carries (1 s / CPU per connect
 conn.proxy_pct|proxy CPU during the conn phase (% of its core)|
 conn.client_pct|client CPU during the conn phase (% of a core)|
 conn.server_pct|server (nginx) CPU during the conn phase (% of a core)|
+conn.proxy_core_pct|the proxy's core busy (anything on it, % of the conn phase)|
+conn.client_core_pct|the client's and nginx's core busy (anything on it, %)|
 bulk.MBps|bulk: one $BULK_MB MiB download (MB/s)|more
 bulk.cpu_s_per_GB|proxy CPU per GB relayed (s)|less
 idle.held|idle connections held (of $IDLE)|

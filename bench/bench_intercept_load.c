@@ -19,6 +19,8 @@
 #define _GNU_SOURCE
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -115,11 +117,21 @@ slot_watch(struct slot *sl, int op, unsigned events)
 static void
 slot_start(struct slot *sl)
 {
+	int one = 1;
+
 	sl->s_fd = socket(addr->ai_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	if (sl->s_fd == -1) {
 		slot_fail(sl, "socket");
 		return;
 	}
+	/*
+	 * As curl, wrk, browsers and most HTTP libraries do.  Without it the
+	 * request, written right after the handshake's last flight, waits
+	 * under Nagle for that flight's ACK, which a server that sends no
+	 * session ticket delays (40 ms on Linux).
+	 */
+	(void)setsockopt(sl->s_fd, IPPROTO_TCP, TCP_NODELAY, &one,
+	    sizeof(one));
 	sl->s_start = now();
 	sl->s_sent = sl->s_got = 0;
 	sl->s_want = -1;
