@@ -1213,41 +1213,144 @@ run_stats(struct ctl *c, const struct cmd *cm, int argc, char **argv)
 	return EXIT_OK;
 }
 
-/* /healthz answers text, not JSON: the one route that api() cannot take. */
+/*
+ * A GET of a route that answers text, not JSON (/healthz,
+ * /api/v1/ca.pem): the 200 answer in <r>, for the caller to free.
+ * Returns an exit code, having printed the reason for anything but
+ * EXIT_OK.
+ */
 static int
-run_health(struct ctl *c, const struct cmd *cm, int argc, char **argv)
+api_text(struct ctl *c, const char *path, struct ctl_response *r)
 {
-	struct ctl_response	 r;
-	enum ctl_http_result	 hr;
-	char			 err[512], *s;
-	int			 rc = EXIT_OK;
+	enum ctl_http_result	hr;
+	char			err[512];
 
-	if (argc != 0)
-		return usage_error(cm, "health takes no arguments");
-	hr = ctl_http_request(&c->c_t, "GET", "/healthz", NULL, &r, err,
-	    sizeof(err));
+	hr = ctl_http_request(&c->c_t, "GET", path, NULL, r, err, sizeof(err));
 	if (hr != CTL_HTTP_OK) {
 		fprintf(stderr, "egressctl: %s\n", err);
 		return hr == CTL_HTTP_BAD_RESPONSE ? EXIT_BAD_RESPONSE :
 		    EXIT_UNREACHABLE;
 	}
-	if (r.cr_status != 200) {
-		print_server_error(c, &r);
-		rc = EXIT_REFUSED;
-	} else {
-		while (r.cr_len > 0 && (r.cr_body[r.cr_len - 1] == '\n' ||
-		    r.cr_body[r.cr_len - 1] == '\r'))
-			r.cr_body[--r.cr_len] = '\0';
-		s = ctl_term_safe(r.cr_body);
-		if (c->c_json)
-			printf("{\n  \"status\": \"%s\"\n}\n",
-			    strcmp(r.cr_body, "ok") == 0 ? "ok" : "unknown");
+	if (r->cr_status != 200) {
+		print_server_error(c, r);
+		ctl_response_free(r);
+		return EXIT_REFUSED;
+	}
+	return EXIT_OK;
+}
+
+static int
+run_health(struct ctl *c, const struct cmd *cm, int argc, char **argv)
+{
+	struct ctl_response	 r;
+	char			*s;
+	int			 rc;
+
+	if (argc != 0)
+		return usage_error(cm, "health takes no arguments");
+	if ((rc = api_text(c, "/healthz", &r)) != EXIT_OK)
+		return rc;
+	while (r.cr_len > 0 && (r.cr_body[r.cr_len - 1] == '\n' ||
+	    r.cr_body[r.cr_len - 1] == '\r'))
+		r.cr_body[--r.cr_len] = '\0';
+	s = ctl_term_safe(r.cr_body);
+	if (c->c_json)
+		printf("{\n  \"status\": \"%s\"\n}\n",
+		    strcmp(r.cr_body, "ok") == 0 ? "ok" : "unknown");
+	else
+		printf("%s\n", s ? s : "?");
+	free(s);
+	ctl_response_free(&r);
+	return EXIT_OK;
+}
+
+/* ---- ca, phantom (HTTPS interception) ------------------------------ */
+
+#define PEM_CERT_BEGIN	"-----BEGIN CERTIFICATE-----"
+
+/* Whether <r> is a PEM certificate: printable ASCII lines, nothing else. */
+static bool
+is_pem_cert(const struct ctl_response *r)
+{
+	size_t	i;
+
+	if (r->cr_len < sizeof(PEM_CERT_BEGIN) - 1 ||
+	    memcmp(r->cr_body, PEM_CERT_BEGIN, sizeof(PEM_CERT_BEGIN) - 1) != 0)
+		return false;
+	for (i = 0; i < r->cr_len; i++)
+		if ((r->cr_body[i] < ' ' || r->cr_body[i] > '~') &&
+		    r->cr_body[i] != '\n' && r->cr_body[i] != '\r')
+			return false;
+	return true;
+}
+
+/* The CA the sandboxes must trust, as PEM (for a trust store). */
+static int
+run_ca(struct ctl *c, const struct cmd *cm, int argc, char **argv)
+{
+	struct ctl_response	 r;
+	json_t			*j;
+	int			 rc;
+
+	if (argc != 0)
+		return usage_error(cm, "ca takes no arguments");
+	if ((rc = api_text(c, "/api/v1/ca.pem", &r)) != EXIT_OK)
+		return rc;
+	if (!is_pem_cert(&r)) {
+		fprintf(stderr, "egressctl: bad response from %s: not a PEM "
+		    "certificate\n", c->c_t.ct_name);
+		print_body_hint(&r);
+		rc = EXIT_BAD_RESPONSE;
+	} else if (c->c_json) {
+		if ((j = json_pack("{s:s%}", "pem", r.cr_body, r.cr_len)) ==
+		    NULL)
+			rc = ctl_oom();
 		else
-			printf("%s\n", s ? s : "?");
-		free(s);
+			print_json(j);
+		json_decref(j);
+	} else {
+		fwrite(r.cr_body, 1, r.cr_len, stdout);
+		if (r.cr_body[r.cr_len - 1] != '\n')
+			fputc('\n', stdout);
 	}
 	ctl_response_free(&r);
 	return rc;
+}
+
+/* A sandbox's phantom token (--rotate: a new one), one line. */
+static int
+run_phantom(struct ctl *c, const struct cmd *cm, int argc, char **argv)
+{
+	const char	*tok;
+	char		*args[2];
+	json_t		*j;
+	bool		 rotate = false;
+	int		 i, n = 0, rc;
+
+	for (i = 0; i < argc; i++)
+		if (strcmp(argv[i], "--rotate") == 0)
+			rotate = true;
+		else if (argv[i][0] == '-' && argv[i][1] != '\0')
+			return usage_error(cm, "unknown argument \"%s\"",
+			    argv[i]);
+		else if (n < 2)
+			args[n++] = argv[i];
+		else
+			return usage_error(cm, "too many arguments");
+	if ((rc = sandbox_call(c, cm, n, args, rotate ? "POST" : "GET",
+	    rotate ? "/phantom/rotate" : "/phantom", "phantom: not an object",
+	    &j)) != EXIT_OK)
+		return rc;
+	tok = json_string_value(json_object_get(j, "token"));
+	if (tok == NULL || strlen(tok) != 64 ||
+	    strspn(tok, "0123456789abcdefABCDEF") != 64)
+		return bad_shape(c, "phantom: no token of 64 hex digits", j);
+	if (c->c_json)
+		print_json(j);
+	else
+		printf("%s\n", tok);
+	json_decref(j);
+	return EXIT_OK;
 }
 
 /* ---- sandbox delete ------------------------------------------------ */
@@ -1566,6 +1669,11 @@ static const struct cmd	cmds[] = {
 	    "(its self-test): one line per probe", run_doctor },
 	{ "health", "", "check that egressd answers (GET /healthz)",
 	    run_health },
+	{ "ca", "", "print the CA certificate of tls_intercept (PEM), for "
+	    "the sandboxes' trust stores", run_ca },
+	{ "phantom", "SANDBOX [--rotate]", "print SANDBOX's phantom token, "
+	    "made on first use; --rotate: a new one, the old one stops "
+	    "working at once", run_phantom },
 	{ "help", "[COMMAND]", "show this help, or COMMAND's", run_help },
 };
 

@@ -38,6 +38,7 @@
 #include "daemon/suggest.h"
 #include "policy/hostname.h"
 #include "policy/policy.h"
+#include "proxy/phantom.h"
 #include "proxy/proxy.h"
 
 /* Limits of the admin listeners (docs/admin.md). */
@@ -88,6 +89,20 @@ reply_json(struct ahttp_req *req, int code, json_t *j)
 	if (b != NULL)
 		evbuffer_free(b);
 	json_decref(j);
+}
+
+/* A 200 with <len> bytes of <text>, not JSON. */
+static void
+reply_text(struct ahttp_req *req, const char *ctype, const char *text,
+    size_t len)
+{
+	struct evbuffer	*b = evbuffer_new();
+
+	if (b != NULL)
+		evbuffer_add(b, text, len);
+	ahttp_reply(req, 200, ctype, b);
+	if (b != NULL)
+		evbuffer_free(b);
 }
 
 static void reply_error(struct ahttp_req *, int, const char *, ...)
@@ -802,24 +817,23 @@ static void
 route_delete_sandbox(struct admin *ad, struct ahttp_req *req,
     const struct route_ctx *rc)
 {
-	struct policy		*p = daemon_policy(ad->ad_d);
-	const struct sandbox	*sb = policy_sandbox_by_id(p, rc->rc_id);
-	bool			 known = sb != NULL;
+	struct policy		*p;
+	bool			 gone;
 	json_t			*st;
 
-	policy_unref(p);
-	if (!known) {
-		reply_error(req, 404, "no sandbox \"%s\"", rc->rc_id);
+	if (!sandbox_known(ad, req, rc->rc_id))
 		return;
-	}
 	st = state_load(ad);
 	state_json_remove(st, rc->rc_id);
 	if (state_apply(ad, req, st) == 0) {
 		p = daemon_policy(ad->ad_d);
-		reply_json(req, 200, json_pack("{s:s,s:s}", "id", rc->rc_id,
-		    "deleted", policy_sandbox_by_id(p, rc->rc_id) != NULL ?
-		    "api-changes" : "sandbox"));
+		gone = policy_sandbox_by_id(p, rc->rc_id) == NULL;
 		policy_unref(p);
+		/* A sandbox the config file still has keeps its token. */
+		if (gone)
+			daemon_phantom_drop(ad->ad_d, rc->rc_id);
+		reply_json(req, 200, json_pack("{s:s,s:s}", "id", rc->rc_id,
+		    "deleted", gone ? "sandbox" : "api-changes"));
 	}
 	json_decref(st);
 }
@@ -1192,13 +1206,7 @@ static void
 route_healthz(struct admin *ad, struct ahttp_req *req,
     const struct route_ctx *rc)
 {
-	struct evbuffer	*b = evbuffer_new();
-
-	if (b != NULL)
-		evbuffer_add(b, "ok\n", 3);
-	ahttp_reply(req, 200, "text/plain", b);
-	if (b != NULL)
-		evbuffer_free(b);
+	reply_text(req, "text/plain", "ok\n", 3);
 }
 
 static void
@@ -1230,16 +1238,49 @@ static void
 route_suggest(struct admin *ad, struct ahttp_req *req,
     const struct route_ctx *rc)
 {
-	struct policy	*p = daemon_policy(ad->ad_d);
-	bool		 known = policy_sandbox_by_id(p, rc->rc_id) != NULL;
+	if (sandbox_known(ad, req, rc->rc_id))
+		reply_json(req, 200, suggest_build(daemon_audit(ad->ad_d),
+		    rc->rc_id));
+}
 
-	policy_unref(p);
-	if (!known) {
-		reply_error(req, 404, "no sandbox \"%s\"", rc->rc_id);
+/*
+ * GET .../phantom, POST .../phantom/rotate (docs/interception.md): the
+ * sandbox's phantom token, made on first use.  Never logged.
+ */
+static void
+route_phantom(struct admin *ad, struct ahttp_req *req,
+    const struct route_ctx *rc)
+{
+	struct errlist	el;
+	char		hex[PHANTOM_HEX + 1];
+
+	if (!sandbox_known(ad, req, rc->rc_id) ||
+	    (rc->rc_verb != NULL && !no_body(req)))
 		return;
+	errlist_init(&el);
+	if (daemon_phantom(ad->ad_d, rc->rc_id, rc->rc_verb != NULL, hex,
+	    &el) == -1)
+		reply_errlist(req, 500, "cannot make a token", &el);
+	else {
+		ahttp_add_header(req, "Cache-Control", "no-store");
+		reply_json(req, 200, json_pack("{s:s}", "token", hex));
 	}
-	reply_json(req, 200, suggest_build(daemon_audit(ad->ad_d),
-	    rc->rc_id));
+	OPENSSL_cleanse(hex, sizeof(hex));
+	errlist_free(&el);
+}
+
+/* GET /api/v1/ca.pem: what the sandboxes' trust stores must hold. */
+static void
+route_ca_pem(struct admin *ad, struct ahttp_req *req,
+    const struct route_ctx *rc)
+{
+	const char	*pem;
+	size_t		 len;
+
+	if ((pem = daemon_ca_pem(ad->ad_d, &len)) == NULL)
+		reply_error(req, 404, "no CA: tls_intercept is not configured");
+	else
+		reply_text(req, "application/x-pem-file", pem, len);
 }
 
 typedef void route_fn(struct admin *, struct ahttp_req *,
@@ -1263,6 +1304,7 @@ static const struct route {
 	{ "GET", "/api/v1/explain", route_explain, NULL },
 	{ "GET", "/api/v1/stats", route_stats, NULL },
 	{ "GET", "/api/v1/self-test", route_selftest, NULL },
+	{ "GET", "/api/v1/ca.pem", route_ca_pem, NULL },
 	{ "POST", "/api/v1/reload", route_reload, NULL },
 	{ "GET", "/api/v1/policies", route_policies, NULL },
 	{ "GET", "/api/v1/policies/*", route_get_policy, NULL },
@@ -1277,6 +1319,9 @@ static const struct route {
 	{ "PUT", "/api/v1/sandboxes/*/network", route_put_network, NULL },
 	{ "GET", "/api/v1/sandboxes/*/egress/events", route_events, NULL },
 	{ "GET", "/api/v1/sandboxes/*/suggest", route_suggest, NULL },
+	{ "GET", "/api/v1/sandboxes/*/phantom", route_phantom, NULL },
+	{ "POST", "/api/v1/sandboxes/*/phantom/rotate", route_phantom,
+	    "rotate" },
 	{ "POST", "/api/v1/sandboxes/*/egress/allow", route_egress, "allow" },
 	{ "POST", "/api/v1/sandboxes/*/egress/deny", route_egress, "deny" },
 	{ "POST", "/api/v1/sandboxes/*/egress/unallow", route_egress,

@@ -8,6 +8,7 @@
 #include "policy/parse.h"
 #include "policy/yamltree.h"
 #include "policy/yread.h"
+#include "proxy/certs.h"
 
 /* Defaults (docs/config.md). */
 #define DEF_CONNECT_TIMEOUT_MS	5000
@@ -334,6 +335,53 @@ config_defaults(const char *file)
 	return cf;
 }
 
+static void
+path_from(const struct ynode *n, const char *file, struct config_path *cp)
+{
+	free(cp->cp_path);
+	cp->cp_path = strdup(n->yn_str);
+	cp->cp_file = file;
+	cp->cp_line = n->yn_line;
+	cp->cp_col = n->yn_col;
+}
+
+/* tls_intercept: the paths only; the daemon reads the files. */
+static void
+parse_tls_intercept(struct yread *yr, const struct ynode *root,
+    struct config *cf)
+{
+	static const char *const keys[] = { "ca_cert", "ca_key",
+	    "upstream_ca", NULL };
+	static const char *const req[] = { "ca_cert", "ca_key" };
+	struct config_path	*dst[] = { &cf->cf_ti_ca_cert,
+				    &cf->cf_ti_ca_key, &cf->cf_ti_upstream_ca };
+	const struct ynode	*n, *v;
+	size_t			 i;
+
+	if (!section(yr, root, "tls_intercept", keys, &n))
+		return;
+	cf->cf_ti = true;
+	for (i = 0; i < 2; i++)
+		if (yread_get(n, req[i]) == NULL)
+			yread_err(yr, n, "tls_intercept needs %s", req[i]);
+	for (i = 0; i < 3; i++) {
+		if ((v = yread_get(n, keys[i])) == NULL ||
+		    !yread_want(yr, v, YN_SCALAR, keys[i]))
+			continue;
+		if (v->yn_str[0] == '\0') {
+			yread_err(yr, v, "tls_intercept.%s is empty", keys[i]);
+			continue;
+		}
+		path_from(v, cf->cf_file, dst[i]);
+	}
+	if (cf->cf_ti_upstream_ca.cp_path == NULL) {
+		cf->cf_ti_upstream_ca.cp_path = strdup("system");
+		cf->cf_ti_upstream_ca.cp_file = cf->cf_file;
+		cf->cf_ti_upstream_ca.cp_line = n->yn_line;
+		cf->cf_ti_upstream_ca.cp_col = n->yn_col;
+	}
+}
+
 /* Every daemon section, in the order the docs list them. */
 static void
 parse_daemon(struct yread *yr, const struct ynode *root, struct config *cf)
@@ -349,6 +397,7 @@ parse_daemon(struct yread *yr, const struct ynode *root, struct config *cf)
 	    &cf->cf_config_watch);
 	parse_limits(yr, root, cf);
 	parse_deny_response(yr, root, cf);
+	parse_tls_intercept(yr, root, cf);
 }
 
 struct config *
@@ -392,7 +441,7 @@ config_parse_overlay(const char *buf, size_t len, const char *file,
 {
 	static const char *const keys[] = { "listen", "workers", "upstream",
 	    "dns", "admin", "audit", "state_dir", "config_watch", "limits",
-	    "deny_response",
+	    "deny_response", "tls_intercept",
 	    "profiles", "policies", "sandboxes", NULL };
 	struct yread	 yr = { file, el };
 	struct ynode	*root;
@@ -445,6 +494,10 @@ config_free(struct config *cf)
 	free(cf->cf_admin_token_file);
 	free(cf->cf_audit_file);
 	free(cf->cf_state_dir);
+	free(cf->cf_ti_ca_cert.cp_path);
+	free(cf->cf_ti_ca_key.cp_path);
+	free(cf->cf_ti_upstream_ca.cp_path);
+	certs_unref(cf->cf_certs);
 	policy_unref(cf->cf_policy);
 	free(cf);
 }

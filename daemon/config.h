@@ -19,6 +19,13 @@
 #include "policy/policy.h"
 #include "proxy/shared.h"
 
+/* A path from the config, with where it was written (for load errors). */
+struct config_path {
+	char		*cp_path;	/* owns, or NULL */
+	const char	*cp_file;	/* borrows cf_file */
+	unsigned	 cp_line, cp_col;
+};
+
 struct config {
 	char			*cf_file;	/* owns */
 	/* What the data path reads; its pointers borrow the arrays below. */
@@ -46,6 +53,14 @@ struct config {
 	char			*cf_state_dir;	/* owns */
 	bool			 cf_config_watch; /* reload when the file changes */
 	bool			 cf_require_enforcement; /* self-test at start */
+
+	/* tls_intercept (docs/interception.md); cf_ti false: absent. */
+	bool			 cf_ti;
+	struct config_path	 cf_ti_ca_cert;
+	struct config_path	 cf_ti_ca_key;
+	struct config_path	 cf_ti_upstream_ca; /* "system" or a path */
+	struct certs		*cf_certs;	/* owns a ref; set by the daemon
+						   once it loaded the files */
 	struct policy		*cf_policy;	/* owns one reference */
 };
 
@@ -62,5 +77,7 @@ struct config	*config_parse_overlay(const char *buf, size_t len,
 		    const char *file, const char *obuf, size_t olen,
 		    const char *ofile, struct errlist *el);
 void		 config_free(struct config *cf);
+
+struct certs;
 
 #endif /* EGRESS_CONFIG_H */

@@ -10,6 +10,9 @@
 #include <event2/event.h>
 #include <jansson.h>
 #include <event2/thread.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,14 +28,18 @@
 #include "common/log.h"
 #include "daemon/admin.h"
 #include "daemon/config.h"
+#include "daemon/intercept.h"
 #include "daemon/selftest.h"
 #include "daemon/state.h"
 #include "daemon/watch.h"
 #include "dns/filter.h"
 #include "dns/resolver.h"
 #include "policy/policy.h"
+#include "proxy/certs.h"
 #include "policy/yamltree.h"
 #include "policy/yread.h"
+#include "proxy/certs.h"
+#include "proxy/phantom.h"
 #include "proxy/proxy.h"
 
 /* Names the shared DNS cache keeps (least recently used go first). */
@@ -41,6 +48,8 @@
 #define AUDIT_QUEUE_BYTES	(4u << 20)
 /* The DNS filter's own look-ups: per try (c-ares tries twice). */
 #define FILTER_DNS_TIMEOUT_MS	2000
+/* The sandboxes' phantom tokens, in state_dir (docs/interception.md). */
+#define PHANTOM_FILE		"phantoms.json"
 
 /* A config replaced while workers may still read its settings. */
 struct retired {
@@ -81,10 +90,14 @@ struct daemon {
 	json_t			*d_sessions;	/* owns */
 	struct watch		*d_watch;	/* owns: config_watch */
 	struct event		*d_session_tick; /* owns: expiry */
+	/* Phantom tokens: the workers check d_phantoms; d_phantom_hex
+	   ({"ID": "HEX"}) is what GET shows and PHANTOM_FILE holds. */
+	struct phantoms		*d_phantoms;	/* owns */
+	json_t			*d_phantom_hex;	/* owns */
 };
 
-struct config *
-daemon_load(const char *path, struct daemon_text *txt, struct errlist *el)
+static struct config *
+daemon_load_text(const char *path, struct daemon_text *txt, struct errlist *el)
 {
 	struct config	*cf, *merged;
 	char		*sp;
@@ -115,6 +128,20 @@ daemon_load(const char *path, struct daemon_text *txt, struct errlist *el)
 	free(sp);
 	config_free(cf);
 	return merged;
+}
+
+/* The config and the files it names (docs/interception.md). */
+struct config *
+daemon_load(const char *path, struct daemon_text *txt, struct errlist *el)
+{
+	struct config	*cf;
+
+	if ((cf = daemon_load_text(path, txt, el)) != NULL &&
+	    intercept_load(cf, NULL, false, el) == -1) {
+		config_free(cf);
+		cf = NULL;
+	}
+	return cf;
 }
 
 void
@@ -180,6 +207,11 @@ daemon_parse(struct daemon *d, const char *state, size_t len,
 		    d->d_cf->cf_file, el);
 	free(sp);
 	free(both);
+	/* An API change keeps the CA (and its leaf cache) it found. */
+	if (cf != NULL && intercept_load(cf, d->d_cf, true, el) == -1) {
+		config_free(cf);
+		cf = NULL;
+	}
 	return cf;
 }
 
@@ -513,6 +545,161 @@ daemon_selftest(struct daemon *d, struct selftest_result *r)
 	return selftest_run(r, &env);
 }
 
+/* ------------------------------------------------------------ phantoms */
+
+/* <tokens> ({"ID": "HEX"}) into state_dir: 0, or -1 with <el>. */
+static int
+phantoms_save(struct daemon *d, json_t *tokens, struct errlist *el)
+{
+	json_t	*file = json_pack("{s:O}", "phantoms", tokens);
+	char	*text;
+	int	 rc;
+
+	text = json_dumps(file, JSON_INDENT(2) | JSON_SORT_KEYS);
+	json_decref(file);
+	if (text == NULL) {
+		errlist_add(el, PHANTOM_FILE, 0, 0, "out of memory");
+		return -1;
+	}
+	rc = state_write(d->d_cf->cf_state_dir, PHANTOM_FILE, text,
+	    strlen(text), el);
+	OPENSSL_cleanse(text, strlen(text));
+	free(text);
+	return rc;
+}
+
+/*
+ * At start: the table the workers check, filled from state_dir.  A file
+ * that cannot be read refuses the start, like the API's state: starting
+ * without it would take every sandbox's credentials away.
+ */
+static int
+phantoms_load(struct daemon *d)
+{
+	const struct config	*cf = d->d_cf;
+	json_t			*j = NULL, *tok;
+	json_error_t		 je;
+	const char		*id;
+	char			*path, *text = NULL;
+	size_t			 len;
+	int			 rc = -1;
+
+	if ((d->d_phantoms = phantoms_new()) == NULL ||
+	    (d->d_phantom_hex = json_object()) == NULL ||
+	    asprintf(&path, "%s/%s", cf->cf_state_dir, PHANTOM_FILE) < 0) {
+		log_warnx("phantom tokens: out of memory");
+		return -1;
+	}
+	if ((text = file_read(path, &len)) == NULL) {
+		if (errno == ENOENT)
+			rc = 0;
+		else
+			log_warn("cannot start: %s", path);
+		goto out;
+	}
+	if ((j = json_loadb(text, len, 0, &je)) == NULL ||
+	    !json_is_object(json_object_get(j, "phantoms"))) {
+		log_warnx("cannot start: %s: not a phantom token file (%s); "
+		    "move it away to start, every sandbox then gets a new "
+		    "token", path,
+		    j == NULL ? je.text : "no \"phantoms\" object");
+		goto out;
+	}
+	json_object_foreach(json_object_get(j, "phantoms"), id, tok)
+		if (!json_is_string(tok) || phantoms_set(d->d_phantoms, id,
+		    json_string_value(tok)) == -1)
+			log_warnx("%s: sandbox %s: not a token, left out", path,
+			    id);
+		else
+			json_object_set(d->d_phantom_hex, id, tok);
+	rc = 0;
+out:
+	if (text != NULL) {
+		OPENSSL_cleanse(text, len);
+		free(text);
+	}
+	json_decref(j);
+	free(path);
+	return rc;
+}
+
+int
+daemon_phantom(struct daemon *d, const char *id, bool rotate, char *hex,
+    struct errlist *el)
+{
+	const char	*cur;
+	json_t		*next;
+	uint8_t		 raw[PHANTOM_LEN];
+	size_t		 i;
+	int		 rc = -1;
+
+	cur = json_string_value(json_object_get(d->d_phantom_hex, id));
+	if (cur != NULL && !rotate) {
+		memcpy(hex, cur, PHANTOM_HEX + 1);
+		return 0;
+	}
+	if (RAND_bytes(raw, sizeof(raw)) != 1) {
+		errlist_add(el, "phantom", 0, 0, "no randomness for a token");
+		return -1;
+	}
+	for (i = 0; i < PHANTOM_LEN; i++)
+		snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+	OPENSSL_cleanse(raw, sizeof(raw));
+	/* On disk first: a token that is not kept is not handed out. */
+	if ((next = json_copy(d->d_phantom_hex)) == NULL ||
+	    json_object_set_new(next, id, json_string(hex)) == -1 ||
+	    phantoms_save(d, next, el) == -1)
+		goto out;
+	json_decref(d->d_phantom_hex);
+	d->d_phantom_hex = json_incref(next);
+	if (phantoms_set(d->d_phantoms, id, hex) == -1) {
+		/* Neither the old token nor the new one, then. */
+		(void)phantoms_set(d->d_phantoms, id, NULL);
+		errlist_add(el, "phantom", 0, 0, "out of memory");
+		goto out;
+	}
+	log_info("sandbox %s: phantom token %s", id, cur != NULL ? "rotated" :
+	    "made");
+	rc = 0;
+out:
+	json_decref(next);
+	if (rc == -1)
+		OPENSSL_cleanse(hex, PHANTOM_HEX + 1);
+	return rc;
+}
+
+void
+daemon_phantom_drop(struct daemon *d, const char *id)
+{
+	struct errlist	 el;
+	json_t		*next;
+
+	if (json_object_get(d->d_phantom_hex, id) == NULL)
+		return;
+	(void)phantoms_set(d->d_phantoms, id, NULL);
+	errlist_init(&el);
+	if ((next = json_copy(d->d_phantom_hex)) == NULL ||
+	    json_object_del(next, id) == -1 ||
+	    phantoms_save(d, next, &el) == -1)
+		log_warnx("sandbox %s: its phantom token stays in %s: %s", id,
+		    PHANTOM_FILE, el.el_count > 0 ? el.el_msgs[0] :
+		    "out of memory");
+	else {
+		json_decref(d->d_phantom_hex);
+		d->d_phantom_hex = json_incref(next);
+	}
+	json_decref(next);
+	errlist_free(&el);
+}
+
+const char *
+daemon_ca_pem(const struct daemon *d, size_t *len)
+{
+	if (d->d_cf->cf_certs == NULL)
+		return NULL;
+	return certs_ca_pem(d->d_cf->cf_certs, len);
+}
+
 const struct config *
 daemon_config(const struct daemon *d)
 {
@@ -550,6 +737,10 @@ daemon_stats(const struct daemon *d, struct daemon_stats *st)
 	st->ds_reloads_ok = d->d_reloads_ok;
 	st->ds_reloads_failed = d->d_reloads_failed;
 	st->ds_started = d->d_started;
+	st->ds_tls = d->d_cf->cf_certs != NULL;
+	st->ds_leaf_minted = st->ds_tls ? certs_minted(d->d_cf->cf_certs) : 0;
+	st->ds_leaf_cached = st->ds_tls ? certs_cache_count(d->d_cf->cf_certs) :
+	    0;
 }
 
 static void
@@ -939,11 +1130,12 @@ daemon_start(struct daemon *d, unsigned long nofile)
 	size_t			 i;
 
 	if (check_mark(cf->cf_px.pc_mark) == -1 || daemon_enforced(cf) == -1 ||
-	    daemon_open(d) == -1)
+	    daemon_open(d) == -1 || phantoms_load(d) == -1)
 		return -1;
 	atomic_store(&d->d_strip_https, cf->cf_dns_strip_https);
 	env.pe_audit = d->d_audit;
 	env.pe_dns = d->d_dns;
+	env.pe_phantoms = d->d_phantoms;
 	if (daemon_open_dns(d) == -1 ||
 	    (d->d_px = proxy_start(&env, &cf->cf_px, cf->cf_policy)) == NULL)
 		return -1;
@@ -984,6 +1176,8 @@ daemon_close(struct daemon *d)
 		event_base_free(d->d_base);
 	audit_close(d->d_audit);
 	dns_shared_free(d->d_dns);
+	phantoms_free(d->d_phantoms);
+	json_decref(d->d_phantom_hex);
 	policy_thread_exit();
 	daemon_reclaim(d, true);
 	free(d->d_retired);

@@ -8,6 +8,8 @@
 #define EGRESS_DAEMON_H
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -79,6 +81,20 @@ int		 daemon_session_clear(struct daemon *d, const char *id,
 /* The config file's policy <name> as JSON (as written), or NULL. */
 json_t		*daemon_file_policy(struct daemon *d, const char *name);
 
+/*
+ * Sandbox <id>'s phantom token (docs/interception.md) into <hex>
+ * (PHANTOM_HEX + 1 bytes, lower-case hex digits): the one it has, or a new
+ * random one when it has none or <rotate> (the old one then stops working
+ * at once).  A new token is in state_dir before it is handed out or in
+ * force.  0, or -1 with the error in <el>.  The caller checks <id>.
+ */
+int		 daemon_phantom(struct daemon *d, const char *id, bool rotate,
+		    char *hex, struct errlist *el);
+/* Forgets <id>'s token: its sandbox is gone. */
+void		 daemon_phantom_drop(struct daemon *d, const char *id);
+/* tls_intercept's CA certificate (PEM), or NULL when it is not set. */
+const char	*daemon_ca_pem(const struct daemon *d, size_t *len);
+
 struct selftest_result;
 /* The self-test's probes from inside the running egressd; the failures. */
 int		 daemon_selftest(struct daemon *d, struct selftest_result *r);
@@ -87,6 +103,9 @@ struct daemon_stats {
 	unsigned	ds_reloads_ok;
 	unsigned	ds_reloads_failed;
 	time_t		ds_started;	/* wall clock */
+	bool		ds_tls;		/* tls_intercept is configured */
+	uint64_t	ds_leaf_minted;	/* by the CA in force */
+	size_t		ds_leaf_cached;
 };
 void		 daemon_stats(const struct daemon *d, struct daemon_stats *st);
 

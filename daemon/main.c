@@ -1,9 +1,10 @@
 /*
  * egressd - transparent egress filtering proxy for sandboxes.
  *
- * The command line: run (daemon/daemon.c), --check, --explain.
+ * The command line: run (daemon/daemon.c), --check, --explain, --gen-ca.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "daemon/daemon.h"
 #include "daemon/selftest.h"
 #include "policy/policy.h"
+#include "proxy/certs.h"
 
 static void
 usage(FILE *f)
@@ -28,6 +30,8 @@ usage(FILE *f)
 	    "                     [--method M] [--dst ADDRESS]\n"
 	    "                                    show the decision (URL: "
 	    "http[s]://HOST[:PORT]/PATH)\n"
+	    "       egressd --gen-ca DIR         write a CA for tls_intercept: "
+	    "DIR/ca.crt, DIR/ca.key\n"
 	    "       egressd --version | --help\n"
 	    "\n"
 	    "  -c, --config FILE  configuration (YAML, see docs/config.md)\n"
@@ -120,6 +124,30 @@ check_files(const struct config *cf)
 	return 0;
 }
 
+/*
+ * --gen-ca DIR: the CA interception mints its leaves from
+ * (docs/interception.md), and the lines that make the config use it.
+ */
+static int
+gen_ca(const char *dir)
+{
+	char	err[512], *abs;
+
+	if (certs_gen_ca(dir, err, sizeof(err)) == -1) {
+		fprintf(stderr, "egressd: --gen-ca: %s\n", err);
+		return 1;
+	}
+	/* The config may be read from another directory: the full path. */
+	if ((abs = realpath(dir, NULL)) == NULL)
+		abs = strdup(dir);
+	printf("%s/ca.crt\n%s/ca.key\n", abs ? abs : dir, abs ? abs : dir);
+	printf("add to the config: tls_intercept: { ca_cert: %s/ca.crt, "
+	    "ca_key: %s/ca.key, upstream_ca: system }; ca.crt goes into the "
+	    "sandboxes' trust stores\n", abs ? abs : dir, abs ? abs : dir);
+	free(abs);
+	return 0;
+}
+
 /* --self-test: one line per probe, exit 0 only when all are covered. */
 static int
 run_selftest(void)
@@ -147,11 +175,13 @@ main(int argc, char **argv)
 		{ "method", required_argument, NULL, 'm' },
 		{ "dst", required_argument, NULL, 'D' },
 		{ "debug", no_argument, NULL, 'd' },
+		{ "gen-ca", required_argument, NULL, 'G' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char	*file = NULL, *method = NULL, *dst = NULL;
+	const char	*ca_dir = NULL;
 	bool		 check = false, expl = false, debug = false;
 	bool		 selftest = false;
 	struct errlist	 el;
@@ -182,6 +212,9 @@ main(int argc, char **argv)
 		case 'd':
 			debug = true;
 			break;
+		case 'G':
+			ca_dir = optarg;
+			break;
 		case 'V':
 			printf("egressd %s\n", EGRESS_VERSION);
 			return 0;
@@ -192,6 +225,15 @@ main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
+	}
+	if (ca_dir != NULL) {
+		/* Needs no config: the config names what it writes. */
+		if (file != NULL || check || expl || selftest ||
+		    optind != argc) {
+			fprintf(stderr, "egressd: --gen-ca DIR goes alone\n");
+			return 2;
+		}
+		return gen_ca(ca_dir);
 	}
 	if (file == NULL) {
 		usage(stderr);

@@ -169,4 +169,15 @@ metrics_prometheus(struct daemon *d, struct evbuffer *b)
 	    (unsigned long long)cum,
 	    (double)ps.ps_lat_sum_ns / 1e9,
 	    (unsigned long long)cum);
+	if (!ds.ds_tls)
+		return;
+	evbuffer_add_printf(ma.ma_b,
+	    "# HELP egressd_tls_leaf_minted_total Leaf certificates minted "
+	    "for intercepted hosts by the CA in force.\n"
+	    "# TYPE egressd_tls_leaf_minted_total counter\n"
+	    "egressd_tls_leaf_minted_total %llu\n"
+	    "# HELP egressd_tls_leaf_cached Leaf certificates in the cache.\n"
+	    "# TYPE egressd_tls_leaf_cached gauge\n"
+	    "egressd_tls_leaf_cached %zu\n",
+	    (unsigned long long)ds.ds_leaf_minted, ds.ds_leaf_cached);
 }

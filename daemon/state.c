@@ -26,22 +26,24 @@ state_path(const struct config *cf)
 
 /* write-new, fsync, rename, fsync the directory: never a torn file. */
 int
-state_save(const struct config *cf, const char *text, size_t len,
+state_write(const char *dir, const char *name, const char *text, size_t len,
     struct errlist *el)
 {
-	char	*path, *tmp = NULL;
+	char	*path = NULL, *tmp = NULL;
 	int	 fd = -1, dfd, rc = -1;
 	size_t	 off = 0;
 	ssize_t	 n;
 
-	if ((path = state_path(cf)) == NULL || asprintf(&tmp, "%s.tmp",
-	    path) < 0) {
-		errlist_add(el, "state_dir", 0, 0, "out of memory");
-		free(path);
-		return -1;
+	/* asprintf() leaves the pointer undefined when it fails. */
+	if (asprintf(&path, "%s/%s", dir, name) < 0)
+		path = NULL;
+	if (path == NULL || asprintf(&tmp, "%s.tmp", path) < 0) {
+		tmp = NULL;
+		errlist_add(el, dir, 0, 0, "out of memory");
+		goto out;
 	}
-	if (mkdir(cf->cf_state_dir, 0700) == -1 && errno != EEXIST) {
-		errlist_add(el, cf->cf_state_dir, 0, 0, "cannot create: %s",
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		errlist_add(el, dir, 0, 0, "cannot create: %s",
 		    strerror(errno));
 		goto out;
 	}
@@ -69,8 +71,7 @@ state_save(const struct config *cf, const char *text, size_t len,
 		errlist_add(el, path, 0, 0, "rename: %s", strerror(errno));
 		goto out;
 	}
-	if ((dfd = open(cf->cf_state_dir, O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) != -1) {
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
 		(void)fsync(dfd);
 		close(dfd);
 	}
@@ -85,6 +86,16 @@ out:
 	return rc;
 }
 
+int
+state_save(const struct config *cf, const char *text, size_t len,
+    struct errlist *el)
+{
+	if (cf->cf_state_dir == NULL) {
+		errlist_add(el, "state_dir", 0, 0, "no state_dir");
+		return -1;
+	}
+	return state_write(cf->cf_state_dir, STATE_FILE, text, len, el);
+}
 
 static void
 strv_free(char **v)

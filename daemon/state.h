@@ -25,6 +25,9 @@ char	 *state_path(const struct config *cf);
  */
 int	  state_save(const struct config *cf, const char *text, size_t len,
 	    struct errlist *el);
+/* The same for any file <name> of state_dir <dir> (mode 0600). */
+int	  state_write(const char *dir, const char *name, const char *text,
+	    size_t len, struct errlist *el);
 
 /* What the API laid over the file: sandbox ids and policy names. */
 struct state_ids {

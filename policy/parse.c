@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/cidr.h"
 #include "policy/policy_int.h"
@@ -19,6 +20,7 @@
 struct cfctx {
 	struct yread	 cx_yr;
 	struct policy	*cx_pol;
+	bool		 cx_ca;		/* a tls_intercept section is there */
 };
 
 static char *
@@ -421,6 +423,232 @@ parse_endpoints(struct cfctx *cx, const struct ynode *n, const char *owner,
 	}
 }
 
+/* A host pattern (not an IP) of <what> into <hs>; false after an error. */
+static bool
+host_pattern_into(struct cfctx *cx, const struct ynode *it, const char *what,
+    struct hostset *hs, const char *text)
+{
+	struct hostpat	 hp;
+	const char	*why;
+	char		 whybuf[320];
+
+	if (!yread_want(&cx->cx_yr, it, YN_SCALAR, what))
+		return false;
+	if (hostpat_parse(it->yn_str, &hp, &why) == -1 ||
+	    hp.hp_kind == HOSTPAT_IP) {
+		yread_err(&cx->cx_yr, it, "%s: \"%s\": %s", what, it->yn_str,
+		    hp.hp_kind == HOSTPAT_IP ? "interception needs host "
+		    "names, not addresses" : why);
+		return false;
+	}
+	if (hostset_add(hs, &hp, text, whybuf, sizeof(whybuf)) == -1) {
+		yread_err(&cx->cx_yr, it, "%s: \"%s\": %s", what, it->yn_str,
+		    whybuf);
+		return false;
+	}
+	return true;
+}
+
+/* Needs the CA of tls_intercept: intercepting mints certificates. */
+static bool
+want_ca(struct cfctx *cx, const struct ynode *n, const char *what)
+{
+	if (cx->cx_ca)
+		return true;
+	yread_err(&cx->cx_yr, n, "%s needs a tls_intercept section (the CA "
+	    "that signs intercepted hosts' certificates)", what);
+	return false;
+}
+
+static void
+parse_intercept(struct cfctx *cx, const struct ynode *n, const char *owner,
+    struct pol *po)
+{
+	const struct ynode	*it;
+	char			 what[192];
+	size_t			 i;
+
+	snprintf(what, sizeof(what), "%s intercept_tls", owner);
+	if (!want_ca(cx, n, what) || !yread_want_list(&cx->cx_yr, n, what))
+		return;
+	if ((po->po_intercept = hostset_new()) == NULL) {
+		yread_err(&cx->cx_yr, n, "out of memory");
+		return;
+	}
+	for (i = 0; i < yread_len(n); i++) {
+		it = yread_at(n, i);
+		if (it->yn_type == YN_SCALAR) {
+			char	*text = xasprintf("intercept_tls %s", it->yn_str);
+
+			(void)host_pattern_into(cx, it, what, po->po_intercept,
+			    text != NULL ? text : "intercept_tls");
+			free(text);
+		} else
+			(void)yread_want(&cx->cx_yr, it, YN_SCALAR, what);
+	}
+}
+
+/*
+ * Whether intercept_tls of <po> covers every name credential pattern
+ * <pat> can match: an exact name it matches, a wildcard under one of its
+ * wildcards, a regex it lists as such.
+ */
+static bool
+intercept_covers(const struct ynode *icpt, const char *pat)
+{
+	const struct ynode	*it;
+	struct hostpat		 cp, ip;
+	const char		*why;
+	size_t			 i, n, m;
+
+	if (hostpat_parse(pat, &cp, &why) == -1)
+		return false;
+	for (i = 0; icpt != NULL && i < yread_len(icpt); i++) {
+		it = yread_at(icpt, i);
+		if (it->yn_type != YN_SCALAR ||
+		    hostpat_parse(it->yn_str, &ip, &why) == -1)
+			continue;
+		switch (cp.hp_kind) {
+		case HOSTPAT_REGEX:
+			if (ip.hp_kind == HOSTPAT_REGEX &&
+			    strcmp(cp.hp_regex, ip.hp_regex) == 0)
+				return true;
+			break;
+		case HOSTPAT_EXACT:
+		case HOSTPAT_WILDCARD:
+			if (ip.hp_kind == HOSTPAT_EXACT &&
+			    cp.hp_kind == HOSTPAT_EXACT &&
+			    strcmp(cp.hp_name, ip.hp_name) == 0)
+				return true;
+			if (ip.hp_kind != HOSTPAT_WILDCARD)
+				break;
+			/* Under *.S: S itself when a wildcard, below S. */
+			n = strlen(cp.hp_name);
+			m = strlen(ip.hp_name);
+			if (cp.hp_kind == HOSTPAT_WILDCARD && n == m &&
+			    strcmp(cp.hp_name, ip.hp_name) == 0)
+				return true;
+			if (n > m + 1 && cp.hp_name[n - m - 1] == '.' &&
+			    strcmp(cp.hp_name + n - m, ip.hp_name) == 0)
+				return true;
+			break;
+		case HOSTPAT_IP:
+			break;
+		}
+	}
+	return false;
+}
+
+/*
+ * Fields that say where a request goes, where it ends or what the
+ * connection becomes: rewriting one would change what was judged (and
+ * "_" spellings are refused by egressd's own parser).
+ */
+static bool
+framing_field(const char *name)
+{
+	static const char *const f[] = { "host", "content-length",
+	    "transfer-encoding", "connection", "upgrade", "te", "trailer",
+	    "keep-alive", "proxy-connection", "expect", NULL };
+	size_t	i;
+
+	if (strchr(name, '_') != NULL)
+		return true;
+	for (i = 0; f[i] != NULL; i++)
+		if (strcasecmp(name, f[i]) == 0)
+			return true;
+	return false;
+}
+
+static void
+parse_credentials(struct cfctx *cx, const struct ynode *n, const char *owner,
+    const struct ynode *icpt, struct pol *po)
+{
+	static const char *const keys[] = { "host", "header", "value_file",
+	    "phantom", NULL };
+	static const char tchar[] = "!#$%&'*+-.^_`|~0123456789"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+	const struct ynode	*it, *h, *hd, *vf;
+	struct credential	*cr;
+	char			 what[192];
+	size_t			 i;
+
+	snprintf(what, sizeof(what), "%s credentials", owner);
+	/*
+	 * A value_file is read by egressd and sent to a server: only the
+	 * operator's file may name one, never the admin API's state.
+	 */
+	if (n->yn_file != NULL && cx->cx_yr.yr_file != NULL &&
+	    strcmp(n->yn_file, cx->cx_yr.yr_file) != 0) {
+		yread_err(&cx->cx_yr, n, "%s are set in the config file, not "
+		    "through the admin API", what);
+		return;
+	}
+	if (!want_ca(cx, n, what) || yread_null(n) ||
+	    !yread_want(&cx->cx_yr, n, YN_SEQ, what))
+		return;
+	if ((po->po_creds = calloc(n->yn_count + 1, sizeof(*po->po_creds))) ==
+	    NULL)
+		return;
+	for (i = 0; i < n->yn_count; i++) {
+		it = n->yn_items[i];
+		if (!yread_keys(&cx->cx_yr, it, what, keys))
+			continue;
+		h = yread_get(it, "host");
+		hd = yread_get(it, "header");
+		vf = yread_get(it, "value_file");
+		if (h == NULL || hd == NULL || vf == NULL) {
+			yread_err(&cx->cx_yr, it, "%s: an entry needs host, "
+			    "header and value_file", what);
+			continue;
+		}
+		if (!yread_want(&cx->cx_yr, hd, YN_SCALAR, what) ||
+		    !yread_want(&cx->cx_yr, vf, YN_SCALAR, what) ||
+		    !yread_want(&cx->cx_yr, h, YN_SCALAR, what))
+			continue;
+		if (hd->yn_str[0] == '\0' ||
+		    strspn(hd->yn_str, tchar) != strlen(hd->yn_str)) {
+			yread_err(&cx->cx_yr, hd, "%s: header \"%s\" is not an "
+			    "HTTP field name", what, hd->yn_str);
+			continue;
+		}
+		if (framing_field(hd->yn_str)) {
+			yread_err(&cx->cx_yr, hd, "%s: header \"%s\" decides how "
+			    "a request is framed or routed; a credential cannot "
+			    "replace it", what, hd->yn_str);
+			continue;
+		}
+		if (vf->yn_str[0] == '\0') {
+			yread_err(&cx->cx_yr, vf, "%s: value_file is empty",
+			    what);
+			continue;
+		}
+		cr = &po->po_creds[po->po_ncreds++];
+		cr->cr_text = xasprintf("credentials %s", h->yn_str);
+		cr->cr_hosts = hostset_new();
+		cr->cr_header = strdup(hd->yn_str);
+		cr->cr_path = strdup(vf->yn_str);
+		cr->cr_file = strdup(vf->yn_file != NULL ? vf->yn_file : "");
+		cr->cr_line = vf->yn_line;
+		cr->cr_col = vf->yn_col;
+		if (cr->cr_text == NULL || cr->cr_hosts == NULL ||
+		    cr->cr_header == NULL || cr->cr_path == NULL ||
+		    cr->cr_file == NULL) {
+			yread_err(&cx->cx_yr, it, "out of memory");
+			continue;
+		}
+		if (!host_pattern_into(cx, h, what, cr->cr_hosts, cr->cr_text))
+			continue;
+		/* A secret only ever goes inside TLS that egressd opened. */
+		if (!intercept_covers(icpt, h->yn_str))
+			yread_err(&cx->cx_yr, h, "%s: host \"%s\" is not covered "
+			    "by this policy's intercept_tls, so the credential "
+			    "could never be added", what, h->yn_str);
+		yread_set_bool(&cx->cx_yr, it, "phantom", "phantom",
+		    &cr->cr_phantom);
+	}
+}
+
 static const char *
 parse_mode(struct cfctx *cx, const struct ynode *n, const char *what,
     enum policy_mode *mode)
@@ -461,7 +689,7 @@ parse_policies(struct cfctx *cx, const struct ynode *n)
 {
 	static const char *const keys[] = { "mode", "protocols", "profiles",
 	    "allow", "deny", "endpoints", "allow_private", "destination",
-	    NULL };
+	    "intercept_tls", "credentials", NULL };
 	const struct ynode	*name, *def, *v, *it;
 	struct pol		*po;
 	struct profile		*pf;
@@ -519,6 +747,11 @@ parse_policies(struct cfctx *cx, const struct ynode *n)
 			parse_rule_set(cx, v, "deny", what, &po->po_deny);
 		if ((v = yread_get(def, "endpoints")) != NULL)
 			parse_endpoints(cx, v, what, po);
+		if ((v = yread_get(def, "intercept_tls")) != NULL)
+			parse_intercept(cx, v, what, po);
+		if ((v = yread_get(def, "credentials")) != NULL)
+			parse_credentials(cx, v, what,
+			    yread_get(def, "intercept_tls"), po);
 		if ((v = yread_get(def, "destination")) != NULL)
 			policy_parse_dest(&cx->cx_yr, v, "destination",
 			    &po->po_destination);
@@ -740,6 +973,8 @@ policy_parse(struct yread *yr, const struct ynode *root,
 
 	memset(&cx, 0, sizeof(cx));
 	cx.cx_yr = *yr;
+	cx.cx_ca = (n = yread_get(root, "tls_intercept")) != NULL &&
+	    !yread_null(n);
 	if ((cx.cx_pol = policy_new()) == NULL) {
 		yread_err(yr, NULL, "out of memory");
 		return NULL;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/cidr.h"
+#include "common/secret.h"
 #include "common/strhash.h"
 #include "policy/hostname.h"
 #include "policy/policy_int.h"
@@ -56,6 +57,10 @@ policy_reason_str(enum policy_reason r)
 		return "learn";
 	case REASON_IDLE:
 		return "idle-timeout";
+	case REASON_UPSTREAM_CERT:
+		return "upstream-cert";
+	case REASON_CREDENTIAL_MISSING:
+		return "credential-missing";
 	}
 	return "invalid";
 }
@@ -70,6 +75,8 @@ policy_proto_str(enum policy_proto p)
 		return "http";
 	case POLICY_PROTO_OTHER:
 		return "other";
+	case POLICY_PROTO_HTTPS:
+		return "https";
 	case POLICY_PROTO_DNS:
 		return "dns";
 	}
@@ -169,6 +176,18 @@ pol_free(struct pol *po)
 		free(ep->ep_text);
 	}
 	free(po->po_endpoints);
+	hostset_free(po->po_intercept);
+	for (i = 0; i < po->po_ncreds; i++) {
+		struct credential *cr = &po->po_creds[i];
+
+		hostset_free(cr->cr_hosts);
+		free(cr->cr_header);
+		free(cr->cr_path);
+		free(cr->cr_file);
+		free(cr->cr_text);
+		secret_free(cr->cr_secret);
+	}
+	free(po->po_creds);
 	free(po->po_name);
 	free(po->po_profiles);
 	rule_set_free(&po->po_allow);
@@ -470,6 +489,14 @@ endpoints_refuse(const struct pol *po, const struct policy_query *q)
 	return governs != NULL ? governs->ep_text : NULL;
 }
 
+/* The protocols bit a query needs: a request inside intercepted TLS came
+ * in as TLS. */
+static unsigned
+proto_bit(enum policy_proto p)
+{
+	return p == POLICY_PROTO_HTTPS ? POLICY_PROTO_TLS : (unsigned)p;
+}
+
 static void
 decide(struct policy_decision *d, enum policy_action a, enum policy_reason r,
     const char *pname, const char *rule)
@@ -496,7 +523,7 @@ pol_judge(const struct pol *po, const struct pol *inl,
 	size_t			 i;
 
 	memset(d, 0, sizeof(*d));
-	if (protocols && (po->po_protocols & q->pq_proto) == 0) {
+	if (protocols && (po->po_protocols & proto_bit(q->pq_proto)) == 0) {
 		decide(d, POLICY_DENY, REASON_PROTOCOL_NOT_ALLOWED,
 		    po->po_name, "protocols");
 		return;
@@ -604,7 +631,8 @@ pol_learn(const struct pol *po, const struct pol *inl,
 	struct policy_decision	bd;
 	struct ipaddr		hip;
 	enum policy_reason	would;
-	bool			proto_ok = (po->po_protocols & q->pq_proto) != 0;
+	bool			proto_ok = (po->po_protocols &
+				    proto_bit(q->pq_proto)) != 0;
 
 	pol_judge(po, inl, q, &bd, false);
 	if (bd.pd_action == POLICY_ALLOW && proto_ok) {
@@ -835,7 +863,7 @@ pol_allows_early(const struct pol *po, const struct pol *inl,
 		 * says, so the decision has to wait until it has spoken.
 		 */
 		if (hostset_count(pv[i]->po_deny.rs_hosts) > 0 ||
-		    pv[i]->po_nendpoints > 0 ||
+		    pv[i]->po_nendpoints > 0 || pv[i]->po_intercept != NULL ||
 		    deny_match(&pv[i]->po_deny, &q, NULL) != NULL)
 			return false;
 		if (*rule == NULL)
@@ -1140,7 +1168,9 @@ policy_explain(const struct sandbox *sb, const struct policy_explain_in *in,
 	struct ipaddr		hip;
 	char			host[256];
 	unsigned		port = 0;
-	bool			tls = true, url, host_is_ip;
+	bool			tls = true, url, host_is_ip, icpt;
+	const struct credential	*cr;
+	char			cbuf[256];
 
 	memset(pe, 0, sizeof(*pe));
 	memset(&q, 0, sizeof(q));
@@ -1186,13 +1216,16 @@ policy_explain(const struct sandbox *sb, const struct policy_explain_in *in,
 	if (q.pq_dst.ia_family != 0)
 		ipaddr_format(&q.pq_dst, pe->pe_dst, sizeof(pe->pe_dst));
 	pe->pe_port = (uint16_t)port;
-	pe->pe_proto = tls ? POLICY_PROTO_TLS : POLICY_PROTO_HTTP;
-	if (in->pi_method != NULL && tls) {
+	/* Intercepted TLS shows its requests (docs/interception.md). */
+	icpt = tls && !host_is_ip && policy_intercepts(sb, pe->pe_host);
+	pe->pe_proto = icpt ? POLICY_PROTO_HTTPS : tls ? POLICY_PROTO_TLS :
+	    POLICY_PROTO_HTTP;
+	if (in->pi_method != NULL && tls && !icpt) {
 		*why = "a method only applies to plain HTTP (an http:// URL "
-		    "or port 80): TLS hides it";
+		    "or port 80) or to a host in intercept_tls: TLS hides it";
 		return -1;
 	}
-	if (!tls) {
+	if (!tls || icpt) {
 		if (in->pi_method != NULL && !method_ok(in->pi_method)) {
 			*why = "the method must be a word of letters (GET, "
 			    "POST, ...)";
@@ -1209,6 +1242,32 @@ policy_explain(const struct sandbox *sb, const struct policy_explain_in *in,
 	q.pq_proto = pe->pe_proto;
 	q.pq_host = pe->pe_host;
 	q.pq_port = pe->pe_port;
+	if (icpt) {
+		/* The connection is judged first, as any TLS. */
+		struct policy_query	qc = q;
+
+		qc.pq_proto = POLICY_PROTO_TLS;
+		qc.pq_method = NULL;
+		qc.pq_path = NULL;
+		qc.pq_path_len = 0;
+		policy_eval(sb, &qc, &pe->pe_d);
+		if (pe->pe_d.pd_action == POLICY_DENY) {
+			pe->pe_proto = POLICY_PROTO_TLS;
+			note_add(pe, "the connection is refused before any "
+			    "interception (no certificate is made)");
+			return 0;
+		}
+		note_add(pe, "intercepted (intercept_tls): each request inside "
+		    "the TLS is judged with its method and path");
+		if ((cr = policy_credential(sb, pe->pe_host)) != NULL) {
+			snprintf(cbuf, sizeof(cbuf),
+			    "%s gets the configured secret (%s)%s",
+			    cr->cr_header, cr->cr_text, cr->cr_phantom ?
+			    ", only for a request carrying the sandbox's "
+			    "phantom token, else credential-missing" : "");
+			note_add(pe, cbuf);
+		}
+	}
 	policy_eval(sb, &q, &pe->pe_d);
 	if (pe->pe_d.pd_action == POLICY_ALLOW && pe->pe_d.pd_by_host) {
 		enum policy_dest dest = pe->pe_d.pd_dest != DEST_DEFAULT ?
@@ -1274,6 +1333,89 @@ sandbox_uses_policy(const struct sandbox *sb, const char *name)
 
 	for (i = 0; i < sb->sb_npols; i++)
 		if (strcmp(sb->sb_pols[i]->po_name, name) == 0)
+			return true;
+	return false;
+}
+
+bool
+policy_intercepts(const struct sandbox *sb, const char *host)
+{
+	size_t	i;
+
+	if (!sb->sb_intercept || host == NULL)
+		return false;
+	for (i = 0; i < sb->sb_npols; i++)
+		if (sb->sb_pols[i]->po_intercept != NULL &&
+		    hostset_match(sb->sb_pols[i]->po_intercept, host) != NULL)
+			return true;
+	return false;
+}
+
+const struct credential *
+policy_credential(const struct sandbox *sb, const char *host)
+{
+	const struct pol	*po;
+	size_t			 i, j;
+
+	for (i = 0; i < sb->sb_npols; i++) {
+		po = sb->sb_pols[i];
+		for (j = 0; j < po->po_ncreds; j++)
+			if (hostset_match(po->po_creds[j].cr_hosts, host) !=
+			    NULL)
+				return &po->po_creds[j];
+	}
+	return NULL;
+}
+
+const char *
+credential_header(const struct credential *cr)
+{
+	return cr->cr_header;
+}
+
+const struct secret *
+credential_secret(const struct credential *cr)
+{
+	return cr->cr_secret;
+}
+
+bool
+credential_phantom(const struct credential *cr)
+{
+	return cr->cr_phantom;
+}
+
+const char *
+credential_rule(const struct credential *cr)
+{
+	return cr->cr_text;
+}
+
+size_t
+policy_load_secrets(struct policy *p, policy_secret_fn *fn, void *arg)
+{
+	struct credential	*cr;
+	size_t			 i, j, failed = 0;
+
+	for (i = 0; i < p->p_npols; i++)
+		for (j = 0; j < p->p_pols[i]->po_ncreds; j++) {
+			cr = &p->p_pols[i]->po_creds[j];
+			if (cr->cr_secret != NULL)
+				continue;
+			if ((cr->cr_secret = fn(arg, cr->cr_path, cr->cr_file,
+			    cr->cr_line, cr->cr_col)) == NULL)
+				failed++;
+		}
+	return failed;
+}
+
+bool
+policy_has_intercept(const struct policy *p)
+{
+	size_t	i;
+
+	for (i = 0; i < p->p_npols; i++)
+		if (p->p_pols[i]->po_intercept != NULL)
 			return true;
 	return false;
 }

@@ -17,7 +17,13 @@ enum policy_proto {
 	POLICY_PROTO_TLS = 1,
 	POLICY_PROTO_HTTP = 2,
 	POLICY_PROTO_OTHER = 4,
-	POLICY_PROTO_DNS = 8
+	POLICY_PROTO_DNS = 8,
+	/*
+	 * A request inside intercepted TLS (docs/interception.md): judged
+	 * like HTTP (endpoints), allowed by protocols like the TLS it
+	 * arrived in.
+	 */
+	POLICY_PROTO_HTTPS = 16
 };
 #define POLICY_PROTO_ALL \
 	(POLICY_PROTO_TLS | POLICY_PROTO_HTTP | POLICY_PROTO_OTHER)
@@ -57,7 +63,10 @@ enum policy_reason {
 	REASON_REVOKED,			/* end: a policy change closed it */
 	REASON_LOOP,			/* deny: destination is egressd itself */
 	REASON_IDLE,			/* end: idle_timeout_s passed */
-	REASON_LEARN			/* allow: learn mode let it pass */
+	REASON_LEARN,			/* allow: learn mode let it pass */
+	REASON_UPSTREAM_CERT,		/* deny: intercepted upstream failed
+					   verification */
+	REASON_CREDENTIAL_MISSING	/* deny: no phantom token */
 };
 
 struct policy_query {
@@ -161,13 +170,14 @@ struct policy_explanation {
 	char			 pe_dst[64];	/* the address judged, or "" */
 	struct policy_decision	 pe_d;
 	const char		*pe_note;	/* sentences, or NULL */
-	char			 pe_notebuf[768];
+	char			 pe_notebuf[1024];
 };
 /*
  * Judges a new connection (or, over HTTP, one request) of <sb> as the data
  * path would, without the network: a URL's scheme sets the protocol
  * (http: plain HTTP, a request with its method and path, so `endpoints`
- * apply; https: TLS), a bare HOST is judged as TLS on any port but 80.
+ * apply; https: TLS, or a request too when the host is in intercept_tls),
+ * a bare HOST is judged as TLS on any port but 80.
  * With pi_dst the destination's cidr rules, private ranges and an IP
  * literal's honesty are judged too; the destination check (does the name
  * lead there?) needs DNS and is only described in the note.  0, or -1
@@ -191,5 +201,36 @@ const char	*policy_dest_str(enum policy_dest d);
  */
 bool		 policy_name_check(const struct sandbox *sb, const char *name,
 		    struct policy_decision *d);
+
+/*
+ * HTTPS interception (docs/interception.md).  Whether a policy of <sb>
+ * lists <host> (normalized) in intercept_tls; never for a sandbox whose
+ * intercept is off.
+ */
+bool		 policy_intercepts(const struct sandbox *sb, const char *host);
+
+struct credential;
+struct secret;
+/* The first credential of <sb>'s policies for <host>, or NULL. */
+const struct credential *policy_credential(const struct sandbox *sb,
+		    const char *host);
+const char	*credential_header(const struct credential *cr);
+/* NULL until policy_load_secrets() gave it one. */
+const struct secret *credential_secret(const struct credential *cr);
+bool		 credential_phantom(const struct credential *cr);
+/* The rule text for the audit, "credentials HOST". */
+const char	*credential_rule(const struct credential *cr);
+/*
+ * Gives every credential of <p> its value: <fn> reads <path>, the
+ * value_file written at FILE:LINE:COLUMN, and returns NULL after
+ * reporting why it could not.  Done once, before the snapshot is shared.
+ * Returns how many failed.
+ */
+typedef struct secret *policy_secret_fn(void *arg, const char *path,
+		    const char *file, unsigned line, unsigned col);
+size_t		 policy_load_secrets(struct policy *p, policy_secret_fn *fn,
+		    void *arg);
+/* Whether some policy of <p> intercepts TLS (a CA must be loaded). */
+bool		 policy_has_intercept(const struct policy *p);
 
 #endif /* EGRESS_POLICY_H */

@@ -47,6 +47,18 @@ struct endpoint {
 	char		 *ep_text;	/* owns: "endpoints HOST" */
 };
 
+/* credentials: a header added to intercepted requests to <cr_hosts>. */
+struct credential {
+	struct hostset	*cr_hosts;	/* owns */
+	char		*cr_header;	/* owns */
+	char		*cr_path;	/* owns: value_file */
+	char		*cr_file;	/* owns: where value_file was written */
+	unsigned	 cr_line, cr_col;
+	bool		 cr_phantom;
+	char		*cr_text;	/* owns: "credentials HOST" */
+	struct secret	*cr_secret;	/* owns; NULL until loaded */
+};
+
 struct pol {
 	char		 *po_name;	/* owns */
 	enum policy_mode  po_mode;
@@ -60,6 +72,9 @@ struct pol {
 	struct endpoint	 *po_endpoints;	/* owns */
 	size_t		  po_nendpoints;
 	bool		  po_from_api;	/* set through the admin API */
+	struct hostset	 *po_intercept;	/* owns: intercept_tls; NULL = none */
+	struct credential *po_creds;	/* owns */
+	size_t		  po_ncreds;
 };
 
 struct sandbox {

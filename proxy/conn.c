@@ -9,6 +9,7 @@
 #include <linux/netfilter_ipv6/ip6_tables.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/crypto.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "audit/audit.h"
+#include "common/secret.h"
 #include "common/log.h"
 #include "common/ipaddr.h"
 #include "common/netaddr.h"
@@ -24,8 +26,11 @@
 #include "dns/resolver.h"
 #include "policy/hostname.h"
 #include "policy/policy.h"
+#include "proxy/certs.h"
 #include "proxy/destcheck.h"
 #include "proxy/httpflow.h"
+#include "proxy/mitm.h"
+#include "proxy/phantom.h"
 #include "proxy/half.h"
 #include "proxy/shared.h"
 #include "proxy/worker.h"
@@ -82,6 +87,13 @@ struct conn {
 	bool			 c_not_tls;
 	bool			 c_not_http;
 
+	/*
+	 * HTTPS interception (docs/interception.md): the client's TLS ends
+	 * here and requests are judged like HTTP (c_proto HTTPS).
+	 */
+	bool			 c_intercept;	/* decided: terminate TLS */
+	struct conn_mitm	*c_mitm;	/* owns, once relaying */
+
 	struct http_request	 c_req;		/* the head peeked at accept */
 	bool			 c_req_ok;	/* c_req parsed from c_peek */
 	struct http_flow	*c_flow;	/* owns: HTTP once relaying */
@@ -95,6 +107,27 @@ struct conn {
 	time_t			 c_active;	/* last I/O, monotonic s */
 };
 
+/* An intercepted connection's two sessions and what is owed the client. */
+struct conn_mitm {
+	struct mitm_tls		 cm_down;	/* egressd as the server */
+	struct mitm_tls		 cm_up;		/* egressd as the client */
+	/* Held while the sessions live: their contexts call back into it. */
+	struct certs		*cm_certs;	/* owns a ref */
+	char			 cm_sni[HOSTNAME_MAX];
+	enum policy_reason	 cm_fail;	/* upstream failed: answer it */
+	bool			 cm_rd_client;	/* read events armed */
+	bool			 cm_rd_server;
+	/*
+	 * "Run again soon", never added: libevent does not register an
+	 * event_add() on an event that sits activated, so the read events
+	 * the sessions toggle must never be activated by hand.
+	 */
+	struct event		 cm_kick;
+};
+
+/* Plaintext a direction may hold before it stops reading. */
+#define MITM_HIGH	(256 * 1024)
+
 static void	conn_io_cb(evutil_socket_t, short, void *);
 static void	conn_timer_cb(evutil_socket_t, short, void *);
 static void	conn_close(struct conn *, enum close_kind, enum policy_reason,
@@ -106,6 +139,10 @@ static void	conn_relay_start(struct conn *);
 static void	conn_relay_step(struct conn *, struct half *);
 static int	conn_http_filter(struct half *);
 static int	conn_resp_filter(struct half *);
+static void	conn_mitm_start(struct conn *);
+static void	conn_mitm_step(struct conn *);
+static void	conn_mitm_answer(struct conn *, int, enum policy_reason);
+static void	conn_mitm_kick_cb(evutil_socket_t, short, void *);
 
 /*
  * Every entry point (event callback, resolver answer, worker call) holds
@@ -206,7 +243,7 @@ conn_event(const struct conn *c, struct audit_event *ev, const char *action,
 static const struct http_request *
 conn_request(const struct conn *c, const char **path, size_t *plen)
 {
-	if (c->c_proto != POLICY_PROTO_HTTP)
+	if (c->c_proto != POLICY_PROTO_HTTP && c->c_proto != POLICY_PROTO_HTTPS)
 		return NULL;
 	if (c->c_flow != NULL) {
 		if (c->c_flow->hf_phase != HTTPFLOW_IN_JUDGING)
@@ -251,6 +288,12 @@ conn_audit_allow(struct conn *c)
 static void
 conn_free(struct conn *c)
 {
+	if (c->c_mitm != NULL) {
+		mitm_free(&c->c_mitm->cm_down);
+		mitm_free(&c->c_mitm->cm_up);
+		certs_unref(c->c_mitm->cm_certs);
+		free(c->c_mitm);
+	}
 	free(c->c_peek);
 	free(c->c_flow);
 	free(c);
@@ -315,6 +358,8 @@ conn_close(struct conn *c, enum close_kind kind, enum policy_reason reason,
 	}
 	conn_set_state(c, CONN_CLOSED);
 	destcheck_cancel(&c->c_dc);
+	if (c->c_mitm != NULL)
+		event_del(&c->c_mitm->cm_kick);
 	half_release(&c->c_up);
 	half_release(&c->c_down);
 	if (event_initialized(&c->c_timer))
@@ -374,6 +419,11 @@ conn_deny(struct conn *c, enum policy_reason reason)
 {
 	bool	idle_down;
 
+	if (c->c_mitm != NULL) {
+		/* Inside intercepted TLS egressd speaks HTTP itself. */
+		conn_mitm_answer(c, 403, reason);
+		return;
+	}
 	/*
 	 * A 403 can only follow a complete response: mid-stream, with
 	 * response bytes in flight, the client gets a reset instead.
@@ -739,7 +789,16 @@ conn_proceed(struct conn *c)
 			return;
 		}
 	}
-	conn_audit_allow(c);
+	/*
+	 * Decided as any TLS connection; only now may interception start,
+	 * and only for a name the operator listed (docs/interception.md).
+	 * Its requests are audited one by one instead.
+	 */
+	c->c_intercept = c->c_proto == POLICY_PROTO_TLS && c->c_has_host &&
+	    !c->c_host_claimed && conn_cf(c)->pc_certs != NULL &&
+	    policy_intercepts(c->c_sb, c->c_host);
+	if (!c->c_intercept)
+		conn_audit_allow(c);
 	conn_connect(c);
 }
 
@@ -961,6 +1020,10 @@ conn_relay_start(struct conn *c)
 	bool	http = c->c_proto == POLICY_PROTO_HTTP;
 
 	conn_set_state(c, CONN_RELAYING);
+	if (c->c_intercept) {
+		conn_mitm_start(c);
+		return;
+	}
 	if (http) {
 		/* Every request is judged: the client side goes through us. */
 		c->c_up.h_copy = true;
@@ -1096,6 +1159,10 @@ conn_relay_step(struct conn *c, struct half *h)
 	enum half_status	 st;
 	half_filter_fn		*f;
 
+	if (c->c_mitm != NULL) {
+		conn_mitm_step(c);
+		return;
+	}
 	if (c->c_audit_pending)
 		conn_audit_late(c, h == &c->c_up);
 
@@ -1148,6 +1215,73 @@ conn_http_deny(struct conn *c, enum policy_reason reason,
 	conn_deny(c, reason);
 }
 
+/* Whether the field value <val> carries the sandbox's phantom token. */
+static bool
+conn_phantom_ok(const struct conn *c, const uint8_t *val, size_t vlen)
+{
+	const uint8_t	*tok;
+	size_t		 tlen;
+
+	http_auth_credential(val, vlen, &tok, &tlen);
+	return phantoms_check(c->c_sh->sh_phantoms, sandbox_id(c->c_sb), tok,
+	    tlen) == 1;
+}
+
+/*
+ * credentials (docs/interception.md): the allowed head at the start of
+ * c_up.h_in loses every field of the credential's name and gets the
+ * secret instead; a phantom credential first needs the sandbox's token
+ * in that field.  0, or -1 when the request was refused.
+ */
+static int
+conn_http_credential(struct conn *c)
+{
+	const struct credential	*cr;
+	const struct secret	*sec;
+	struct http_flow	*hf = c->c_flow;
+	const uint8_t		*head, *val, *sv;
+	const char		*name;
+	uint8_t			*nb;
+	size_t			 hl = hf->hf_req.head_len, vlen, slen, cap, nl;
+
+	if ((cr = policy_credential(c->c_sb, c->c_host)) == NULL)
+		return 0;
+	name = credential_header(cr);
+	if ((sec = credential_secret(cr)) == NULL ||
+	    (head = evbuffer_pullup(c->c_up.h_in, (ssize_t)hl)) == NULL) {
+		conn_close(c, CLOSE_ERROR, REASON_LIMIT, true);
+		return -1;
+	}
+	/* A phantom secret only goes to traffic that presents the token. */
+	if (credential_phantom(cr) && (c->c_sh->sh_phantoms == NULL ||
+	    http_head_field(head, hl, name, &val, &vlen) != 1 ||
+	    !conn_phantom_ok(c, val, vlen))) {
+		c->c_dec.pd_rule = credential_rule(cr);
+		conn_http_deny(c, REASON_CREDENTIAL_MISSING, NULL);
+		return -1;
+	}
+	sv = secret_bytes(sec, &slen);
+	cap = hl + strlen(name) + slen + 4;
+	if ((nb = malloc(cap)) == NULL) {
+		conn_close(c, CLOSE_ERROR, REASON_LIMIT, true);
+		return -1;
+	}
+	nl = http_head_set_field(head, hl, name, sv, slen, nb, cap);
+	if (nl == 0 || evbuffer_drain(c->c_up.h_in, hl) == -1 ||
+	    evbuffer_prepend(c->c_up.h_in, nb, nl) == -1) {
+		OPENSSL_cleanse(nb, cap);
+		free(nb);
+		conn_close(c, CLOSE_ERROR, REASON_LIMIT, true);
+		return -1;
+	}
+	OPENSSL_cleanse(nb, cap);
+	free(nb);
+	/* The request line is unchanged: its path offsets still hold. */
+	hf->hf_req.head_len = nl;
+	hf->hf_head = evbuffer_pullup(c->c_up.h_in, (ssize_t)nl);
+	return 0;
+}
+
 /*
  * Judges the request head the flow stopped at.  Returns HTTPFLOW_MORE
  * when it may pass, HTTPFLOW_WAIT while a look-up answers, HTTPFLOW_BAD
@@ -1161,7 +1295,9 @@ conn_http_judge(struct conn *c)
 	enum destcheck_verdict	 v;
 
 	c->c_has_host = false;
-	if (conn_set_host(c, c->c_flow->hf_req.host) == -1) {
+	if (conn_set_host(c, c->c_flow->hf_req.host) == -1 ||
+	    (c->c_mitm != NULL && strcmp(c->c_host, c->c_mitm->cm_sni) != 0)) {
+		/* Inside TLS the Host must be the name the TLS was for. */
 		conn_http_deny(c, REASON_BAD_HTTP, NULL);
 		return HTTPFLOW_BAD;
 	}
@@ -1187,6 +1323,8 @@ conn_http_judge(struct conn *c)
 		conn_http_deny(c, conn_dest_reason(v), NULL);
 		return HTTPFLOW_BAD;
 	}
+	if (c->c_mitm != NULL && conn_http_credential(c) == -1)
+		return HTTPFLOW_BAD;
 	conn_audit_allow(c);
 	return HTTPFLOW_MORE;
 }
@@ -1288,8 +1426,293 @@ conn_resp_filter(struct half *h)
 	c->c_up.h_hold = false;
 	if (r == HTTPFLOW_TUNNEL && evbuffer_get_length(c->c_up.h_in) == 0)
 		c->c_up.h_copy = false;
-	event_active(&c->c_up.h_rd, EV_READ, 0);
+	if (c->c_mitm != NULL)
+		event_active(&c->c_mitm->cm_kick, EV_TIMEOUT, 0);
+	else
+		event_active(&c->c_up.h_rd, EV_READ, 0);
 	return 0;
+}
+
+/*
+ * HTTPS interception: both handshakes start at once; requests pass once
+ * both are done.  From then on the client's plaintext goes through the
+ * same HTTP filter as plain HTTP (c_up.h_in -> c_up.h_out) and the
+ * server's straight back (c_down.h_in -> c_down.h_out).
+ */
+static void
+conn_mitm_start(struct conn *c)
+{
+	struct certs	*cs = conn_cf(c)->pc_certs;
+	struct conn_mitm *m;
+	struct timeval	 tv;
+	unsigned	 ms = conn_cf(c)->pc_connect_timeout_ms;
+
+	c->c_proto = POLICY_PROTO_HTTPS;
+	if ((m = calloc(1, sizeof(*m))) == NULL ||
+	    (c->c_flow = malloc(sizeof(*c->c_flow))) == NULL ||
+	    (c->c_up.h_in = evbuffer_new()) == NULL ||
+	    (c->c_up.h_out = evbuffer_new()) == NULL ||
+	    (c->c_down.h_in = evbuffer_new()) == NULL ||
+	    (c->c_down.h_out = evbuffer_new()) == NULL) {
+		free(m);
+		conn_close(c, CLOSE_ERROR, REASON_LIMIT, true);
+		return;
+	}
+	snprintf(m->cm_sni, sizeof(m->cm_sni), "%s", c->c_host);
+	if (mitm_server(&m->cm_down, cs, c->c_cfd, m->cm_sni, c->c_peek,
+	    c->c_peek_len) == -1) {
+		free(m);
+		log_warnx("conn %llu: cannot set up TLS for %s",
+		    (unsigned long long)c->c_id, c->c_host);
+		conn_close(c, CLOSE_ERROR, REASON_LIMIT, true);
+		return;
+	}
+	if (mitm_client(&m->cm_up, cs, c->c_ufd, m->cm_sni) == -1) {
+		mitm_free(&m->cm_down);
+		free(m);
+		conn_close(c, CLOSE_ERROR, REASON_LIMIT, true);
+		return;
+	}
+	m->cm_certs = certs_ref(cs);
+	event_assign(&m->cm_kick, c->c_w->w_base, -1, 0, conn_mitm_kick_cb, c);
+	c->c_mitm = m;
+	httpflow_init(c->c_flow, conn_cf(c)->pc_peek_max_bytes, false);
+	c->c_up.h_copy = true;
+	free(c->c_peek);
+	c->c_peek = NULL;
+	c->c_peek_len = c->c_peek_cap = 0;
+	/* The handshakes share the connect deadline. */
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(&c->c_timer, &tv);
+	conn_mitm_step(c);
+}
+
+static void
+conn_mitm_kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	conn_hold(c);
+	if (c->c_state == CONN_RELAYING && c->c_mitm != NULL)
+		conn_mitm_step(c);
+	conn_release(c);
+}
+
+/*
+ * Answers the client inside its TLS (403 for a refused request, 502 when
+ * the server could not be verified) and closes: what the server sent
+ * before goes first.
+ */
+static void
+conn_mitm_answer(struct conn *c, int status, enum policy_reason reason)
+{
+	struct conn_mitm	*m = c->c_mitm;
+	char			 body[512], msg[1024];
+	size_t			 n;
+	int			 len;
+
+	if (!m->cm_down.mt_done) {
+		conn_close(c, CLOSE_DENY, reason, true);
+		return;
+	}
+	snprintf(body, sizeof(body), "egressd: %s %s (%s)\n", c->c_has_host ?
+	    c->c_host : "request", status == 502 ? "could not be verified" :
+	    "denied", policy_reason_str(reason));
+	len = snprintf(msg, sizeof(msg), "HTTP/1.1 %d %s\r\n"
+	    "Content-Type: text/plain\r\nContent-Length: %zu\r\n"
+	    "Connection: close\r\nX-Egressd-Reason: %s\r\n\r\n%s", status,
+	    status == 502 ? "Bad Gateway" : "Forbidden", strlen(body),
+	    policy_reason_str(reason), body);
+	if (len > 0 && evbuffer_add(c->c_down.h_out, msg, (size_t)len) == 0)
+		(void)mitm_write(&m->cm_down, c->c_down.h_out, &n);
+	mitm_shutdown(&m->cm_down);
+	/* A server that would not talk TLS at all is an error, as a refused
+	 * connect is; one that could not prove its name is refused. */
+	conn_close(c, reason == REASON_CONNECT_FAILED ? CLOSE_ERROR :
+	    CLOSE_DENY, reason, false);
+}
+
+/* Arms what the sessions wait for; reads stop while a side is full. */
+static void
+conn_mitm_arm(struct conn *c)
+{
+	struct conn_mitm	*m = c->c_mitm;
+	bool			 both = m->cm_down.mt_done && m->cm_up.mt_done;
+	bool			 rc, rs;
+
+	rc = !m->cm_down.mt_eof && (!m->cm_down.mt_done || (both &&
+	    !c->c_up.h_hold && !c->c_deny_pending &&
+	    evbuffer_get_length(c->c_up.h_in) +
+	    evbuffer_get_length(c->c_up.h_out) < MITM_HIGH));
+	rs = !m->cm_up.mt_eof && (!m->cm_up.mt_done || (both &&
+	    evbuffer_get_length(c->c_down.h_out) < MITM_HIGH));
+	if (rc != m->cm_rd_client) {
+		if (rc)
+			event_add(&c->c_up.h_rd, NULL);
+		else
+			event_del(&c->c_up.h_rd);
+		m->cm_rd_client = rc;
+	}
+	if (rs != m->cm_rd_server) {
+		if (rs)
+			event_add(&c->c_down.h_rd, NULL);
+		else
+			event_del(&c->c_down.h_rd);
+		m->cm_rd_server = rs;
+	}
+	/*
+	 * Records OpenSSL already took off a socket wake no poll: come back
+	 * for them at once.
+	 */
+	if ((rs && SSL_has_pending(m->cm_up.mt_ssl)) ||
+	    (rc && m->cm_down.mt_done && SSL_has_pending(m->cm_down.mt_ssl))) {
+		event_active(&m->cm_kick, EV_TIMEOUT, 0);
+	}
+	if (mitm_wants_write(&m->cm_down))
+		event_add(&c->c_down.h_wr, NULL);
+	if (mitm_wants_write(&m->cm_up))
+		event_add(&c->c_up.h_wr, NULL);
+}
+
+/* The handshakes; false when the connection cannot relay yet (or closed). */
+static bool
+conn_mitm_handshakes(struct conn *c)
+{
+	struct conn_mitm	*m = c->c_mitm;
+	const char		*why;
+
+	if (!m->cm_down.mt_done && mitm_handshake(&m->cm_down) == MITM_FAIL) {
+		/* Most often a client that does not trust the CA. */
+		log_debug("conn %llu: client TLS handshake for %s failed",
+		    (unsigned long long)c->c_id, m->cm_sni);
+		conn_close(c, CLOSE_ERROR, REASON_BAD_TLS, true);
+		return false;
+	}
+	if (!m->cm_up.mt_done && m->cm_fail == REASON_NONE &&
+	    mitm_handshake(&m->cm_up) == MITM_FAIL) {
+		why = mitm_verify_error(&m->cm_up);
+		log_info("conn %llu: upstream TLS for %s failed: %s",
+		    (unsigned long long)c->c_id, m->cm_sni, why != NULL ? why :
+		    "handshake");
+		m->cm_fail = why != NULL ? REASON_UPSTREAM_CERT :
+		    REASON_CONNECT_FAILED;
+	}
+	if (m->cm_fail != REASON_NONE && m->cm_down.mt_done) {
+		conn_mitm_answer(c, 502, m->cm_fail);
+		return false;
+	}
+	if (!m->cm_down.mt_done || !m->cm_up.mt_done)
+		return false;
+	evtimer_del(&c->c_timer);
+	return true;
+}
+
+/* Client -> server: read, judge (conn_http_filter), write.  -1: closed. */
+static int
+conn_mitm_up(struct conn *c, bool *moved)
+{
+	struct conn_mitm	*m = c->c_mitm;
+	struct half		*h = &c->c_up;
+	size_t			 before = evbuffer_get_length(h->h_in), n;
+
+	if (!h->h_hold && !c->c_deny_pending && !m->cm_down.mt_eof &&
+	    before + evbuffer_get_length(h->h_out) < MITM_HIGH) {
+		if (mitm_read(&m->cm_down, h->h_in, MITM_HIGH) == MITM_FAIL) {
+			conn_close(c, CLOSE_END, REASON_NONE, true);
+			return -1;
+		}
+		if (evbuffer_get_length(h->h_in) != before || m->cm_down.mt_eof)
+			*moved = true;
+	}
+	if (evbuffer_get_length(h->h_in) > 0 && !h->h_hold &&
+	    (conn_http_filter(h) == -1 || c->c_state != CONN_RELAYING))
+		return -1;
+	if (evbuffer_get_length(h->h_out) > 0) {
+		if (mitm_write(&m->cm_up, h->h_out, &n) != MITM_OK) {
+			conn_close(c, CLOSE_END, REASON_NONE, true);
+			return -1;
+		}
+		h->h_bytes += n;
+		*moved = *moved || n > 0;
+	}
+	if (c->c_deny_pending && evbuffer_get_length(h->h_out) == 0) {
+		conn_deny(c, c->c_deny_reason);
+		return -1;
+	}
+	if (m->cm_down.mt_eof && evbuffer_get_length(h->h_out) == 0 &&
+	    !m->cm_up.mt_shut)
+		mitm_shutdown(&m->cm_up);
+	return 0;
+}
+
+/* Server -> client.  -1: closed. */
+static int
+conn_mitm_down(struct conn *c, bool *moved)
+{
+	struct conn_mitm	*m = c->c_mitm;
+	struct half		*h = &c->c_down;
+	size_t			 before = evbuffer_get_length(h->h_in), n;
+
+	if (!m->cm_up.mt_eof && evbuffer_get_length(h->h_out) < MITM_HIGH) {
+		if (mitm_read(&m->cm_up, h->h_in, MITM_HIGH) == MITM_FAIL) {
+			conn_close(c, CLOSE_END, REASON_NONE, true);
+			return -1;
+		}
+		if (evbuffer_get_length(h->h_in) != before || m->cm_up.mt_eof)
+			*moved = true;
+	}
+	if (evbuffer_get_length(h->h_in) > 0) {
+		/* An Upgrade waits for its status line (conn_resp_filter). */
+		if (h->h_copy) {
+			if (conn_resp_filter(h) == -1 ||
+			    c->c_state != CONN_RELAYING)
+				return -1;
+		} else
+			evbuffer_add_buffer(h->h_out, h->h_in);
+	}
+	if (evbuffer_get_length(h->h_out) > 0) {
+		if (mitm_write(&m->cm_down, h->h_out, &n) != MITM_OK) {
+			conn_close(c, CLOSE_END, REASON_NONE, true);
+			return -1;
+		}
+		h->h_bytes += n;
+		*moved = *moved || n > 0;
+	}
+	if (m->cm_up.mt_eof && evbuffer_get_length(h->h_out) == 0 &&
+	    !m->cm_down.mt_shut)
+		mitm_shutdown(&m->cm_down);
+	return 0;
+}
+
+/* RELAYING, intercepted: every event runs both directions to a halt. */
+static void
+conn_mitm_step(struct conn *c)
+{
+	struct conn_mitm	*m = c->c_mitm;
+	bool			 moved = true;
+	int			 rounds;
+
+	c->c_active = conn_now();
+	if (!conn_mitm_handshakes(c)) {
+		if (c->c_state == CONN_RELAYING)
+			conn_mitm_arm(c);
+		return;
+	}
+	/* Bounded: a fast peer must not keep the loop from others. */
+	for (rounds = 0; moved && rounds < 8; rounds++) {
+		moved = false;
+		if (conn_mitm_up(c, &moved) == -1 ||
+		    conn_mitm_down(c, &moved) == -1)
+			return;
+	}
+	if (m->cm_up.mt_shut && m->cm_down.mt_shut) {
+		conn_close(c, CLOSE_END, REASON_NONE, false);
+		return;
+	}
+	if (moved)	/* more to do: come back after the others' turn */
+		event_active(&m->cm_kick, EV_TIMEOUT, 0);
+	conn_mitm_arm(c);
 }
 
 static void
@@ -1331,8 +1754,13 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	case CONN_CONNECTING:
 		conn_close(c, CLOSE_ERROR, REASON_CONNECT_FAILED, true);
 		break;
-	case CONN_RESOLVING:
 	case CONN_RELAYING:
+		/* Only an intercepted connection's handshakes are timed. */
+		if (c->c_mitm != NULL)
+			conn_close(c, CLOSE_ERROR, c->c_mitm->cm_up.mt_done ?
+			    REASON_BAD_TLS : REASON_CONNECT_FAILED, true);
+		break;
+	case CONN_RESOLVING:
 	case CONN_CLOSED:
 		break;
 	}

@@ -104,6 +104,7 @@ proxy_new(const struct proxy_env *env, const struct proxy_conf *pc,
 	pthread_mutex_init(&sh->sh_pmtx, NULL);
 	sh->sh_policy = policy_ref(p);
 	sh->sh_audit = env->pe_audit;
+	sh->sh_phantoms = env->pe_phantoms;
 	sh->sh_dns = env->pe_dns;
 	sh->sh_nworkers = px->p_nworkers;
 	pipe_pool_plan_system(&sh->sh_pipes, px->p_nworkers);

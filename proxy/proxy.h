@@ -31,6 +31,7 @@ struct resolver;
 struct proxy_env {
 	struct audit_sink	*pe_audit;	/* borrowed */
 	struct dns_shared	*pe_dns;	/* borrowed */
+	struct phantoms		*pe_phantoms;	/* borrowed; NULL = none */
 	unsigned long		 pe_nofile;	/* RLIMIT_NOFILE */
 	void			(*pe_drained)(void *arg); /* any thread */
 	/*

@@ -20,6 +20,8 @@
 #include "proxy/pipe_pool.h"
 
 struct audit_sink;
+struct phantoms;
+struct certs;
 struct dns_shared;
 struct event_base;
 struct resolver;
@@ -46,6 +48,7 @@ struct proxy_conf {
 	unsigned		 pc_max_connections;
 	unsigned		 pc_max_conn_per_sandbox;
 	enum deny_response	 pc_deny_response;
+	struct certs		*pc_certs;	/* tls_intercept, or NULL */
 };
 
 /* Decision latency histogram bounds, in nanoseconds (+Inf last). */
@@ -59,6 +62,7 @@ struct shared {
 	atomic_uint		 sh_generation;	/* bumped by each install */
 	struct audit_sink	*sh_audit;	/* borrowed */
 	struct dns_shared	*sh_dns;	/* borrowed */
+	struct phantoms		*sh_phantoms;	/* borrowed, or NULL */
 	unsigned		 sh_nworkers;	/* connection id stride */
 	struct pipe_plan	 sh_pipes;	/* each worker's pipes */
 	atomic_uint		 sh_active;	/* connections, all workers */

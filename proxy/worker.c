@@ -216,6 +216,36 @@ worker_main(void *arg)
 	return NULL;
 }
 
+/*
+ * Whether <la> is free for us: SO_REUSEPORT lets any process of the same
+ * user join a port, so a second egressd started by mistake would
+ * silently take half of the first one's connections.  A bind without it
+ * fails while anyone listens there.  0, or -1 with errno.
+ */
+static int
+worker_probe(const struct listen_addr *la)
+{
+	int	fd, one = 1, e, v6 = la->la_addr.ss_family == AF_INET6;
+
+	if ((fd = socket(la->la_addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC,
+	    0)) == -1)
+		return -1;
+	if ((la->la_tproxy && setsockopt(fd, v6 ? SOL_IPV6 : SOL_IP,
+	    v6 ? IPV6_TRANSPARENT : IP_TRANSPARENT, &one, sizeof(one)) ==
+	    -1) ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+	    (v6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+	    sizeof(one)) == -1) ||
+	    bind(fd, (const struct sockaddr *)&la->la_addr, la->la_len) == -1) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 /* One listening socket per configured address, each with its event. */
 static int
 worker_listen_all(struct worker *w, const struct proxy_conf *pc)
@@ -234,6 +264,13 @@ worker_listen_all(struct worker *w, const struct proxy_conf *pc)
 	for (i = 0; i < w->w_nlisten; i++)
 		w->w_lfds[i] = -1;
 	for (i = 0; i < w->w_nlisten; i++) {
+		/* The first worker makes sure the ports are nobody else's. */
+		if (w->w_index == 0 && worker_probe(&pc->pc_listen[i]) == -1) {
+			log_warn("listen %s%s", pc->pc_listen[i].la_text,
+			    errno == EADDRINUSE ? " (is another egressd "
+			    "running?)" : "");
+			return -1;
+		}
 		if ((w->w_lfds[i] = worker_listen(&pc->pc_listen[i])) == -1) {
 			log_warn("listen %s", pc->pc_listen[i].la_text);
 			return -1;

@@ -9,7 +9,7 @@ pkgs="build-essential cmake pkg-config clang libclang-rt-14-dev
  libevent-dev libssl-dev libc-ares-dev libyaml-dev libpcre2-dev
  libjansson-dev libpsl-dev publicsuffix libidn2-dev check valgrind
  iproute2 iptables curl openssl python3 procps dnsmasq-base bind9-dnsutils
- python3-prometheus-client
+ python3-prometheus-client nodejs
  groff-base systemd logrotate podman runc catatonit debootstrap"
 # Skip apt entirely when everything is there: quicker, and works offline.
 missing=

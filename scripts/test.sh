@@ -63,7 +63,7 @@ fuzz_all() {
 		# libFuzzer's default 4096 never reaches multi-record hellos or
 		# long heads: give each target the largest input it can meet.
 		case $t in
-		tls|http) max=16384 ;;	# peek_max_bytes: ClientHello, head
+		tls|http|http_rewrite) max=16384 ;; # peek_max_bytes: hello, head
 		dnsmsg) max=65535 ;;	# a DNS message over TCP
 		audit_json) max=65536 ;; # nine string fields of up to 8 KB
 		*) max=16384 ;;

@@ -88,6 +88,11 @@ static enum http_result method_check(const uint8_t *, size_t, size_t,
 static enum http_result head_parse(const uint8_t *, size_t, size_t,
 		    struct http_request *);
 static bool	chunk_line_grow(struct http_body *);
+static size_t	line_end(const uint8_t *, size_t, size_t);
+static bool	head_next_field(const uint8_t *, size_t, size_t *,
+		    struct span *, struct span *, struct span *);
+static bool	field_is(struct span, const char *);
+static bool	out_put(uint8_t *, size_t, size_t *, const void *, size_t);
 
 /* RFC 9110 section 5.6.2. */
 static bool
@@ -170,7 +175,6 @@ lower(uint8_t c)
 	return c >= 'A' && c <= 'Z' ? (uint8_t)(c - 'A' + 'a') : c;
 }
 
-/* <lit> is lowercase ASCII. */
 static bool
 span_eq_ci(struct span s, const char *lit)
 {
@@ -180,7 +184,7 @@ span_eq_ci(struct span s, const char *lit)
 	if (s.s_len != n)
 		return false;
 	for (i = 0; i < n; i++)
-		if (lower(s.s_p[i]) != (uint8_t)lit[i])
+		if (lower(s.s_p[i]) != lower((uint8_t)lit[i]))
 			return false;
 	return true;
 }
@@ -1059,6 +1063,153 @@ http_response_status(const uint8_t *buf, size_t len)
 	if (i < HTTP_STATUS_MIN)
 		return 0;
 	return (buf[9] - '0') * 100 + (buf[10] - '0') * 10 + (buf[11] - '0');
+}
+
+/*
+ * Where the CRLF that ends the line at <from> starts: the index of its CR,
+ * or <len> when there is none.
+ */
+static size_t
+line_end(const uint8_t *head, size_t len, size_t from)
+{
+	size_t	i;
+
+	for (i = from; i + 1 < len; i++)
+		if (head[i] == CR && head[i + 1] == LF)
+			return i;
+	return len;
+}
+
+/*
+ * The next field line of an accepted head, from *<pos> (0 at the start:
+ * the request line is skipped then, so it is never read as a field).
+ * <line> takes the line with its CRLF, <name> the name (empty when the
+ * line is not "token:", which http_parse_request never accepts), <value>
+ * the value, OWS trimmed.  False at the empty line that ends the head, or
+ * at the end of <len> for bytes that are not a whole head.
+ */
+static bool
+head_next_field(const uint8_t *head, size_t len, size_t *pos,
+    struct span *line, struct span *name, struct span *value)
+{
+	size_t	start, end, i;
+
+	if (*pos == 0) {
+		if ((end = line_end(head, len, 0)) == len)
+			return false;
+		*pos = end + 2;
+	}
+	start = *pos;
+	end = line_end(head, len, start);
+	if (end == len || end == start)
+		return false;
+	*pos = end + 2;
+	line->s_p = head + start;
+	line->s_len = end + 2 - start;
+	for (i = start; i < end && is_tchar(head[i]); i++)
+		;
+	name->s_p = head + start;
+	name->s_len = i < end && head[i] == ':' ? i - start : 0;
+	value->s_p = head + i + 1;
+	value->s_len = name->s_len > 0 ? end - i - 1 : 0;
+	*value = span_trim_ows(*value);
+	return true;
+}
+
+static bool
+field_is(struct span name, const char *want)
+{
+	return name.s_len > 0 && span_eq_ci(name, want);
+}
+
+/* Appends <n> bytes to <out> at *<o>; false (nothing written) past <cap>. */
+static bool
+out_put(uint8_t *out, size_t cap, size_t *o, const void *p, size_t n)
+{
+	if (n > cap - *o)
+		return false;
+	if (n > 0)
+		memcpy(out + *o, p, n);
+	*o += n;
+	return true;
+}
+
+unsigned
+http_head_field(const uint8_t *head, size_t len, const char *name,
+    const uint8_t **val, size_t *vlen)
+{
+	struct span	line, fname, fval;
+	size_t		pos = 0;
+	unsigned	n = 0;
+
+	while (head_next_field(head, len, &pos, &line, &fname, &fval)) {
+		if (!field_is(fname, name))
+			continue;
+		if (n++ == 0) {
+			*val = fval.s_p;
+			*vlen = fval.s_len;
+		}
+	}
+	return n;
+}
+
+/*
+ * Builds the new head in one pass over the old one: every field that is
+ * kept is copied whole, so nothing but the named field can change, and a
+ * value that could end a line is refused before anything is written.
+ */
+size_t
+http_head_set_field(const uint8_t *head, size_t len, const char *name,
+    const uint8_t *value, size_t vlen, uint8_t *out, size_t cap)
+{
+	struct span	line, fname, fval;
+	size_t		pos = 0, o = 0, i, nlen;
+	unsigned	kept = 0;
+
+	nlen = strlen(name);
+	if (!span_is_token((struct span){ (const uint8_t *)name, nlen }))
+		return 0;
+	for (i = 0; i < vlen; i++)
+		if (is_ctl(value[i]))
+			return 0;
+	if ((i = line_end(head, len, 0)) == len ||
+	    !out_put(out, cap, &o, head, i + 2))
+		return 0;
+	while (head_next_field(head, len, &pos, &line, &fname, &fval)) {
+		if (field_is(fname, name))
+			continue;
+		/* Room must stay for the one added. */
+		if (++kept == HTTP_FIELDS_MAX ||
+		    !out_put(out, cap, &o, line.s_p, line.s_len))
+			return 0;
+	}
+	if (!out_put(out, cap, &o, name, nlen) ||
+	    !out_put(out, cap, &o, ": ", 2) ||
+	    !out_put(out, cap, &o, value, vlen) ||
+	    !out_put(out, cap, &o, "\r\n\r\n", 4))
+		return 0;
+	return o;
+}
+
+void
+http_auth_credential(const uint8_t *val, size_t vlen, const uint8_t **cred,
+    size_t *clen)
+{
+	struct span	v;
+	size_t		i;
+
+	v = span_trim_ows((struct span){ val, vlen });
+	for (i = 0; i < v.s_len && is_tchar(v.s_p[i]); i++)
+		;
+	if (i > 0 && i < v.s_len && v.s_p[i] == SP) {
+		/* Trimmed, so a byte other than SP follows the run. */
+		while (v.s_p[i] == SP)
+			i++;
+		v.s_p += i;
+		v.s_len -= i;
+	}
+	*cred = v.s_p;
+	*clen = v.s_len;
 }
 
 const char *

@@ -129,6 +129,46 @@ size_t		 http_body_feed(struct http_body *b, const uint8_t *buf, size_t len);
  */
 int		 http_response_status(const uint8_t *buf, size_t len);
 
+/*
+ * Header fields of a request head that http_parse_request() accepted:
+ * <head>[0..<len>), <len> being its head_len, so the head ends in CRLFCRLF
+ * and every field is one "name:value" line (no obs-fold).  The request
+ * line is never taken as a field.  Names compare case-insensitively
+ * (ASCII) and whole: "Authorization" is not "Authorization-Extra".
+ */
+
+/*
+ * How many fields are named <name>; the first one's value, leading and
+ * trailing SP/HTAB trimmed, in *<val> and *<vlen> (untouched when 0).
+ */
+unsigned	 http_head_field(const uint8_t *head, size_t len,
+		    const char *name, const uint8_t **val, size_t *vlen);
+
+/*
+ * Writes into <out> (capacity <cap>, not overlapping <head>) the head
+ * with every field named <name> removed and "<name>: <value>\r\n" added as
+ * the last field, before the final CRLF.  The request line and all other
+ * fields are copied byte for byte, in order.  Returns the new length, or
+ * 0 when it does not fit in <cap>, when <name> is not a token, when
+ * <value> holds CR, LF, NUL or any other control but HTAB (a head must
+ * never carry a split or smuggled field, and the strict parser refuses
+ * the others), or when the result would hold more fields than
+ * http_parse_request() accepts (100).
+ */
+size_t		 http_head_set_field(const uint8_t *head, size_t len,
+		    const char *name, const uint8_t *value, size_t vlen,
+		    uint8_t *out, size_t cap);
+
+/*
+ * The credential in an Authorization-style value, OWS trimmed:
+ * "<scheme> <token>" (scheme any token, e.g. Bearer, Basic, token; one or
+ * more SP between) gives <token>; any other value (no SP, or no token
+ * before it) gives itself.  For the phantom-token check; comparing in
+ * constant time is the caller's job.  *<cred> points into <val>.
+ */
+void		 http_auth_credential(const uint8_t *val, size_t vlen,
+		    const uint8_t **cred, size_t *clen);
+
 const char	*http_result_str(enum http_result r);
 
 #endif /* EGRESS_HTTP_H */

@@ -14,6 +14,8 @@ mock is a second implementation of the API and drifts from the real one
     sandbox "not-json"   GET .../network answers 200 with an HTML body;
     sandbox "html-error" GET .../network answers 502 with an HTML body;
     sandbox "slow"       GET .../network waits 3 s, then 404.
+    /api/v1/ca.pem answers 200 with an HTML body, not a certificate;
+    GET .../phantom answers a token that is not 64 hex digits.
 
 Serves the same in-memory state on a unix socket (no token, as the real
 socket is guarded by file modes) and on 127.0.0.1:PORT (Bearer token).
@@ -478,6 +480,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if verb in ("enable", "disable"):
                     get_sandbox(sid)["intercept"] = verb == "enable"
                     return self.send_json(200, network(sid))
+            if rest == ["ca.pem"]:
+                want("GET")
+                return self.send_text(200, "<html>not a cert</html>",
+                                      "text/html")
+            if len(rest) == 3 and rest[0] == "sandboxes" and \
+                    rest[2] == "phantom":
+                want("GET")
+                get_sandbox(rest[1])
+                return self.send_json(200, {"token": "abc123"})
             if rest == ["events"]:
                 want("GET")
                 return self.send_json(200, events(q), True)

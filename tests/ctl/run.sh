@@ -12,7 +12,9 @@
 # egressd does not produce: HTTP events with a method and path and "end"
 # events (those need an intercepted connection, i.e. NAT and root), odd
 # framing (chunked, close-delimited), non-JSON and HTML error answers,
-# and an answer that never comes.
+# and an answer that never comes.  A second egressd, with tls_intercept
+# and a CA from egressd --gen-ca, serves the CA and keeps phantom tokens
+# across a restart.
 #
 # Runs BUILD_DIR/egressctl for every command and exit code, prints
 # "ok NAME" / "FAIL NAME: why", then "N passed, N failed".  Exits 0 iff
@@ -676,6 +678,123 @@ tc check-missing-token 1 '' 'admin\.token_file .*missing-token: No such file' \
     "$EGRESSD" -c "$TMP/missing.yaml" --check
 tc check-good-token 0 'configuration OK' '' "$EGRESSD" -c "$TMP/two.yaml" \
     --check
+
+# ---- ca, phantom (HTTPS interception) --------------------------------
+# The first egressd has no tls_intercept: no CA, but phantom tokens all
+# the same (a token is the sandbox's, whatever its credentials).
+tc ca-not-configured 1 '' '^egressctl: no CA: tls_intercept is not configured$' \
+    "${C[@]}" ca
+tc ca-args 2 '' 'ca takes no arguments' "${C[@]}" ca x
+HEX='^[0-9a-f]{64}$'
+if tc phantom 0 "$HEX" '' "${C[@]}" phantom agent-1; then
+	T1=$(cat "$TMP/out")
+	tc phantom-same 0 "^$T1\$" '' "${C[@]}" phantom agent-1
+	tc phantom-rotate 0 "$HEX" '' "${C[@]}" phantom agent-1 --rotate
+	T2=$(cat "$TMP/out")
+	[ "$T1" != "$T2" ] && pass phantom-rotate-new ||
+	    fail phantom-rotate-new "the same token after --rotate"
+	tc phantom-after-rotate 0 "^$T2\$" '' "${C[@]}" phantom agent-1
+	tj phantom-json "j == {'token': '$T2'}" "${C[@]}" --json phantom agent-1
+	tc phantom-tcp 0 "^$T2\$" '' "$CTL" -u "$URL" -t "$TMP/token" \
+	    phantom agent-1
+	# In state_dir (0600), never in the log or the audit.
+	[ "$(stat -c %a "$TMP/state/phantoms.json")" = 600 ] &&
+	    grep -q "\"agent-1\": \"$T2\"" "$TMP/state/phantoms.json" &&
+	    ! grep -q "$T1" "$TMP/state/phantoms.json" &&
+	    pass phantom-file || fail phantom-file \
+	    "$(ls -l "$TMP/state") $(snip "$TMP/state/phantoms.json")"
+	grep -q 'sandbox agent-1: phantom token rotated' "$TMP/egressd.log" &&
+	    ! grep -qs -e "$T1" -e "$T2" "$TMP/egressd.log" \
+	    "$TMP/audit.jsonl" && pass phantom-not-logged ||
+	    fail phantom-not-logged "$(tail -3 "$TMP/egressd.log")"
+fi
+tc phantom-unknown 1 '' '^egressctl: no sandbox "ghost"$' "${C[@]}" phantom \
+    ghost
+tc phantom-unknown-rotate 1 '' '^egressctl: no sandbox "ghost"$' "${C[@]}" \
+    phantom ghost --rotate
+tc phantom-missing 2 '' 'missing SANDBOX' "${C[@]}" phantom
+tc phantom-too-many 2 '' 'too many arguments' "${C[@]}" phantom a b
+tc phantom-bad-option 2 '' 'unknown argument "--rotat"' "${C[@]}" phantom \
+    agent-1 --rotat
+tc phantom-help 0 '^usage: egressctl \[options\] phantom SANDBOX \[--rotate\]' \
+    '' "$CTL" help phantom
+# What a real egressd never answers.
+tc ca-not-pem 4 '' 'not a PEM certificate' "${M[@]}" ca
+tc phantom-bad-token 4 '' 'no token of 64 hex digits' "${M[@]}" phantom \
+    agent-1
+
+# ---- egressd --gen-ca; an intercepting egressd; a restart ------------
+tc gen-ca 0 "^$TMP/ca/ca\.crt\$" '' "$EGRESSD" --gen-ca "$TMP/ca"
+grep -q "^add to the config: tls_intercept: { ca_cert: $TMP/ca/ca\.crt, ca_key: $TMP/ca/ca\.key" \
+    "$TMP/out" && [ "$(stat -c %a "$TMP/ca/ca.key")" = 600 ] &&
+    pass gen-ca-hint-mode || fail gen-ca-hint-mode "$(snip "$TMP/out")" \
+    "$(ls -l "$TMP/ca")"
+tc gen-ca-exists 1 '' '^egressd: --gen-ca: ' "$EGRESSD" --gen-ca "$TMP/ca"
+tc gen-ca-alone 2 '' 'goes alone' "$EGRESSD" --gen-ca "$TMP/ca2" -c "$CFG"
+L3=$(python3 "$HELPER" free-port)
+cat >"$TMP/ti.yaml" <<EOF
+listen: ["127.0.0.1:$L3"]
+workers: 1
+upstream: { mark: 0 }
+admin: { socket: "$TMP/ti.sock" }
+state_dir: "$TMP/state3"
+audit: { file: "$TMP/ti-audit.jsonl" }
+tls_intercept: { ca_cert: "$TMP/ca/ca.crt", ca_key: "$TMP/ca/ca.key", upstream_ca: system }
+sandboxes: [{ id: s, sources: ["127.0.0.1/32"], allow: { hosts: [a.example] } }]
+EOF
+start_ti() {
+	"$EGRESSD" -c "$TMP/ti.yaml" >"$TMP/ti.log" 2>&1 &
+	D2_PID=$!
+	wait_for "$TMP/ti.log" ' started: ' 5
+}
+stop_ti() {
+	kill "$D2_PID" 2>/dev/null
+	wait "$D2_PID" 2>/dev/null
+	D2_PID=
+}
+T=("$CTL" -s "$TMP/ti.sock")
+api_ti() { python3 "$MOCK" client --socket "$TMP/ti.sock" "$@" >/dev/null; }
+start_ti || fail ti-start "$(tail -3 "$TMP/ti.log")"
+if tc ca 0 '^-----BEGIN CERTIFICATE-----$' '' "${T[@]}" ca; then
+	cmp -s "$TMP/out" "$TMP/ca/ca.crt" && pass ca-is-the-file ||
+	    fail ca-is-the-file "$(snip "$TMP/out")"
+fi
+tj ca-json "j['pem'] == open('$TMP/ca/ca.crt').read()" "${T[@]}" --json ca
+tc ti-phantom 0 "$HEX" '' "${T[@]}" phantom s
+TS=$(cat "$TMP/out")
+# A sandbox deleted through the API loses its token.
+api_ti PUT /api/v1/sandboxes/api-sb/network \
+    '{"mode": "block-all", "sources": ["127.0.0.2/32"]}'
+tc ti-phantom-api 0 "$HEX" '' "${T[@]}" phantom api-sb
+TA=$(cat "$TMP/out")
+tc ti-sandbox-delete 0 '^api-sb: deleted$' '' "${T[@]}" sandbox delete api-sb
+tc ti-phantom-deleted 1 '' 'no sandbox "api-sb"' "${T[@]}" phantom api-sb
+grep -q api-sb "$TMP/state3/phantoms.json" &&
+    fail ti-phantom-dropped "$(snip "$TMP/state3/phantoms.json")" ||
+    pass ti-phantom-dropped
+api_ti PUT /api/v1/sandboxes/api-sb/network \
+    '{"mode": "block-all", "sources": ["127.0.0.2/32"]}'
+tc ti-phantom-new 0 "$HEX" '' "${T[@]}" phantom api-sb
+[ "$(cat "$TMP/out")" != "$TA" ] && pass ti-phantom-new-differs ||
+    fail ti-phantom-new-differs "the deleted sandbox's token came back"
+TA=$(cat "$TMP/out")
+# Both tokens survive a restart.
+stop_ti
+start_ti || fail ti-restart "$(tail -3 "$TMP/ti.log")"
+tc ti-phantom-restart 0 "^$TS\$" '' "${T[@]}" phantom s
+tc ti-phantom-restart-api 0 "^$TA\$" '' "${T[@]}" phantom api-sb
+stop_ti
+# A token file it cannot read stops the start (no sandbox silently loses
+# its credentials); moved away, egressd starts with none.
+echo '{"phantoms": [' >"$TMP/state3/phantoms.json"
+tc ti-phantom-file-bad 1 '' 'phantoms\.json: not a phantom token file' \
+    timeout 10 "$EGRESSD" -c "$TMP/ti.yaml"
+mv "$TMP/state3/phantoms.json" "$TMP/state3/phantoms.json.bad"
+start_ti || fail ti-restart-empty "$(tail -3 "$TMP/ti.log")"
+tc ti-phantom-fresh 0 "$HEX" '' "${T[@]}" phantom s
+[ "$(cat "$TMP/out")" != "$TS" ] && pass ti-phantom-fresh-differs ||
+    fail ti-phantom-fresh-differs "the old token is back"
+stop_ti
 
 # ---- unreachable (exit 3) --------------------------------------------
 tc no-socket 3 '' "^egressctl: cannot connect to $TMP/nope\.sock: No such file or directory$" \

@@ -12,6 +12,12 @@
 #      <!-- fragment: policies P1 P2 -->  a `policies:` map, checked with a
 #                                         sandbox sbx-1 judged by P1, P2
 #      <!-- not-config -->                not an egressd config (skipped)
+#    The files HTTPS interception reads are made in the temporary
+#    directory: the paths given to ca_cert, ca_key and upstream_ca (but
+#    `system`) become a CA made by `egressd --gen-ca` (by openssl when that
+#    fails, which is reported as a FAIL), each value_file a one-line
+#    value.  A fragment that uses intercept_tls or credentials gets a
+#    tls_intercept section with that CA.
 #  - a line stating a decision, "`egressd --explain ARGS` -> allow" (or
 #    deny), is checked with `egressd -c CONFIG --explain ARGS`, CONFIG
 #    being the last yaml block checked above it in the same file (as
@@ -32,7 +38,7 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/egressd-docs.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 
 exec python3 - "$EGRESSD" "$ROOT" "$TMP" <<'PYEOF'
-import glob, os, re, shlex, subprocess, sys
+import glob, os, re, shlex, subprocess, sys, textwrap
 
 egressd, root, tmp = sys.argv[1:4]
 state = os.path.join(tmp, "state")
@@ -70,6 +76,63 @@ def wrap(kind, args, block):
         return pre + block
     raise ValueError("unknown fragment kind %r" % kind)
 
+ca_dir = os.path.join(tmp, "ca")
+values = {}
+
+def make_ca():
+    # Once: the CA the docs' tls_intercept paths are pointed at.
+    if os.path.exists(os.path.join(ca_dir, "ca.crt")):
+        return
+    rc, out = run(["--gen-ca", ca_dir])
+    made = [os.path.join(ca_dir, f) for f in ("ca.crt", "ca.key")]
+    ok = rc == 0 and all(os.path.isfile(f) and os.path.getsize(f) > 0
+                         for f in made)
+    report(ok, "tests/docs/check.sh", "egressd --gen-ca", out.strip())
+    if ok:
+        return
+    os.makedirs(ca_dir, exist_ok=True)
+    for f in made:
+        if os.path.exists(f):
+            os.unlink(f)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
+                    "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", os.path.join(ca_dir, "ca.key"),
+                    "-out", os.path.join(ca_dir, "ca.crt"), "-days", "30",
+                    "-subj", "/CN=egressd docs check CA (openssl)",
+                    "-addext", "basicConstraints=critical,CA:TRUE",
+                    "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   timeout=30)
+    os.chmod(os.path.join(ca_dir, "ca.key"), 0o600)
+
+def value_file(path):
+    if path not in values:
+        values[path] = os.path.join(tmp, "value%d" % len(values))
+        with open(values[path], "w") as f:
+            f.write("Bearer docs-check-not-a-key\n")
+        os.chmod(values[path], 0o600)
+    return values[path]
+
+file_key = re.compile(r"""(^|[\s{,])(ca_cert|ca_key|upstream_ca|value_file)"""
+                      r"""(:[ \t]*)("[^"\n]*"|'[^'\n]*'|[^\s,}\]#]+)""", re.M)
+
+def with_files(text, fragment):
+    if fragment and re.search(r"(?m)^\s*(intercept_tls|credentials):", text) \
+            and not re.search(r"(?m)^tls_intercept:", text):
+        text += "tls_intercept: {ca_cert: ca.crt, ca_key: ca.key}\n"
+    def sub(m):
+        key, val = m.group(2), m.group(4).strip("\"'")
+        if key == "upstream_ca" and val == "system":
+            return m.group(0)
+        if key == "value_file":
+            path = value_file(val)
+        else:
+            make_ca()
+            path = os.path.join(ca_dir, "ca.key" if key == "ca_key"
+                                else "ca.crt")
+        return '%s%s%s"%s"' % (m.group(1), key, m.group(3), path)
+    return file_key.sub(sub, text)
+
 def run(args):
     p = subprocess.run([egressd] + args, stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, timeout=30)
@@ -95,7 +158,8 @@ for path in files:
             j = start
             while j < len(lines) and lines[j].strip() != "```":
                 j += 1
-            block = "\n".join(lines[start:j]) + "\n"
+            # A block inside a list item is indented with it.
+            block = textwrap.dedent("\n".join(lines[start:j])) + "\n"
             where = "%s:%d" % (rel, start)
             marker = re.match(r"\s*<!-- (fragment: (\S+)((?: \S+)*)|not-config|egressd --check) -->", prev)
             i = j + 1
@@ -113,6 +177,7 @@ for path in files:
                 continue
             n += 1
             cfg = os.path.join(tmp, "doc%d.yaml" % n)
+            text = with_files(text, bool(marker and marker.group(2)))
             with open(cfg, "w") as f:
                 f.write(with_state_dir(text))
             rc, out = run(["-c", cfg, "--check"])

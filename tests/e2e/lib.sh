@@ -62,6 +62,12 @@ E2E_HOSTS=(
   "deb.debian.org=$IP_A"
   "security.debian.org=$IP_A"
   "ftp.debian.org=$IP_A"
+  # HTTPS interception (t_40, t_41): names egressd terminates TLS for
+  "api.example.com=$IP_A"
+  "a.intercept.example=$IP_A"
+  "denied.intercept.example=$IP_A"
+  "untrusted.intercept.example=$IP_A"
+  "phantom.intercept.example=$IP_A"
 )
 
 # ---------------------------------------------------------------- basics
@@ -239,8 +245,10 @@ fakenet_start() {
   local h args=() i
   for h in "${E2E_HOSTS[@]}"; do args+=(--host "$h"); done
   rm -f "$E2E_TMP/fakenet.ready"
+  mkdir -p "$E2E_TMP/sni-certs"
   netx "$E2E_PY" "$E2E_LIB_DIR/servers/fakenet.py" serve \
     --cert "$E2E_TMP/pki/server.pem" --key "$E2E_TMP/pki/server.key" \
+    --request-log "$E2E_TMP/fakenet-requests.log" --sni-certs "$E2E_TMP/sni-certs" \
     --ready "$E2E_TMP/fakenet.ready" "${args[@]}" ${E2E_VERBOSE:+-v} \
     >>"$E2E_TMP/fakenet.log" 2>&1 &
   E2E_FAKENET_PID=$!
@@ -597,6 +605,105 @@ def read_response(s, timeout=5):
             raise EOFError("eof in body")
         body += d
     return lines[0], body[:n]
+'
+
+# ---------------------------------------------------------------- HTTPS interception
+
+# ca_gen DIR: egressd's interception CA, DIR/ca.crt and DIR/ca.key, made by
+# `egressd --gen-ca DIR`.  When that fails openssl makes an equivalent one, so
+# that the other cases still run: rc 2 then, with egressd's words in
+# $CA_GEN_ERR for the caller to report; rc 1 when neither could.
+ca_gen() {
+  local d=$1
+  mkdir -p "$d"
+  if CA_GEN_ERR=$(timeout 20 "$E2E_EGRESSD" --gen-ca "$d" 2>&1) && [ -s "$d/ca.crt" ] && [ -s "$d/ca.key" ]; then
+    return 0
+  fi
+  rm -f "$d/ca.crt" "$d/ca.key"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -keyout "$d/ca.key" -out "$d/ca.crt" -days 30 -subj "/CN=egressd e2e interception CA (openssl)" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    >"$d/openssl.log" 2>&1 || return 1
+  chmod 600 "$d/ca.key"
+  return 2
+}
+
+# mitm_cfg NAME CADIR: $cfg ($E2E_TMP/NAME.yaml) holds the test config's
+# daemon part (cfg_write's, up to its policies), an admin socket ($ASOCK), an
+# empty state_dir ($STATE) and tls_intercept with CADIR's CA, upstreams
+# verified against the e2e test CA; the caller appends policies: and sandboxes:.
+mitm_cfg() {
+  ASOCK=$E2E_TMP/$1.sock STATE=$E2E_TMP/$1-state cfg=$E2E_TMP/$1.yaml
+  cfg_write "$cfg.base"
+  { sed '/^policies:/,$d' "$cfg.base"
+    printf 'admin: { socket: %s }\nstate_dir: %s\n' "$ASOCK" "$STATE"
+    printf 'tls_intercept:\n  ca_cert: %s/ca.crt\n  ca_key: %s/ca.key\n  upstream_ca: %s\n' "$2" "$2" "$E2E_CA"
+  } >"$cfg"
+  rm -f "$cfg.base"
+  rm -rf "$STATE"
+}
+
+# mitm_curl ARGS...: sbx_curl trusting egressd's CA ($MITM_CA/ca.crt) instead
+# of the e2e test CA (the later --cacert wins).
+mitm_curl() { sbx_curl --cacert "$MITM_CA/ca.crt" "$@"; }
+
+# upstream_mark, then upstream_since: the request lines fakenet served since
+# ("SCHEME METHOD TARGET host=HOST", tests/e2e/servers/fakenet.py --request-log).
+# fakenet writes a line before it answers, so once a client has its answer
+# (or its refusal) the log is complete for it.
+E2E_REQLOG_NAME=fakenet-requests.log
+upstream_mark() { UPSTREAM_FROM=$(stat -c %s "$E2E_TMP/$E2E_REQLOG_NAME" 2>/dev/null || echo 0); }
+upstream_since() { tail -c +"$((${UPSTREAM_FROM:-0} + 1))" "$E2E_TMP/$E2E_REQLOG_NAME" 2>/dev/null; }
+# expect_unseen TARGET WHAT: no request for exactly TARGET reached fakenet since the mark
+expect_unseen() {
+  local hit
+  hit=$(upstream_since | awk -v t="$1" '$3 == t' | head -n 3)
+  [ -z "$hit" ] || ck_fail "$2: fakenet served it: $hit"
+}
+
+# reloads_applied, then reloaded_since N: true once egressd has logged more
+# than N applied reloads (kill -HUP is asynchronous).
+reloads_applied() { grep -c "reload: .* applied" "$E2E_ELOG"; }
+reloaded_since() { [ "$(reloads_applied)" -gt "$1" ]; }
+
+# metric_sum NAME: the sum of the samples of NAME in the admin API's /metrics
+# ($ASOCK); empty when egressd does not expose it.
+metric_sum() {
+  e2e_api GET /metrics | awk -v m="$1" '
+    index($0, m) == 1 && (substr($0, length(m) + 1, 1) == "{" || substr($0, length(m) + 1, 1) == " ") {
+      s += $NF; n++ }
+    END { if (n) printf "%d\n", s }'
+}
+
+# A python prelude (after PY_PRELUDE) for requests on one TLS connection:
+# tls_connect(ip, name, cafile); exchange(s, raw) -> (status line, body), or
+# ("closed", why) when the connection ends before an answer; ended(s): after
+# reading what is left (a body without a length), "eof" | "reset" | "open".
+PY_TLS='
+import ssl
+def tls_connect(ip, name, cafile, port=443, timeout=5):
+    ctx = ssl.create_default_context(cafile=cafile)
+    return ctx.wrap_socket(connect(ip, port, timeout), server_hostname=name)
+def exchange(s, req, timeout=5):
+    try:
+        s.sendall(req)
+        return read_response(s, timeout)
+    except (EOFError, OSError) as x:
+        return "closed", type(x).__name__
+def ended(s, timeout=3, limit=1 << 20):
+    s.settimeout(timeout)
+    n = 0
+    try:
+        while n < limit:
+            d = s.recv(65536)
+            if not d:
+                return "eof"
+            n += len(d)
+        return "open"
+    except socket.timeout:
+        return "open"
+    except OSError:
+        return "reset"
 '
 
 # ---------------------------------------------------------------- whole setup

@@ -2,6 +2,7 @@
 # Start-up as an operator meets it (docs/deploy.md, docs/config.md):
 # upstream.mark without CAP_NET_ADMIN is a clear error and exit 1, mark 0
 # warns and runs; the audit file's directory is made (0750) when missing;
+# a second egressd on a port in use refuses to start;
 # conf/logrotate.egressd leaves a file the (non-root) egressd user can
 # open after rotation.  Runs egressd in a namespace of its own (no
 # traffic), as uid 65534 where CAP_NET_ADMIN must be missing.
@@ -53,6 +54,21 @@ run_as_nobody 2 "$E2E_EGRESSD" -c "$D/zero.yaml"; rc=$?
 expect_eq 124 "$rc" "still running after 2 s ($(head -c 400 "$D/out"))"
 expect_contains "upstream.mark is 0" "$(cat "$D/out")" "warning"
 expect_contains " started: " "$(cat "$D/out")" "started"
+case_end
+
+# SO_REUSEPORT would let a second egressd (same user) join the port and
+# silently take half of the first one's connections: it must refuse.
+case_begin startup_port_taken_refuses
+startup_cfg "$D/one.yaml" 0 -
+timeout 6 ip netns exec "$NS" setpriv --reuid=65534 --regid=65534 \
+  --clear-groups --inh-caps=-all "$E2E_EGRESSD" -c "$D/one.yaml" >"$D/one.out" 2>&1 &
+first=$!
+for _ in $(seq 1 40); do grep -q " started: " "$D/one.out" && break; sleep 0.1; done
+sed -e "s|$D/state|$D/state2|" "$D/one.yaml" >"$D/two.yaml"
+run_as_nobody 4 "$E2E_EGRESSD" -c "$D/two.yaml"; rc=$?
+expect_eq 1 "$rc" "the second egressd exits 1 ($(head -c 400 "$D/out"))"
+expect_contains "is another egressd running?" "$(cat "$D/out")" "says why"
+kill "$first" 2>/dev/null; wait "$first" 2>/dev/null
 case_end
 
 case_begin startup_makes_audit_dir

@@ -18,6 +18,10 @@ struct bad_case {
 	const char	*has;	/* substring of the same message */
 };
 
+/* A tls_intercept section and the start of policy p. */
+#define TI "tls_intercept: { ca_cert: c.pem, ca_key: k.pem }\n" \
+	"policies:\n  p:\n"
+
 static const struct bad_case bad[] = {
 	{ "listen: [\"127.0.0.1:15001\"]\nbogus: 1\n", "t.yaml:2:1: ",
 	    "unknown key \"bogus\"" },
@@ -72,6 +76,41 @@ static const struct bad_case bad[] = {
 	{ "admin:\n  listen: \"127.0.0.1:15000\"\n", "t.yaml:2:11: ",
 	    "requires admin.token_file" },
 	{ "listen: []\n", "t.yaml:1:9: ", "at least one address" },
+	/* HTTPS interception (docs/interception.md) */
+	{ "policies:\n  p:\n    intercept_tls: [a.example]\n", "t.yaml:3:20: ",
+	    "needs a tls_intercept section" },
+	{ "policies:\n  p:\n    credentials: []\n", "t.yaml:3:18: ",
+	    "needs a tls_intercept section" },
+	{ "tls_intercept: { ca_cert: c.pem }\n", "t.yaml:1:16: ",
+	    "needs ca_key" },
+	{ "tls_intercept: { ca_cert: c, ca_key: k, upstream: x }\n",
+	    "t.yaml:1:41: ", "unknown key" },
+	{ TI "    intercept_tls: [\"10.0.0.1\"]\n", "t.yaml:4:21: ",
+	    "host names, not addresses" },
+	{ TI "    intercept_tls: [a.example]\n    credentials:\n"
+	    "      - { host: b.example, header: Authorization, value_file: f }\n",
+	    "t.yaml:6:17: ", "not covered by this policy's intercept_tls" },
+	{ TI "    intercept_tls: [\"*.example.org\"]\n    credentials:\n"
+	    "      - { host: \"*.org\", header: X-Key, value_file: f }\n",
+	    "t.yaml:6:17: ", "public suffix" },
+	{ TI "    intercept_tls: [\"*.b.example.org\"]\n    credentials:\n"
+	    "      - { host: \"*.example.org\", header: X-Key, value_file: f }\n",
+	    "t.yaml:6:17: ", "not covered" },
+	{ TI "    intercept_tls: [a.example]\n    credentials:\n"
+	    "      - { host: a.example, header: \"Bad Header\", value_file: f }\n",
+	    "t.yaml:6:36: ", "not an HTTP field name" },
+	{ TI "    intercept_tls: [a.example]\n    credentials:\n"
+	    "      - { host: a.example, header: Host, value_file: f }\n",
+	    "t.yaml:6:36: ", "framed or routed" },
+	{ TI "    intercept_tls: [a.example]\n    credentials:\n"
+	    "      - { host: a.example, header: X_Key, value_file: f }\n",
+	    "t.yaml:6:36: ", "framed or routed" },
+	{ TI "    intercept_tls: [a.example]\n    credentials:\n"
+	    "      - { host: a.example, header: X-Key }\n",
+	    "t.yaml:6:9: ", "needs host, header and value_file" },
+	{ TI "    intercept_tls: [a.example]\n    credentials:\n"
+	    "      - { host: a.example, header: X-Key, value_file: f, "
+	    "phantom: yes }\n", "t.yaml:6:67: ", "true or false" },
 };
 
 START_TEST(test_bad)
@@ -147,6 +186,64 @@ START_TEST(test_good)
 }
 END_TEST
 
+/* Which credential patterns intercept_tls covers, and what it yields. */
+START_TEST(test_intercept_good)
+{
+	static const char yaml[] =
+	    "tls_intercept: { ca_cert: c.pem, ca_key: k.pem }\n"
+	    "policies:\n"
+	    "  p:\n"
+	    "    allow: { hosts: [\"*.example.org\", a.example] }\n"
+	    "    intercept_tls: [a.example, \"*.example.org\", \"~^x[0-9]\\\\.io$\"]\n"
+	    "    credentials:\n"
+	    "      - { host: a.example, header: Authorization, value_file: f }\n"
+	    "      - { host: api.example.org, header: X-Key, value_file: g }\n"
+	    "      - { host: \"*.eu.example.org\", header: X-Key, value_file: h,"
+	    " phantom: true }\n"
+	    "      - { host: \"*.example.org\", header: X-Key, value_file: i }\n"
+	    "      - { host: \"~^x[0-9]\\\\.io$\", header: X-Key, value_file: j }\n"
+	    "sandboxes:\n"
+	    "  - { id: s, policies: [p] }\n"
+	    "  - { id: off, sources: [\"10.9.0.0/16\"], policies: [p],"
+	    " intercept: false }\n";
+	struct errlist		 el;
+	struct config		*cf;
+	const struct sandbox	*sb;
+	const struct credential	*cr;
+	struct ipaddr		 dst;
+	struct policy_decision	 d;
+
+	errlist_init(&el);
+	cf = config_parse(yaml, strlen(yaml), "t.yaml", &el);
+	ck_assert_msg(cf != NULL, "%s", el.el_count ? el.el_msgs[0] : "");
+	ck_assert(cf->cf_ti);
+	ck_assert_str_eq(cf->cf_ti_upstream_ca.cp_path, "system");
+	ck_assert_uint_eq(cf->cf_ti_ca_key.cp_line, 1);
+	ck_assert(policy_has_intercept(cf->cf_policy));
+	sb = policy_sandbox_by_id(cf->cf_policy, "s");
+	ck_assert(policy_intercepts(sb, "a.example"));
+	ck_assert(policy_intercepts(sb, "b.example.org"));
+	ck_assert(!policy_intercepts(sb, "example.org"));	/* apex */
+	ck_assert(!policy_intercepts(sb, "b.example"));
+	ck_assert(!policy_intercepts(policy_sandbox_by_id(cf->cf_policy,
+	    "off"), "a.example"));
+	cr = policy_credential(sb, "a.example");
+	ck_assert_ptr_nonnull(cr);
+	ck_assert_str_eq(credential_header(cr), "Authorization");
+	ck_assert(!credential_phantom(cr));
+	ck_assert_ptr_null(credential_secret(cr));	/* the daemon loads it */
+	ck_assert(credential_phantom(policy_credential(sb, "x.eu.example.org")));
+	ck_assert_str_eq(credential_rule(policy_credential(sb,
+	    "api.example.org")), "credentials api.example.org");
+	ck_assert_ptr_null(policy_credential(sb, "example.org"));
+	/* Never decided on the destination alone: requests must be seen. */
+	ipaddr_parse("203.0.113.7", &dst);
+	ck_assert(!policy_eval_early(sb, &dst, 443, &d));
+	config_free(cf);
+	errlist_free(&el);
+}
+END_TEST
+
 START_TEST(test_shipped_config)
 {
 	struct errlist	 el;
@@ -176,6 +273,7 @@ config_suite(void)
 	tcase_add_loop_test(tc, test_bad, 0, (int)nitems(bad));
 	tcase_add_test(tc, test_all_errors_at_once);
 	tcase_add_test(tc, test_good);
+	tcase_add_test(tc, test_intercept_good);
 	tcase_add_test(tc, test_shipped_config);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1156,6 +1156,343 @@ START_TEST(test_upgrade_h2c)
 }
 END_TEST
 
+/* Header fields and their rewriting for credential injection. */
+
+#define AUTH	"Authorization"
+
+/* Parses <raw> (a whole head), which must be HTTP_OK. */
+static void
+parse_ok(const uint8_t *raw, size_t len, struct http_request *r)
+{
+	struct http_sniff	st;
+	enum http_result	res;
+
+	http_sniff_init(&st);
+	res = http_parse_request(&st, raw, len, 65536, r);
+	ck_assert_msg(res == HTTP_OK, "%.*s: %s", (int)len, (const char *)raw,
+	    http_result_str(res));
+	ck_assert_uint_eq(r->head_len, len);
+}
+
+/* What a rewrite must keep: everything the proxy judges and frames by. */
+static void
+same_request(const struct http_request *a, const uint8_t *abuf,
+    const struct http_request *b, const uint8_t *bbuf)
+{
+	ck_assert_str_eq(a->method, b->method);
+	ck_assert_str_eq(a->host, b->host);
+	ck_assert_uint_eq(a->port, b->port);
+	ck_assert_uint_eq(a->path_len, b->path_len);
+	ck_assert(memcmp(abuf + a->path_off, bbuf + b->path_off,
+	    a->path_len) == 0);
+	ck_assert_int_eq(a->version_minor, b->version_minor);
+	ck_assert_int_eq(a->framing, b->framing);
+	ck_assert_uint_eq(a->content_length, b->content_length);
+	ck_assert_int_eq(a->upgrade, b->upgrade);
+	ck_assert_int_eq(a->keep_alive, b->keep_alive);
+}
+
+static const struct field_case {
+	const char	*head;
+	const char	*name;
+	unsigned	 count;
+	const char	*value;		/* the first one's, trimmed */
+} field_cases[] = {
+	{ "GET / HTTP/1.1\r\nHost: a\r\n\r\n", AUTH, 0, NULL },
+	{ "GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer x\r\n\r\n",
+	    AUTH, 1, "Bearer x" },
+	/* case-insensitive, both ways */
+	{ "GET / HTTP/1.1\r\nhost: a\r\nAUTHORIZATION: Bearer x\r\n\r\n",
+	    "authorization", 1, "Bearer x" },
+	{ "GET / HTTP/1.1\r\nHOST: a\r\n\r\n", "hOsT", 1, "a" },
+	/* several: counted, the first one's value */
+	{ "GET / HTTP/1.1\r\nauthorization: one\r\nHost: a\r\n"
+	  "Authorization:two\r\nAuthorization: three\r\n\r\n",
+	    AUTH, 3, "one" },
+	/* a prefix or a suffix of another name is not that name */
+	{ "GET / HTTP/1.1\r\nHost: a\r\nAuthorization-Extra: no\r\n"
+	  "X-Authorization: no\r\nAuthorizatio: no\r\n\r\n", AUTH, 0, NULL },
+	{ "GET / HTTP/1.1\r\nHost: a\r\nAuthorization-Extra: no\r\n"
+	  "Authorization: yes\r\n\r\n", AUTH, 1, "yes" },
+	/* no value; OWS only; OWS around a value with inner HTAB and SP */
+	{ "GET / HTTP/1.1\r\nHost: a\r\nAuthorization:\r\n\r\n",
+	    AUTH, 1, "" },
+	{ "GET / HTTP/1.1\r\nHost: a\r\nAuthorization: \t \r\n\r\n",
+	    AUTH, 1, "" },
+	{ "GET / HTTP/1.1\r\nHost: a\r\nAuthorization:\t Basic  a\tb \t\r\n"
+	  "\r\n", AUTH, 1, "Basic  a\tb" },
+	/* the request line is never a field, even when it looks like one */
+	{ "Authorization /:x HTTP/1.1\r\nHost: a\r\n\r\n", AUTH, 0, NULL },
+	{ "GET /?Authorization:x HTTP/1.1\r\nHost: a\r\n\r\n", AUTH, 0,
+	    NULL },
+	{ "GET http://a/ HTTP/1.1\r\n\r\n", "Host", 0, NULL },
+	/* not a token: no field can have that name */
+	{ "GET / HTTP/1.1\r\nHost: a\r\n\r\n", "", 0, NULL },
+	{ "GET / HTTP/1.1\r\nHost: a\r\n\r\n", "Host:", 0, NULL },
+};
+
+START_TEST(test_head_field)
+{
+	const struct field_case	*c = &field_cases[_i];
+	struct http_request	 r;
+	const uint8_t		*raw = (const uint8_t *)c->head, *val;
+	size_t			 len = strlen(c->head), vlen;
+	uint8_t			 canary;
+
+	parse_ok(raw, len, &r);
+	val = &canary;
+	vlen = 12345;
+	ck_assert_uint_eq(http_head_field(raw, len, c->name, &val, &vlen),
+	    c->count);
+	if (c->value == NULL) {
+		ck_assert_ptr_eq(val, &canary);
+		ck_assert_uint_eq(vlen, 12345);
+		return;
+	}
+	ck_assert_ptr_ne(val, &canary);
+	ck_assert(val >= raw && val + vlen <= raw + len);
+	ck_assert_uint_eq(vlen, strlen(c->value));
+	ck_assert(memcmp(val, c->value, vlen) == 0);
+}
+END_TEST
+
+static const struct set_case {
+	const char	*head;
+	const char	*value;
+	const char	*want;
+} set_cases[] = {
+	/* none: added last */
+	{ "POST /v1/responses HTTP/1.1\r\nHost: api.example\r\n"
+	  "Content-Length: 2\r\n\r\n", "Bearer sk-1",
+	  "POST /v1/responses HTTP/1.1\r\nHost: api.example\r\n"
+	  "Content-Length: 2\r\nAuthorization: Bearer sk-1\r\n\r\n" },
+	/* one, first: replaced, moved last */
+	{ "GET / HTTP/1.1\r\nAuthorization: Bearer phantom\r\nHost: a\r\n"
+	  "Accept: */*\r\n\r\n", "Bearer sk-2",
+	  "GET / HTTP/1.1\r\nHost: a\r\nAccept: */*\r\n"
+	  "Authorization: Bearer sk-2\r\n\r\n" },
+	/* several, any case, first, middle and last: all go */
+	{ "GET / HTTP/1.1\r\nauthorization: a\r\nHost: a\r\n"
+	  "AUTHORIZATION: b\r\nX-Keep: 1\r\nAuthorization:\r\n\r\n", "s",
+	  "GET / HTTP/1.1\r\nHost: a\r\nX-Keep: 1\r\nAuthorization: s\r\n"
+	  "\r\n" },
+	/* look-alike names and the request line stay byte for byte */
+	{ "GET /Authorization:x HTTP/1.1\r\nAuthorization-Extra:  e \r\n"
+	  "Host: a\r\nX-Authorization: x\r\nAuthorization: old\r\n\r\n",
+	  "new",
+	  "GET /Authorization:x HTTP/1.1\r\nAuthorization-Extra:  e \r\n"
+	  "Host: a\r\nX-Authorization: x\r\nAuthorization: new\r\n\r\n" },
+	/* empty value; HTAB and obs-text are field content */
+	{ "GET / HTTP/1.1\r\nHost: a\r\n\r\n", "",
+	  "GET / HTTP/1.1\r\nHost: a\r\nAuthorization: \r\n\r\n" },
+	{ "GET / HTTP/1.1\r\nHost: a\r\n\r\n", "a\tb\xc3\xa9",
+	  "GET / HTTP/1.1\r\nHost: a\r\nAuthorization: a\tb\xc3\xa9\r\n\r\n" },
+	/* framing kept: chunked, HTTP/1.0 absolute-form without Host */
+	{ "POST /up HTTP/1.1\r\nHost: a:8443\r\nTransfer-Encoding: chunked\r\n"
+	  "Authorization: x\r\nConnection: close\r\n\r\n", "y",
+	  "POST /up HTTP/1.1\r\nHost: a:8443\r\nTransfer-Encoding: chunked\r\n"
+	  "Connection: close\r\nAuthorization: y\r\n\r\n" },
+	{ "GET http://a.example/p?q HTTP/1.0\r\nConnection: keep-alive\r\n"
+	  "\r\n", "t",
+	  "GET http://a.example/p?q HTTP/1.0\r\nConnection: keep-alive\r\n"
+	  "Authorization: t\r\n\r\n" },
+};
+
+/* Checks <out>[0..<n>) as a rewrite of the parsed <raw> with <value>. */
+static void
+check_rewrite(const uint8_t *raw, size_t len, const uint8_t *out, size_t n,
+    const char *value)
+{
+	struct http_request	 a, b;
+	const uint8_t		*val;
+	size_t			 vlen;
+	char			 line[256];
+	uint8_t			 again[1024];
+
+	parse_ok(raw, len, &a);
+	parse_ok(out, n, &b);
+	same_request(&a, raw, &b, out);
+	ck_assert_uint_eq(http_head_field(out, n, AUTH, &val, &vlen), 1);
+	/* the last field, spelt exactly so */
+	snprintf(line, sizeof(line), "\r\n" AUTH ": %s\r\n\r\n", value);
+	ck_assert_uint_ge(n, strlen(line));
+	ck_assert(memcmp(out + n - strlen(line), line, strlen(line)) == 0);
+	/* Setting it again changes nothing. */
+	ck_assert_uint_eq(http_head_set_field(out, n, AUTH,
+	    (const uint8_t *)value, strlen(value), again, sizeof(again)), n);
+	ck_assert(memcmp(again, out, n) == 0);
+}
+
+START_TEST(test_set_field)
+{
+	const struct set_case	*c = &set_cases[_i];
+	const uint8_t		*raw = (const uint8_t *)c->head;
+	size_t			 len = strlen(c->head), n;
+	uint8_t			 out[1024];
+
+	memset(out, 0xee, sizeof(out));
+	n = http_head_set_field(raw, len, AUTH, (const uint8_t *)c->value,
+	    strlen(c->value), out, sizeof(out));
+	ck_assert_uint_eq(n, strlen(c->want));
+	ck_assert(memcmp(out, c->want, n) == 0);
+	ck_assert_uint_eq(out[n], 0xee);
+	check_rewrite(raw, len, out, n, c->value);
+}
+END_TEST
+
+/* Every real client head of the parser tests takes a credential. */
+START_TEST(test_set_field_clients)
+{
+	const struct ok_case	*c = &ok_cases[_i];
+	static const char	 value[] = "Bearer sk-proj-0123456789abcdef";
+	uint8_t			 out[1024];
+	size_t			 hlen, n;
+
+	hlen = head_end(c->raw, c->len);
+	ck_assert_uint_lt(hlen + sizeof(value) + 20, sizeof(out));
+	n = http_head_set_field(c->raw, hlen, "authorization",
+	    (const uint8_t *)value, strlen(value), out, sizeof(out));
+	/* the name as the caller spelt it */
+	ck_assert_uint_eq(n, hlen + strlen("authorization: ") +
+	    strlen(value) + 2);
+	ck_assert(memcmp(out, c->raw, hlen - 2) == 0);
+	ck_assert(memcmp(out + hlen - 2, "authorization: ", 15) == 0);
+	n = http_head_set_field(c->raw, hlen, AUTH, (const uint8_t *)value,
+	    strlen(value), out, sizeof(out));
+	check_rewrite(c->raw, hlen, out, n, value);
+}
+END_TEST
+
+/* Too small a <cap> gives 0 and writes nothing past <cap>. */
+START_TEST(test_set_field_cap)
+{
+	static const char	 head[] = "GET / HTTP/1.1\r\nHost: a\r\n"
+	    "Authorization: phantom\r\nAccept: */*\r\n\r\n";
+	static const char	 want[] = "GET / HTTP/1.1\r\nHost: a\r\n"
+	    "Accept: */*\r\nAuthorization: Bearer secret\r\n\r\n";
+	uint8_t			*out;
+	size_t			 cap, wlen = sizeof(want) - 1;
+
+	for (cap = 0; cap <= wlen + 1; cap++) {
+		/* exactly <cap> bytes, so ASan sees a write past them */
+		out = malloc(cap + 1);
+		ck_assert_ptr_nonnull(out);
+		out[cap] = 0xee;
+		ck_assert_uint_eq(http_head_set_field(RAW(head), AUTH,
+		    RAW("Bearer secret"), out, cap), cap >= wlen ? wlen : 0);
+		ck_assert_uint_eq(out[cap], 0xee);
+		if (cap >= wlen)
+			ck_assert(memcmp(out, want, wlen) == 0);
+		free(out);
+	}
+}
+END_TEST
+
+/* A value or a name that could split or smuggle a field gives 0. */
+START_TEST(test_set_field_refused)
+{
+	static const char	 head[] = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+	static const struct {
+		const uint8_t	*v;
+		size_t		 len;
+	} bad_values[] = {
+		{ RAW("Bearer x\r\nX-Injected: 1") },
+		{ RAW("Bearer x\rX") },
+		{ RAW("Bearer x\nX") },
+		{ RAW("x\r\n") },
+		{ RAW("\n") },
+		{ RAW("Bearer \0x") },
+		{ RAW("x\x01") },
+		{ RAW("x\x1f") },
+		{ RAW("x\x7f") },
+	};
+	static const char *const bad_names[] = { "", "Bad Name",
+	    "X:Y", "Auth\r\nX-Injected", "Auth\t", "Auth(x)", "Auth\xc3\xa9" };
+	uint8_t	out[256];
+	size_t	i;
+
+	for (i = 0; i < nitems(bad_values); i++)
+		ck_assert_msg(http_head_set_field(RAW(head), AUTH,
+		    bad_values[i].v, bad_values[i].len, out, sizeof(out)) == 0,
+		    "value %zu", i);
+	for (i = 0; i < nitems(bad_names); i++)
+		ck_assert_msg(http_head_set_field(RAW(head), bad_names[i],
+		    RAW("x"), out, sizeof(out)) == 0, "name %zu", i);
+	/* the odd but valid token characters */
+	ck_assert_uint_gt(http_head_set_field(RAW(head), "X-A!#$%&'*+.^_`|~1",
+	    RAW("x"), out, sizeof(out)), 0);
+}
+END_TEST
+
+/* The result never holds more fields than the parser accepts. */
+START_TEST(test_set_field_count)
+{
+	char			 buf[4096];
+	uint8_t			 out[4096];
+	struct http_request	 r;
+	const uint8_t		*val;
+	size_t			 n, m, vlen;
+
+	/* 99 fields: room for one more */
+	n = build_fields(buf, sizeof(buf), 99);
+	m = http_head_set_field((uint8_t *)buf, n, AUTH, RAW("x"), out,
+	    sizeof(out));
+	ck_assert_uint_gt(m, 0);
+	parse_ok(out, m, &r);
+	/* 100 fields and none of that name: no room */
+	n = build_fields(buf, sizeof(buf), 100);
+	ck_assert_uint_eq(http_head_set_field((uint8_t *)buf, n, AUTH,
+	    RAW("x"), out, sizeof(out)), 0);
+	/* 100 fields, one of that name: it is replaced */
+	n = build_fields(buf, sizeof(buf), 99);
+	n += (size_t)snprintf(buf + n - 2, sizeof(buf) - n + 2,
+	    AUTH ": o\r\n\r\n") - 2;
+	parse_ok((uint8_t *)buf, n, &r);
+	ck_assert_uint_eq(http_head_field((uint8_t *)buf, n, AUTH, &val,
+	    &vlen), 1);
+	m = http_head_set_field((uint8_t *)buf, n, AUTH, RAW("x"), out,
+	    sizeof(out));
+	ck_assert_uint_gt(m, 0);
+	parse_ok(out, m, &r);
+}
+END_TEST
+
+START_TEST(test_auth_credential)
+{
+	static const struct {
+		const char	*val, *cred;
+	} c[] = {
+		{ "Bearer sk-abc", "sk-abc" },
+		{ "Bearer    sk-abc", "sk-abc" },
+		{ " \tBearer sk-abc \t", "sk-abc" },
+		{ "bearer eyJhbGciOi.J9.x-_=", "eyJhbGciOi.J9.x-_=" },
+		{ "Basic dXNlcjpwYXNz", "dXNlcjpwYXNz" },
+		{ "token ghp_0123", "ghp_0123" },
+		{ "sk-no-scheme", "sk-no-scheme" },
+		{ "Bearer", "Bearer" },
+		{ "Bearer ", "Bearer" },
+		{ "", "" },
+		{ "Bearer\tsk-abc", "Bearer\tsk-abc" },	/* only SP splits */
+		{ "a=b c", "a=b c" },		/* no token before the SP */
+		{ "Bearer a b", "a b" },
+	};
+	const uint8_t	*cred;
+	size_t		 i, clen;
+
+	for (i = 0; i < nitems(c); i++) {
+		http_auth_credential((const uint8_t *)c[i].val,
+		    strlen(c[i].val), &cred, &clen);
+		ck_assert_msg(clen == strlen(c[i].cred) &&
+		    memcmp(cred, c[i].cred, clen) == 0, "case %zu: %.*s", i,
+		    (int)clen, (const char *)cred);
+		ck_assert(cred >= (const uint8_t *)c[i].val &&
+		    cred + clen <= (const uint8_t *)c[i].val + strlen(c[i].val));
+	}
+	http_auth_credential(NULL, 0, &cred, &clen);
+	ck_assert_uint_eq(clen, 0);
+}
+END_TEST
+
 static Suite *
 http_suite(void)
 {
@@ -1181,6 +1518,16 @@ http_suite(void)
 	tcase_add_test(tc, test_trailer_limits);
 	tcase_add_test(tc, test_smuggle_hidden_request);
 	tcase_add_test(tc, test_upgrade_h2c);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("rewrite");
+	tcase_add_loop_test(tc, test_head_field, 0, nitems(field_cases));
+	tcase_add_loop_test(tc, test_set_field, 0, nitems(set_cases));
+	tcase_add_loop_test(tc, test_set_field_clients, 0, nitems(ok_cases));
+	tcase_add_test(tc, test_set_field_cap);
+	tcase_add_test(tc, test_set_field_refused);
+	tcase_add_test(tc, test_set_field_count);
+	tcase_add_test(tc, test_auth_credential);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("status");

@@ -392,6 +392,35 @@ class Egressd:
         """``GET /metrics``: the Prometheus text exposition, as text."""
         return self.request("GET", "/metrics", raw=True)
 
+    def ca_pem(self) -> str:
+        """``GET /api/v1/ca.pem``: the CA certificate of ``tls_intercept``
+        (PEM), the one the sandboxes' trust stores must hold for HTTPS
+        interception.  :class:`NotFound` when interception is not
+        configured."""
+        pem = self.request("GET", "/api/v1/ca.pem", raw=True)
+        if not pem.startswith("-----BEGIN CERTIFICATE-----"):
+            raise BadResponse(f"bad response from {self.target}: /api/v1/ca.pem is not a "
+                              f"PEM certificate: {_first_line(pem)!r}", status=200, body=pem)
+        return pem
+
+    def phantom(self, id: str, rotate: bool = False) -> str:
+        """Sandbox ``id``'s phantom token (64 hex digits): ``GET
+        .../phantom`` (made on first use), or with ``rotate`` ``POST
+        .../phantom/rotate``: a new one, the old one stops working at
+        once.  The sandbox presents it where the API key would go; egressd
+        swaps in the secret of a credential marked ``phantom: true``.
+        :class:`NotFound` for an unknown sandbox."""
+        base = "/api/v1/sandboxes/" + _segment(id, "sandbox id") + "/phantom"
+        if rotate:
+            ans = self.request("POST", base + "/rotate")
+        else:
+            ans = self.request("GET", base)
+        tok = ans.get("token") if isinstance(ans, dict) else None
+        if not isinstance(tok, str) or len(tok) != 64:
+            raise BadResponse(f"bad response from {self.target}: no phantom token",
+                              status=200, body=ans)
+        return tok
+
 
 class Sandbox:
     """One sandbox: its network policy, audit events, suggestions and
@@ -488,6 +517,10 @@ class Sandbox:
     def explain(self, host: str, port: int = 443) -> Dict[str, Any]:
         """Shorthand for :meth:`Egressd.explain` on this sandbox."""
         return self.client.explain(self.id, host, port)
+
+    def phantom(self, rotate: bool = False) -> str:
+        """Shorthand for :meth:`Egressd.phantom` on this sandbox."""
+        return self.client.phantom(self.id, rotate)
 
 
 class Egress:

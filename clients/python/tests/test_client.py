@@ -383,6 +383,45 @@ class TestPolicies(unittest.TestCase):
             client().policy("py-bad").get()
 
 
+class TestInterception(unittest.TestCase):
+    """The CA and the phantom tokens (this egressd has no tls_intercept)."""
+
+    def test_ca_pem_not_configured(self) -> None:
+        with self.assertRaises(NotFound) as cm:
+            client().ca_pem()
+        self.assertIn("tls_intercept", cm.exception.message)
+        self.assertFalse(cm.exception.no_such_route)
+
+    def test_phantom_get_rotate(self) -> None:
+        c = client()
+        tok = c.phantom("agent-1")
+        self.assertRegex(tok, r"^[0-9a-f]{64}$")
+        self.assertEqual(c.sandbox("agent-1").phantom(), tok)
+        new = c.phantom("agent-1", rotate=True)
+        self.assertRegex(new, r"^[0-9a-f]{64}$")
+        self.assertNotEqual(new, tok)
+        self.assertEqual(c.phantom("agent-1"), new)
+
+    def test_phantom_unknown_sandbox(self) -> None:
+        for rotate in (False, True):
+            with self.assertRaises(NotFound) as cm:
+                client().phantom("ghost", rotate=rotate)
+            self.assertEqual(cm.exception.message, 'no sandbox "ghost"')
+
+    def test_phantom_gone_with_its_sandbox(self) -> None:
+        sb = client().sandbox("py-phantom")
+        sb.set_network(mode="block-all", sources=["127.0.0.12/32"], policies=[])
+        tok = sb.phantom()
+        sb.delete()
+        with self.assertRaises(NotFound):
+            sb.phantom()
+        sb.set_network(mode="block-all", sources=["127.0.0.12/32"], policies=[])
+        try:
+            self.assertNotEqual(sb.phantom(), tok)
+        finally:
+            sb.delete()
+
+
 class TestReload(unittest.TestCase):
     def test_reload(self) -> None:
         r = client().reload()

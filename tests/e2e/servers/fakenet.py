@@ -12,13 +12,21 @@ namespace it runs in (the test addresses live on that namespace's lo).
 HTTP(S), for any Host:
   /blob  -> BLOB_SIZE deterministic bytes (random.Random(BLOB_SEED))
   /echo  -> "method=M\nhost=H\npath=P\n" (P is the raw request target)
+  /headers[/...] -> JSON {"method", "path", "headers": [[name, value], ...]}: every
+            header line as received, in order, duplicates kept
   /ws    -> with Upgrade: websocket, 101 then an echo of every byte
   other  -> "hello from H\n" (H = the Host header without port)
 DNS (UDP): A/AAAA from the --host name=ip[,ip...] map, NXDOMAIN for other names.
+
+--request-log FILE appends "SCHEME METHOD TARGET host=HOST" for every request
+served (before its answer), so a test can prove a request never arrived.
+--sni-certs DIR: a TLS client asking for NAME (SNI) gets DIR/NAME.pem with
+DIR/NAME.key when that file exists (looked up at each handshake), else --cert.
 """
 import argparse
 import hashlib
 import http.server
+import json
 import os
 import random
 import socket
@@ -80,6 +88,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(mv[i:i + 256 * 1024])
 
     def serve(self):
+        self.server.log_request_line(self)
         n = int(self.headers.get("Content-Length") or 0)
         if n:
             self.rfile.read(n)
@@ -101,6 +110,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         if path == "/blob":
             self.send_body(blob(), "application/octet-stream")
+        elif path == "/headers" or path.startswith("/headers/"):
+            self.send_body(json.dumps({"method": self.command, "path": self.path,
+                                       "headers": [[k, v] for k, v in self.headers.items()]}).encode() + b"\n",
+                           "application/json")
         elif path == "/echo":
             self.send_body(("method=%s\nhost=%s\npath=%s\n" % (
                 self.command, self.headers.get("Host", ""), self.path)).encode())
@@ -116,14 +129,22 @@ class HTTPServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
     allow_reuse_address = True
     request_queue_size = 256
 
-    def __init__(self, port, ssl_ctx, verbose):
+    def __init__(self, port, ssl_ctx, verbose, reqlog=None):
         self.ssl_ctx = ssl_ctx
         self.verbose = verbose
+        self.reqlog = reqlog
         super().__init__(("::", port), Handler, bind_and_activate=False)
         bind_dual(self.socket, port)
         self.server_address = self.socket.getsockname()
         self.server_name, self.server_port = "fakenet", port  # no getfqdn(): no DNS here
         self.server_activate()
+
+    def log_request_line(self, h):
+        if self.reqlog is None:
+            return
+        line = "%s %s %s host=%s\n" % ("https" if self.ssl_ctx else "http", h.command, h.path,
+                                        h.headers.get("Host", ""))
+        self.reqlog.write(line)
 
     def finish_request(self, request, client_address):
         request.settimeout(30)
@@ -175,6 +196,42 @@ class BannerServer(socketserver.ThreadingTCPServer):
         super().__init__(("::", port), BannerHandler, bind_and_activate=False)
         bind_dual(self.socket, port)
         self.server_activate()
+
+
+class RequestLog:
+    """One line per request, appended whole and flushed at once."""
+
+    def __init__(self, path):
+        self.f = open(path, "a", encoding="utf-8", errors="replace")
+        self.lock = threading.Lock()
+
+    def write(self, line):
+        with self.lock:
+            self.f.write(line)
+            self.f.flush()
+
+
+def sni_certs(ctx, d):
+    """--sni-certs: a name with DIR/NAME.pem gets that certificate instead."""
+    cache = {}
+
+    def pick(sock, name, _ctx):
+        if not name:
+            return None
+        base = os.path.join(d, os.path.basename(name.lower()))
+        try:
+            mtime = os.stat(base + ".pem").st_mtime_ns
+        except OSError:
+            return None
+        c = cache.get(base)
+        if c is None or c[0] != mtime:
+            alt = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            alt.load_cert_chain(base + ".pem", base + ".key")
+            c = cache[base] = (mtime, alt)
+        sock.context = c[1]
+        return None
+
+    ctx.sni_callback = pick
 
 
 def parse_hosts(items):
@@ -234,8 +291,11 @@ def cmd_serve(a):
     hosts = parse_hosts(a.host)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(a.cert, a.key)
+    if a.sni_certs:
+        sni_certs(ctx, a.sni_certs)
+    reqlog = RequestLog(a.request_log) if a.request_log else None
     blob()  # generate before announcing readiness
-    servers = [HTTPServer(a.http_port, None, a.verbose), HTTPServer(a.https_port, ctx, a.verbose)]
+    servers = [HTTPServer(a.http_port, None, a.verbose, reqlog), HTTPServer(a.https_port, ctx, a.verbose, reqlog)]
     if a.banner_port:
         servers.append(BannerServer(a.banner_port, a.banner.encode().decode("unicode_escape").encode("latin-1")))
     threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in servers]
@@ -266,6 +326,8 @@ def main():
     s.add_argument("--dns-port", type=int, default=53)
     s.add_argument("--host", action="append", default=[], help="name=ip[,ip...] (DNS map)")
     s.add_argument("--ready", help="file written once every server listens")
+    s.add_argument("--request-log", help="append one line per request served")
+    s.add_argument("--sni-certs", help="directory of NAME.pem/NAME.key served for SNI NAME")
     s.add_argument("-v", "--verbose", action="store_true")
     sub.add_parser("blob-sha256")
     sa = sub.add_parser("sans")
