@@ -26,7 +26,8 @@
 #      handshake + one GET + Connection: close (bench_intercept_load.c):
 #      answers/s, p99, proxy CPU per connection, the client's, nginx's and
 #      each core's CPU (which side was the limit);
-#   2. bulk: one BULK_MB MiB download (curl): MB/s, proxy CPU per GB;
+#   2. bulk: BULK_N downloads of BULK_MB MiB (curl), each a sample: MB/s,
+#      proxy CPU per GB and % of its core;
 #   3. idle: IDLE TLS connections that each did one request, held with
 #      keep-alive (bench_intercept_idle.py): proxy RSS growth (VmRSS of
 #      its process tree) per connection.
@@ -38,6 +39,7 @@ RUNS=${2:-3}
 CHURN=${CHURN:-10}
 CONC=${CONC:-50}
 BULK_MB=${BULK_MB:-256}
+BULK_N=${BULK_N:-3}
 IDLE=${IDLE:-1000}
 NOFILE=${NOFILE:-20000}
 EGRESS_UID=${EGRESS_UID:-4242}
@@ -342,18 +344,25 @@ conn() { # new connections: handshake + GET /small + close
     res conn.proxy_pct "$(calc "($p1 - $p0) * 100 / $hz / $t")"
   fi
 }
-bulk() { # one download of the big file
-  local c0 c1 size secs
-  c0=$(proxy_ticks)
-  read -r size secs < <(sbx taskset -c "$CLIENT_CPU" curl -s --max-time 120 --cacert "$BUNDLE" \
-    -o /dev/null -w '%{size_download} %{time_total}\n' "$URL/big")
-  c1=$(proxy_ticks)
-  if [ "${size:-0}" -ne "$((BULK_MB << 20))" ]; then
-    echo "bench: $PEER: bulk download got ${size:-0} bytes of $((BULK_MB << 20))" >&2
-    return
-  fi
-  res bulk.MBps "$(calc "$size / $secs / 1000000")"
-  [ "$PROXY_PID" != 0 ] && res bulk.cpu_s_per_GB "$(calc "($c1 - $c0) / $hz / ($size / 1000000000)")"
+bulk() { # BULK_N downloads of the big file, each on a new connection and a sample of its own
+  local c0 c1 size secs i cb0 ct0 cb1 ct1
+  for ((i = 0; i < BULK_N; i++)); do
+    c0=$(proxy_ticks)
+    read -r cb0 ct0 < <(core_ticks "$CLIENT_CPU")
+    read -r size secs < <(sbx taskset -c "$CLIENT_CPU" curl -s --max-time 120 --cacert "$BUNDLE" \
+      -o /dev/null -w '%{size_download} %{time_total}\n' "$URL/big")
+    c1=$(proxy_ticks)
+    read -r cb1 ct1 < <(core_ticks "$CLIENT_CPU")
+    if [ "${size:-0}" -ne "$((BULK_MB << 20))" ]; then
+      echo "bench: $PEER: bulk download got ${size:-0} bytes of $((BULK_MB << 20))" >&2
+      continue
+    fi
+    res bulk.MBps "$(calc "$size / $secs / 1000000")"
+    res bulk.client_core_pct "$(calc "($cb1 - $cb0) * 100 / ($ct1 - $ct0)")"
+    [ "$PROXY_PID" = 0 ] && continue
+    res bulk.cpu_s_per_GB "$(calc "($c1 - $c0) / $hz / ($size / 1000000000)")"
+    res bulk.proxy_pct "$(calc "($c1 - $c0) * 100 / $hz / $secs")"
+  done
 }
 idle() { # IDLE connections that did one request each, held
   local rss0 i open failed took held ipid
@@ -413,8 +422,10 @@ conn.client_pct|client CPU during the conn phase (% of a core)|
 conn.server_pct|server (nginx) CPU during the conn phase (% of a core)|
 conn.proxy_core_pct|the proxy's core busy (anything on it, % of the conn phase)|
 conn.client_core_pct|the client's and nginx's core busy (anything on it, %)|
-bulk.MBps|bulk: one $BULK_MB MiB download (MB/s)|more
+bulk.MBps|bulk: a $BULK_MB MiB download (MB/s; $BULK_N a run)|more
 bulk.cpu_s_per_GB|proxy CPU per GB relayed (s)|less
+bulk.proxy_pct|proxy CPU during a download (% of its core)|
+bulk.client_core_pct|the client's and nginx's core busy during a download (%)|
 idle.held|idle connections held (of $IDLE)|
 idle.open_s|seconds to open them (16 at a time)|
 idle.KiB_per_conn|proxy memory per idle intercepted connection (KiB RSS)|less"
