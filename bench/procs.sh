@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # What a process tree costs, from /proc: sourced by the benchmarks that
 # compare a proxy made of several processes or threads with another
-# (bench/bench_intercept.sh; bench/bench_proxy.sh has its own copy).
+# (bench/bench_intercept.sh, bench/bench_proxy.sh).
 
 tree() { # the process and its descendants
   local p
