@@ -5,7 +5,8 @@
 # request inside like plain HTTP (endpoints, audit proto "https" with method
 # and path; a denied request gets 403 and the connection ends) and talks TLS
 # to the real server, verifying it against upstream_ca (else 502,
-# upstream-cert).  A host not listed is spliced as before; a listed host the
+# upstream-cert); an Upgrade inside becomes a tunnel after the 101.  A
+# host not listed is spliced as before; a listed host the
 # rules deny is refused before any certificate is made.  Config errors,
 # --gen-ca, GET /api/v1/ca.pem, egressctl ca, and a reload that takes the
 # host away from an open connection.
@@ -275,6 +276,33 @@ if [ "$code" != 403 ]; then
 fi
 expect_event "e['action']=='deny' and e.get('reason')=='bad-http'" "deny event, bad-http" >/dev/null
 expect_unseen /ok/host "the request with the other Host"
+case_end
+
+# An Upgrade inside intercepted TLS: judged like any request, then, after
+# the server's 101, both ways a tunnel (fakenet's /ws echoes every byte).
+case_begin intercept_websocket
+out=$(sbx "$E2E_PY" - "$MITM_CA/ca.crt" 2>&1 <<'PY'
+import socket, ssl, sys
+ctx = ssl.create_default_context(cafile=sys.argv[1])
+s = ctx.wrap_socket(socket.create_connection(("a.intercept.example", 443), timeout=8),
+                    server_hostname="a.intercept.example")
+s.sendall(b"GET /ws HTTP/1.1\r\nHost: a.intercept.example\r\nUpgrade: websocket\r\n"
+          b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+          b"Sec-WebSocket-Version: 13\r\n\r\n")
+buf = b""
+while b"\r\n\r\n" not in buf:
+    d = s.recv(4096)
+    if not d:
+        break
+    buf += d
+print(buf.split(b"\r\n")[0].decode())
+s.sendall(b"GET /not-judged HTTP/1.1 through the tunnel")
+print(s.recv(4096).decode())
+PY
+)
+expect_eq "HTTP/1.1 101 Switching Protocols
+GET /not-judged HTTP/1.1 through the tunnel" "$out" "101, then the bytes come back unjudged"
+expect_event "e['action']=='allow' and e.get('proto')=='https' and e.get('path')=='/ws'" "the upgrade request's allow event" >/dev/null
 case_end
 
 case_begin intercept_blob_20MiB
