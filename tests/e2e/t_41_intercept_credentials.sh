@@ -167,6 +167,16 @@ case_end
 # ------------------------------------------------------------ never shown
 # Everything egressd writes or answers, except the phantom endpoints (which
 # answer the token by design) and the fakenet /headers echoes above.
+# A value_file is read by egressd and sent out: only the operator's config
+# file may name one, never a policy put through the admin API.
+case_begin credentials_not_through_the_api
+out=$(e2e_api PUT /api/v1/policies/exfil '{"allow": {"hosts": ["api.example.com"]}, "intercept_tls": ["api.example.com"], "credentials": [{"host": "api.example.com", "header": "X-Leak", "value_file": "/etc/hostname"}]}')
+expect_eq 400 "$(printf '%s\n' "$out" | tail -n 1)" "PUT policy with credentials (out: $out)"
+expect_contains "set in the config file" "$out" "says why"
+out=$(e2e_api GET /api/v1/policies/exfil)
+expect_eq 404 "$(printf '%s\n' "$out" | tail -n 1)" "nothing was made"
+case_end
+
 case_begin secrets_never_shown
 api() { e2e_api GET "$1" >"$E2E_TMP/leak-$2.txt" 2>&1; }
 api /metrics metrics
