@@ -92,6 +92,14 @@ struct conn {
 	 * here and requests are judged like HTTP (c_proto HTTPS).
 	 */
 	bool			 c_intercept;	/* decided: terminate TLS */
+	/*
+	 * A spliced TLS connection judged by its SNI: the server's first
+	 * record is read to see whether it is a HelloRetryRequest, after
+	 * which the client sends a second ClientHello that must name the
+	 * same host (a switch there would be domain fronting).
+	 */
+	bool			 c_tls_watch;
+	bool			 c_tls_hrr;	/* ... and it was one */
 	struct conn_mitm	*c_mitm;	/* owns, once relaying */
 
 	struct http_request	 c_req;		/* the head peeked at accept */
@@ -139,6 +147,8 @@ static void	conn_relay_start(struct conn *);
 static void	conn_relay_step(struct conn *, struct half *);
 static int	conn_http_filter(struct half *);
 static int	conn_resp_filter(struct half *);
+static int	conn_tls_down_filter(struct half *);
+static int	conn_tls_up_filter(struct half *);
 static void	conn_mitm_start(struct conn *);
 static void	conn_mitm_step(struct conn *);
 static void	conn_mitm_answer(struct conn *, int, enum policy_reason);
@@ -1040,6 +1050,13 @@ conn_relay_start(struct conn *c)
 		    c->c_req_ok);
 		c->c_req_ok = false;
 	} else if (c->c_peek_len > 0) {
+		if (c->c_proto == POLICY_PROTO_TLS && c->c_has_host &&
+		    !c->c_host_claimed) {
+			/* The client waits for the server's answer anyway. */
+			c->c_tls_watch = true;
+			c->c_down.h_copy = true;
+			c->c_up.h_hold = true;
+		}
 		/*
 		 * The peeked bytes (a ClientHello) usually fit the fresh
 		 * socket at once: sent from the peek buffer, no evbuffer; a
@@ -1166,7 +1183,10 @@ conn_relay_step(struct conn *c, struct half *h)
 	if (c->c_audit_pending)
 		conn_audit_late(c, h == &c->c_up);
 
-	f = h == &c->c_up ? conn_http_filter : conn_resp_filter;
+	if (c->c_tls_watch)
+		f = h == &c->c_up ? conn_tls_up_filter : conn_tls_down_filter;
+	else
+		f = h == &c->c_up ? conn_http_filter : conn_resp_filter;
 	st = half_pump(h, f);
 	c->c_active = conn_now();
 	if (c->c_state != CONN_RELAYING)
@@ -1431,6 +1451,118 @@ conn_resp_filter(struct half *h)
 	else
 		event_active(&c->c_up.h_rd, EV_READ, 0);
 	return 0;
+}
+
+/* ServerHello.random of a HelloRetryRequest (RFC 8446, 4.1.3). */
+static const uint8_t tls_hrr_random[32] = {
+	0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02,
+	0x1e, 0x65, 0xb8, 0x91, 0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e,
+	0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c
+};
+/* Record header, handshake header, legacy_version, then the random. */
+#define TLS_HRR_AT	11
+
+/*
+ * half_filter_fn for server -> client while c_tls_watch: its first
+ * record says whether the server asked for a second ClientHello; then
+ * both sides are spliced again (the client's after that ClientHello).
+ */
+static int
+conn_tls_down_filter(struct half *h)
+{
+	struct conn	*c = h->h_conn;
+	size_t		 len = evbuffer_get_length(h->h_in);
+	const uint8_t	*p;
+
+	size_t		 need = TLS_HRR_AT + sizeof(tls_hrr_random);
+
+	if ((p = evbuffer_pullup(h->h_in, (ssize_t)(len < need ? len :
+	    need))) == NULL) {
+		conn_close(c, CLOSE_ERROR, REASON_LIMIT, true);
+		return -1;
+	}
+	/* Not a handshake record, or not a ServerHello: no need to wait. */
+	if (len < need && (len < 1 || p[0] == 0x16) &&
+	    (len < 6 || p[5] == 0x02))
+		return 0;	/* more (EOF drops what was unjudged) */
+	c->c_tls_hrr = len >= need && p[0] == 0x16 && p[5] == 0x02 &&
+	    memcmp(p + TLS_HRR_AT, tls_hrr_random, sizeof(tls_hrr_random)) ==
+	    0;
+	if (evbuffer_add_buffer(h->h_out, h->h_in) == -1) {
+		conn_close(c, CLOSE_ERROR, REASON_LIMIT, true);
+		return -1;
+	}
+	/* Spliced from now on: no buffer kept for the idle flow. */
+	evbuffer_free(h->h_in);
+	h->h_in = NULL;
+	h->h_copy = false;
+	c->c_up.h_copy = c->c_tls_hrr;
+	if (!c->c_tls_hrr)
+		c->c_tls_watch = false;
+	c->c_up.h_hold = false;
+	/* The held client side reads again (its h_rd was taken off). */
+	event_active(&c->c_up.h_rd, EV_READ, 0);
+	return 0;
+}
+
+/*
+ * half_filter_fn for client -> server after a HelloRetryRequest: the
+ * second ClientHello (after any ChangeCipherSpec) must name the host the
+ * first one did, or the connection is refused.
+ */
+static int
+conn_tls_up_filter(struct half *h)
+{
+	struct conn		*c = h->h_conn;
+	size_t			 len = evbuffer_get_length(h->h_in), off = 0;
+	size_t			 max = conn_cf(c)->pc_peek_max_bytes, rl;
+	const uint8_t		*p;
+	struct tls_sniff	 ts;
+	struct tls_hello	 th;
+	char			 host[HOSTNAME_MAX];
+	const char		*why;
+	enum policy_reason	 bad = REASON_BAD_TLS;
+
+	if ((p = evbuffer_pullup(h->h_in, (ssize_t)len)) == NULL) {
+		conn_close(c, CLOSE_ERROR, REASON_LIMIT, true);
+		return -1;
+	}
+	/* Middlebox compatibility: ChangeCipherSpec records come first. */
+	while (len - off >= 5 && p[off] == 0x14) {
+		rl = (size_t)p[off + 3] << 8 | p[off + 4];
+		if (len - off < 5 + rl)
+			return 0;
+		off += 5 + rl;
+	}
+	tls_sniff_init(&ts);
+	switch (tls_sniff(&ts, p + off, len - off, max, &th)) {
+	case TLS_NEED_MORE:
+		if (len < max)
+			return 0;
+		bad = REASON_TOO_LARGE;
+		break;
+	case TLS_OK:
+		if (th.has_sni && hostname_normalize(th.sni, host,
+		    sizeof(host), &why) == 0 && strcmp(host, c->c_host) == 0) {
+			if (evbuffer_add_buffer(h->h_out, h->h_in) == -1) {
+				conn_close(c, CLOSE_ERROR, REASON_LIMIT, true);
+				return -1;
+			}
+			evbuffer_free(h->h_in);
+			h->h_in = NULL;
+			h->h_copy = false;
+			c->c_tls_watch = false;
+			return 0;
+		}
+		log_info("conn %llu: second ClientHello names \"%.*s\", not %s",
+		    (unsigned long long)c->c_id, th.has_sni ? 64 : 0, th.sni,
+		    c->c_host);
+		break;
+	default:
+		break;
+	}
+	conn_close(c, CLOSE_DENY, bad, true);
+	return -1;
 }
 
 /*
