@@ -1463,6 +1463,23 @@ static const uint8_t tls_hrr_random[32] = {
 #define TLS_HRR_AT	11
 
 /*
+ * What <h> read passes on as it is, and the half is spliced again: no
+ * buffer kept for the idle flow.  0, or -1 when the connection closed.
+ */
+static int
+conn_tls_pass(struct conn *c, struct half *h)
+{
+	if (evbuffer_add_buffer(h->h_out, h->h_in) == -1) {
+		conn_close(c, CLOSE_ERROR, REASON_LIMIT, true);
+		return -1;
+	}
+	evbuffer_free(h->h_in);
+	h->h_in = NULL;
+	h->h_copy = false;
+	return 0;
+}
+
+/*
  * half_filter_fn for server -> client while c_tls_watch: its first
  * record says whether the server asked for a second ClientHello; then
  * both sides are spliced again (the client's after that ClientHello).
@@ -1488,14 +1505,8 @@ conn_tls_down_filter(struct half *h)
 	c->c_tls_hrr = len >= need && p[0] == 0x16 && p[5] == 0x02 &&
 	    memcmp(p + TLS_HRR_AT, tls_hrr_random, sizeof(tls_hrr_random)) ==
 	    0;
-	if (evbuffer_add_buffer(h->h_out, h->h_in) == -1) {
-		conn_close(c, CLOSE_ERROR, REASON_LIMIT, true);
+	if (conn_tls_pass(c, h) == -1)
 		return -1;
-	}
-	/* Spliced from now on: no buffer kept for the idle flow. */
-	evbuffer_free(h->h_in);
-	h->h_in = NULL;
-	h->h_copy = false;
 	c->c_up.h_copy = c->c_tls_hrr;
 	if (!c->c_tls_hrr)
 		c->c_tls_watch = false;
@@ -1544,15 +1555,8 @@ conn_tls_up_filter(struct half *h)
 	case TLS_OK:
 		if (th.has_sni && hostname_normalize(th.sni, host,
 		    sizeof(host), &why) == 0 && strcmp(host, c->c_host) == 0) {
-			if (evbuffer_add_buffer(h->h_out, h->h_in) == -1) {
-				conn_close(c, CLOSE_ERROR, REASON_LIMIT, true);
-				return -1;
-			}
-			evbuffer_free(h->h_in);
-			h->h_in = NULL;
-			h->h_copy = false;
 			c->c_tls_watch = false;
-			return 0;
+			return conn_tls_pass(c, h);
 		}
 		log_info("conn %llu: second ClientHello names \"%.*s\", not %s",
 		    (unsigned long long)c->c_id, th.has_sni ? 64 : 0, th.sni,
