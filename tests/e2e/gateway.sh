@@ -109,3 +109,36 @@ PY
   return 1
 }
 
+# gw_policy_cases PREFIX: the cases every gateway shape must pass, named
+# PREFIX_...: two sandboxes told apart by source, each judged by its own
+# policy with the original destination kept; an unlisted source refused.
+gw_policy_cases() {
+  local p=$1 out rc
+  case_begin "${p}_sandbox_a_own_policy"
+  out=$(gcurl "$GA" https://allowed.example.com/ 2>&1); rc=$?
+  expect_eq 0 "$rc" "team-a to allowed.example.com (out: $out)"
+  expect_contains "hello from allowed.example.com" "$out" "body"
+  gw_event "e['action']=='allow' and e['sandbox']=='team-a' and e['host']=='allowed.example.com' and e['src'].startswith('198.18.2.2:') and e['dst']=='$IP_A:443'" >/dev/null ||
+    ck_fail "no allow event for team-a"
+  out=$(gcurl "$GA" https://a.wild.example.org/ 2>&1); rc=$?
+  expect_rc_in "35 56" "$rc" "team-a to a.wild.example.org is denied"
+  gw_event "e['action']=='deny' and e['sandbox']=='team-a' and e['host']=='a.wild.example.org'" >/dev/null ||
+    ck_fail "no deny event for team-a"
+  case_end
+
+  case_begin "${p}_sandbox_b_own_policy"
+  out=$(gcurl "$GB" https://a.wild.example.org/ 2>&1); rc=$?
+  expect_eq 0 "$rc" "team-b to a.wild.example.org (out: $out)"
+  out=$(gcurl "$GB" https://allowed.example.com/ 2>&1); rc=$?
+  expect_rc_in "35 56" "$rc" "team-b to allowed.example.com is denied"
+  gw_event "e['action']=='deny' and e['sandbox']=='team-b' and e['host']=='allowed.example.com' and e['reason']=='no-matching-allow'" >/dev/null ||
+    ck_fail "no deny event for team-b"
+  case_end
+
+  case_begin "${p}_unlisted_source_denied"
+  out=$(gcurl "$GC" https://allowed.example.com/ 2>&1); rc=$?
+  expect_rc_in "7 35 56" "$rc" "unlisted source is denied (reset at accept)"
+  gw_event "e['action']=='deny' and e['reason']=='unknown-sandbox' and e['src'].startswith('198.18.4.2:') and e['sandbox'] is None" >/dev/null ||
+    ck_fail "no unknown-sandbox event"
+  case_end
+}
