@@ -14,9 +14,12 @@ memory per sandbox.
 --max-ratio R  exit 1 when the last window's median is over R times the
                first's (the CI scaling test: a ratio holds on a noisy
                machine where absolute times do not).
---kill9        then kill -9 egressd, start it again on the same state_dir,
-               and check that every sandbox came back (state.json plus
-               the change log), printing the restart time.
+--kill9        then kill -9 egressd, leave a line cut short at the end of
+               its change log (a crash mid-append), start it again on the
+               same state_dir, and check that every sandbox came back
+               (state.json plus the log), printing the restart time; then
+               one more change, kill -9 and restart: it must be there too
+               (the cut line did not swallow it).
 """
 import http.client
 import json
@@ -75,6 +78,14 @@ def start(binary, cfg, log, sock):
     raise SystemExit("egressd did not answer on %s" % sock)
 
 
+def lost(sock, ids):
+    """The ids of <ids> that egressd does not list."""
+    got = json.loads(call(sock, "GET", "/api/v1/sandboxes"))
+    have = {s["id"] for s in (got["sandboxes"] if isinstance(got, dict)
+                              else got)}
+    return [i for i in ids if i not in have]
+
+
 def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     max_ratio = None
@@ -131,17 +142,27 @@ def main():
                   "(limit %.1fx)" % (window, ratio, window, max_ratio))
             rc = 1
         if kill9:
+            state_log = os.path.join(tmp, "state", "state.log")
             p.send_signal(signal.SIGKILL)
             p.wait(timeout=30)
+            # A crash in the middle of an append leaves a line cut short.
+            with open(state_log, "a") as f:
+                f.write('{"put": {"id": "torn", "sources": ["10.25')
             p, took = start(binary, cfg, log, sock)
-            got = json.loads(call(sock, "GET", "/api/v1/sandboxes"))
-            ids = {s["id"] for s in (got["sandboxes"] if isinstance(got, dict)
-                                     else got)}
-            missing = [i for i in range(n) if "sb-%d" % i not in ids]
+            missing = lost(sock, ["sb-%d" % i for i in range(n)])
             print("restart after kill -9: %.2f s, %d of %d sandboxes back"
                   % (took, n - len(missing), n))
+            # The torn line must not prefix the next change's line.
+            call(sock, "PUT", "/api/v1/sandboxes/after-crash/network",
+                 '{"sources": ["10.254.0.1/32"], "policies": ["base"]}')
+            p.send_signal(signal.SIGKILL)
+            p.wait(timeout=30)
+            p, _ = start(binary, cfg, log, sock)
+            missing += lost(sock, ["after-crash"])
+            if lost(sock, ["torn"]) == []:
+                missing.append("torn (a line cut short was replayed)")
             if missing:
-                print("FAIL: lost after kill -9: sb-%d ..." % missing[0])
+                print("FAIL: lost after kill -9: %s ..." % missing[0])
                 rc = 1
     finally:
         p.terminate()
