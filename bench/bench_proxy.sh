@@ -13,9 +13,11 @@
 # turn (rounds interleave the peers), on one fresh process:
 #   1. rate: new TLS connections for CHURN s (wrk, 50 at a time,
 #      Connection: close), new HTTP connections for DUR s, denied TLS
-#      connections for DUR s; connections/s and proxy CPU (user + system
-#      of the process tree, /proc) per connection; descriptors the proxy
-#      holds afterwards;
+#      connections for DUR s, each phase without the TIME_WAIT sockets
+#      and conntrack entries of the one before; connections/s, proxy CPU
+#      (user + system of the process tree, /proc) per connection and the
+#      sandbox's SYN retransmissions; descriptors the proxy holds
+#      afterwards;
 #   2. bulk: BULK_N x BULK_MB MiB over HTTP on one keep-alive connection
 #      (curl), then the same over HTTPS: MB/s and the worst time to first
 #      byte;
@@ -41,8 +43,8 @@ PEERS=${PEERS:-direct egressd haproxy nginx sniproxy}
 IDLE_ONLY=${IDLE_ONLY:-0}
 . "$ROOT/tests/e2e/lib.sh"
 e2e_preflight || exit 1
-for t in nginx haproxy wrk setpriv; do
-  command -v $t >/dev/null || { echo "bench: $t is needed (apt-get install nginx-light libnginx-mod-stream haproxy wrk sniproxy)" >&2; exit 1; }
+for t in nginx haproxy wrk setpriv conntrack; do
+  command -v $t >/dev/null || { echo "bench: $t is needed (apt-get install nginx-light libnginx-mod-stream haproxy wrk sniproxy conntrack)" >&2; exit 1; }
 done
 NGX_STREAM=/usr/lib/nginx/modules/ngx_stream_module.so
 e2e_init
@@ -276,11 +278,31 @@ wrk_run() { # wrk_run SECONDS URL: prints "attempts/s ok_requests attempts p99"
     $1 == "99%" {p=$2; if (p ~ /us$/) p=p/1000; else if (p ~ /ms$/) p=p+0; else if (p ~ /s$/) p=p*1000}
     END {printf "%.0f %d %d %s\n", (n+e)/d, n, n+e, p == "" ? "-" : p}' "$E2E_TMP/wrk.out"
 }
+# SYNs the sandbox had to send again (a lost or refused SYN costs the
+# client a second): the kernel's counters over one phase.
+syn_retrans() { sbx nstat -az TcpExtTCPSynRetrans 2>/dev/null | awk '$1 == "TcpExtTCPSynRetrans" {print $2}'; }
 rate() { # rate NAME SECONDS URL
-  local c0 c1 r
+  local c0 c1 r s0 s1
+  # Each phase starts without the TIME_WAIT sockets and conntrack entries
+  # of the phases before (docs/performance.md, "New-connection rate"):
+  # REDIRECT maps every original destination onto the proxy's listening
+  # port, so a new connection from a source port that earlier went to
+  # another destination is given another port by NAT, which can land on
+  # a TIME_WAIT with unrelated timestamps; the SYN is refused (PAWS) and
+  # retried a second later.  Which phase pays for it depends on how many
+  # listening ports a proxy has, not on the proxy.  KEEP_CT=1 keeps them.
+  if [ "${KEEP_CT:-0}" != 1 ]; then
+    sbx ss -K state time-wait >/dev/null 2>&1
+    netx ss -K state time-wait >/dev/null 2>&1
+    sbx conntrack -F >/dev/null 2>&1
+    netx conntrack -F >/dev/null 2>&1
+  fi
+  s0=$(syn_retrans)
   c0=$(cpu_ticks "$PROXY_PID")
   r=$(wrk_run "$2" "$3")
   c1=$(cpu_ticks "$PROXY_PID")
+  s1=$(syn_retrans)
+  res "$1.syn_retrans" "$((${s1:-0} - ${s0:-0}))"
   set -- "$1" $r
   res "$1.cps" "$2"
   [ "${5:--}" != - ] && res "$1.p99_ms" "$5"
@@ -348,7 +370,7 @@ printf '\nmedian (min-max) of %d rounds; rate phases wrk -c50: TLS %ss, HTTP %ss
 hdr="| metric |" sep="|---|"
 for p in $PEERS; do hdr+=" $p |"; sep+="---:|"; done
 echo "$hdr"; echo "$sep"
-for k in tls.cps tls.p99_ms tls.cpu_us http.cps http.p99_ms http.cpu_us denied.cps denied.cpu_us churn.pipe_fds bulk_http.MBps bulk_https.MBps \
+for k in tls.cps tls.p99_ms tls.cpu_us tls.syn_retrans http.cps http.p99_ms http.cpu_us http.syn_retrans denied.cps denied.cpu_us denied.syn_retrans churn.pipe_fds bulk_http.MBps bulk_https.MBps \
   bulk_https.ttfb_s bulk.pipe_fds api.changes_per_s idle.held idle.open_s idle.user_B_per_conn idle.fds_per_conn; do
   row="| $k |" any=0
   for p in $PEERS; do v=$(cell "$p" "$k"); [ "$v" != - ] && any=1; row+=" $v |"; done
