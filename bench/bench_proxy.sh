@@ -27,7 +27,7 @@
 # Printed: the median of ROUNDS and the spread (min-max) per cell.
 #
 # IDLE_ONLY=1 PEERS=egressd-root IDLE=100000 NOFILE=250000 runs only the idle
-# phase, with egressd as root.
+# phase, with egressd as root; BULK_ONLY=1 only the bulk phase.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 EGRESSD=$(realpath "${1:-$ROOT/build/egressd}")
@@ -41,6 +41,7 @@ NOFILE=${NOFILE:-20000}
 EGRESS_UID=${EGRESS_UID:-4242}
 PEERS=${PEERS:-direct egressd haproxy nginx sniproxy}
 IDLE_ONLY=${IDLE_ONLY:-0}
+BULK_ONLY=${BULK_ONLY:-0}
 . "$ROOT/tests/e2e/lib.sh"
 e2e_preflight || exit 1
 for t in nginx haproxy wrk setpriv conntrack; do
@@ -311,9 +312,12 @@ rate() { # rate NAME SECONDS URL
   fi
 }
 bulk() { # bulk NAME URL
-  local args=() i
+  local args=() i c0 c1
   for ((i = 0; i < BULK_N; i++)); do args+=(-o /dev/null "$2"); done
+  c0=$(cpu_ticks "$PROXY_PID")
   sbx curl -s --max-time 300 --cacert "$E2E_CA" -w '%{size_download} %{time_total} %{time_starttransfer}\n' "${args[@]}" >"$E2E_TMP/bulk.out"
+  c1=$(cpu_ticks "$PROXY_PID")
+  [ "$PROXY_PID" != 0 ] && res "$1.cpu_s_per_GB" "$(echo "($c1 - $c0) / $hz / ($BULK_N * $BULK_MB * 1.048576 / 1000)" | bc -l)"
   res "$1.MBps" "$(awk '{b+=$1; t+=$2} END {if (t > 0) printf "%.1f", b / t / 1e6; else print 0}' "$E2E_TMP/bulk.out")"
   res "$1.ttfb_s" "$(awk 'BEGIN {m=0} {if ($3 > m) m=$3} END {printf "%.3f", m}' "$E2E_TMP/bulk.out")"
 }
@@ -344,15 +348,17 @@ for ((round = 1; round <= ROUNDS; round++)); do
     echo "# round $round: $PEER ($(uptime | sed 's/.*load/load/'))" >&2
     start_peer "$PEER"
     if [ "$IDLE_ONLY" != 1 ]; then
-      rate tls $CHURN https://allowed.example.com:8443/small
-      rate http "$DUR" http://allowed.example.com:8080/small
-      rate denied "$DUR" https://denied.example.com:8443/small
-      [ "$PROXY_PID" != 0 ] && res churn.pipe_fds "$(nfds "$PROXY_PID" pipe)"
+      if [ "$BULK_ONLY" != 1 ]; then
+        rate tls $CHURN https://allowed.example.com:8443/small
+        rate http "$DUR" http://allowed.example.com:8080/small
+        rate denied "$DUR" https://denied.example.com:8443/small
+        [ "$PROXY_PID" != 0 ] && res churn.pipe_fds "$(nfds "$PROXY_PID" pipe)"
+      fi
       bulk bulk_http http://allowed.example.com:8080/big
       bulk bulk_https https://allowed.example.com:8443/big
       [ "$PROXY_PID" != 0 ] && res bulk.pipe_fds "$(nfds "$PROXY_PID" pipe)"
     fi
-    idle
+    [ "$BULK_ONLY" != 1 ] && idle
     stop_peer
   done
 done
@@ -370,7 +376,7 @@ printf '\nmedian (min-max) of %d rounds; rate phases wrk -c50: TLS %ss, HTTP %ss
 hdr="| metric |" sep="|---|"
 for p in $PEERS; do hdr+=" $p |"; sep+="---:|"; done
 echo "$hdr"; echo "$sep"
-for k in tls.cps tls.p99_ms tls.cpu_us tls.syn_retrans http.cps http.p99_ms http.cpu_us http.syn_retrans denied.cps denied.cpu_us denied.syn_retrans churn.pipe_fds bulk_http.MBps bulk_https.MBps \
+for k in tls.cps tls.p99_ms tls.cpu_us tls.syn_retrans http.cps http.p99_ms http.cpu_us http.syn_retrans denied.cps denied.cpu_us denied.syn_retrans churn.pipe_fds bulk_http.MBps bulk_http.cpu_s_per_GB bulk_https.MBps bulk_https.cpu_s_per_GB \
   bulk_https.ttfb_s bulk.pipe_fds api.changes_per_s idle.held idle.open_s idle.user_B_per_conn idle.fds_per_conn; do
   row="| $k |" any=0
   for p in $PEERS; do v=$(cell "$p" "$k"); [ "$v" != - ] && any=1; row+=" $v |"; done
@@ -381,6 +387,12 @@ if [[ " $PEERS " == *" direct "* && " $PEERS " == *" egressd "* ]]; then
   for k in tls.cps http.cps denied.cps bulk_http.MBps bulk_https.MBps; do
     d=$(med direct $k) e=$(med egressd $k)
     [ -n "$d" ] && [ -n "$e" ] && printf '%s egressd/direct %.2f\n' "$k" "$(echo "$e / $d" | bc -l)"
+  done
+  # the same repetition's direct run is egressd's baseline
+  for k in bulk_https.MBps bulk_http.MBps; do
+    awk -v k=$k '$2 == k && $1 == "direct" {d[++nd]=$3} $2 == k && $1 == "egressd" {e[++ne]=$3}
+      END {if (!nd || !ne) exit; printf "%s egressd/direct per round:", k
+        for (i = 1; i <= nd && i <= ne; i++) printf " %.2f", e[i] / d[i]; printf "\n"}' "$E2E_TMP/res"
   done
   for k in tls.cpu_us http.cpu_us; do
     e=$(med egressd $k) best=
