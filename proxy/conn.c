@@ -476,6 +476,27 @@ conn_tproxy_loop(const struct conn *c, const struct listen_addr *la)
 	    ipaddr_equal(&lip, &c->c_dst_ip);
 }
 
+/*
+ * The local address of a socket accepted on <la> when the listener is
+ * bound to one address (127.0.0.1:15001, the sidecar's): that address,
+ * without a getsockname() per connection.  False for a wildcard.
+ */
+static bool
+conn_bound_local(const struct listen_addr *la, struct sockaddr_storage *local,
+    socklen_t *llen)
+{
+	struct ipaddr	lip;
+	static const uint8_t zero[16];
+
+	if (ipaddr_from_sockaddr((const struct sockaddr *)&la->la_addr,
+	    &lip) == -1 || memcmp(lip.ia_bytes, zero, lip.ia_family == 4 ? 4 :
+	    16) == 0 || la->la_len > sizeof(*local))
+		return false;
+	memcpy(local, &la->la_addr, la->la_len);
+	*llen = la->la_len;
+	return true;
+}
+
 static int
 conn_original_dst(struct conn *c, int fd, const struct listen_addr *la)
 {
@@ -491,7 +512,8 @@ conn_original_dst(struct conn *c, int fd, const struct listen_addr *la)
 		    &len);
 	else
 		rc = getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, &c->c_dst, &len);
-	if (getsockname(fd, (struct sockaddr *)&local, &llen) == -1)
+	if ((rc == -1 || !conn_bound_local(la, &local, &llen)) &&
+	    getsockname(fd, (struct sockaddr *)&local, &llen) == -1)
 		return -1;
 	if (rc == -1) {
 		/* No NAT entry: TPROXY, or a direct connection to us. */
@@ -541,6 +563,8 @@ conn_new(struct worker *w, int fd, const struct sockaddr *peer,
 	c->c_active = c->c_start.tv_sec;
 	half_init(&c->c_up, c, &w->w_pipes);
 	half_init(&c->c_down, c, &w->w_pipes);
+	c->c_up.h_peer = &c->c_down;
+	c->c_down.h_peer = &c->c_up;
 	c->c_up.h_from = c->c_down.h_to = fd;
 	c->c_policy = shared_policy(c->c_sh);
 	c->c_state = CONN_PEEKING;
@@ -700,7 +724,12 @@ conn_decide(struct conn *c)
 	struct policy_decision	d;
 
 	evtimer_del(&c->c_timer);
-	event_del(&c->c_up.h_rd);
+	/*
+	 * The client's read event stays armed while we resolve and connect:
+	 * the relay arms it again at once, and a del and add would be two
+	 * epoll_ctl.  If the client speaks meanwhile, conn_io_cb() takes it
+	 * off then.
+	 */
 	conn_query(c, &q);
 	conn_eval(c, c->c_sb, &q, &d);
 	if (d.pd_action == POLICY_DENY) {
@@ -1031,6 +1060,8 @@ conn_relay_start(struct conn *c)
 
 	conn_set_state(c, CONN_RELAYING);
 	if (c->c_intercept) {
+		/* The sessions arm the client's reads themselves. */
+		event_del(&c->c_up.h_rd);
 		conn_mitm_start(c);
 		return;
 	}
@@ -1084,6 +1115,8 @@ conn_relay_start(struct conn *c)
 	/* The peek's last read came short: nothing waits, so the first
 	 * read waits for readiness instead of returning EAGAIN. */
 	c->c_up.h_quiet = c->c_peek_len > 0 && c->c_peek_len < c->c_peek_cap;
+	/* The server has had no time to answer what is only now sent. */
+	c->c_down.h_quiet = c->c_peek_len > 0;
 	free(c->c_peek);
 	c->c_peek = NULL;
 	c->c_peek_len = c->c_peek_cap = 0;
@@ -1511,7 +1544,8 @@ conn_tls_down_filter(struct half *h)
 	if (!c->c_tls_hrr)
 		c->c_tls_watch = false;
 	c->c_up.h_hold = false;
-	/* The held client side reads again (its h_rd was taken off). */
+	/* The held client side reads again (h_rd may have been taken off:
+	 * half_pump()). */
 	event_active(&c->c_up.h_rd, EV_READ, 0);
 	return 0;
 }
@@ -1872,6 +1906,13 @@ conn_io_cb(evutil_socket_t fd, short what, void *arg)
 	struct conn	*c = h->h_conn;
 
 	conn_hold(c);
+	if ((c->c_state == CONN_CONNECTING || c->c_state == CONN_RESOLVING) &&
+	    h == &c->c_up && fd == c->c_cfd) {
+		/* The client spoke before the relay: it waits (conn_decide()). */
+		event_del(&c->c_up.h_rd);
+		conn_release(c);
+		return;
+	}
 	switch (c->c_state) {
 	case CONN_PEEKING:
 		conn_peek_step(c);

@@ -177,14 +177,15 @@ half_pump_(struct half *h, half_filter_fn *filter)
 		if (h->h_eof) {
 			if (!h->h_shut) {
 				/* Half-close: the peer may still answer. */
-				shutdown(h->h_to, SHUT_WR);
+				if (h->h_peer == NULL || !h->h_peer->h_shut)
+					shutdown(h->h_to, SHUT_WR);
 				h->h_shut = true;
 			}
 			return HALF_DONE;
 		}
 		if (h->h_hold)
 			return HALF_HELD;
-		if (drained || (h->h_quiet && !h->h_copy)) {
+		if (drained || h->h_quiet) {
 			h->h_quiet = false;
 			/*
 			 * Level-triggered: if more came meanwhile the event
@@ -268,7 +269,13 @@ half_pump(struct half *h, half_filter_fn *filter)
 {
 	enum half_status	st = half_pump_(h, filter);
 
-	/* Done, held or failed: a persistent h_rd must not fire again. */
+	if (st == HALF_HELD && !h->h_held) {
+		h->h_held = true;
+		return st;
+	}
+	h->h_held = st == HALF_HELD;
+	/* Done, held again or failed: a persistent h_rd must not fire
+	 * again. */
 	if (st != HALF_WAITING && event_initialized(&h->h_rd))
 		event_del(&h->h_rd);
 	return st;

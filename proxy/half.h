@@ -30,11 +30,20 @@ enum half_status {
 
 struct half {
 	struct conn	*h_conn;	/* borrowed: owner */
+	/* The other direction: when it is shut already, this half's EOF
+	 * ends the connection and the close that follows sends the FIN. */
+	const struct half *h_peer;
 	struct pipe_pool *h_pool;	/* borrowed: the worker's */
 	int		 h_from;	/* borrowed fds, owned by the conn */
 	int		 h_to;
 	bool		 h_copy;	/* copy mode (see above) */
 	bool		 h_hold;	/* stop reading until released */
+	/*
+	 * HALF_HELD was returned with h_rd left armed: most holds end
+	 * before the peer speaks again, and a del and add would be two
+	 * epoll_ctl.  If h_rd fires while still held, it is taken off.
+	 */
+	bool		 h_held;
 	bool		 h_eof;		/* h_from said EOF */
 	bool		 h_shut;	/* shutdown(h_to, SHUT_WR) done */
 	/*
