@@ -6,7 +6,9 @@
 #     "trust" (no check) vs "verify" with a warm cache vs "verify" with a
 #     cold cache (every connection a new name, so every one waits for a
 #     look-up), as medians and ratios to "trust";
-#   - DNS filter throughput vs dnsmasq answering directly (queries/s).
+#   - DNS filter throughput vs dnsmasq answering directly (queries/s):
+#     names the policy allows (forwarded to that dnsmasq) and names it
+#     does not (the filter answers NXDOMAIN itself).
 #
 #   sudo bench/bench_dns.sh [build/egressd] [ROUNDS]
 set -u
@@ -52,9 +54,12 @@ for ((r = 1; r <= ROUNDS; r++)); do
   R[cold]+="$(b tls "r$r-n%d.wild.example.org" "$N_TLS" "$IP_A" "$E2E_CA" | cut -d' ' -f1) "
   R[dnsmasq]+="$(b dns "$NET_IP" 5353 "q%d.wild.example.org" "$N_DNS" 32 "$NSOCK") "
   R[filter]+="$(b dns "$NET_IP" 53 "f$r-%d.wild.example.org" "$N_DNS" 32 "$NSOCK") "
+  # names no policy allows: the filter answers NXDOMAIN (and audits each)
+  # itself, as dnsmasq answers its --address names itself
+  R[refused]+="$(b dns "$NET_IP" 53 "n$r-%d.not-allowed.example" "$N_DNS" 32 "$NSOCK") "
 done
 m() { tr ' ' '\n' <<<"${R[$1]}" | grep . | median; }
-t=$(m trust) w=$(m warm) c=$(m cold) d=$(m dnsmasq) f=$(m filter)
+t=$(m trust) w=$(m warm) c=$(m cold) d=$(m dnsmasq) f=$(m filter) n=$(m refused)
 printf 'TLS connection through egressd, median of %d rounds x %d connections\n' "$ROUNDS" "$N_TLS"
 printf '  %-28s %8s ms  ratio %s\n' "trust (no check)" "$t" 1.00
 printf '  %-28s %8s ms  ratio %.2f\n' "verify, warm cache" "$w" "$(echo "$w / $t" | bc -l)"
@@ -62,3 +67,4 @@ printf '  %-28s %8s ms  ratio %.2f\n' "verify, cold (new name)" "$c" "$(echo "$c
 printf 'DNS, %d A queries, 32 in flight, median of %d rounds\n' "$N_DNS" "$ROUNDS"
 printf '  %-28s %8s q/s\n' "dnsmasq directly" "$d"
 printf '  %-28s %8s q/s  ratio %.2f\n' "through the DNS filter" "$f" "$(echo "$f / $d" | bc -l)"
+printf '  %-28s %8s q/s  ratio %.2f\n' "refused by the filter" "$n" "$(echo "$n / $d" | bc -l)"
