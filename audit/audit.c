@@ -65,9 +65,10 @@ struct audit_sink {
 	size_t		 as_nlearn;
 	struct ring	*as_rings[RING_BUCKETS];
 	struct ring	*as_all;
-	bool		 as_log_allowed;
+	/* Set under as_mtx, read without it by audit_emit(). */
+	_Atomic bool	 as_log_allowed;
 	bool		 as_syslog;	/* copy each line to syslog(3) */
-	unsigned	 as_memory;
+	_Atomic unsigned as_memory;
 	char		*as_path;	/* owns; NULL = discard, "-" = stdout */
 	int		 as_fd;
 	pthread_t	 as_thread;
@@ -358,31 +359,39 @@ ring_free(struct ring *rg)
 	free(rg);
 }
 
-static void
-ring_push(struct ring *rg, const struct audit_event *ev, const char *line,
+/*
+ * Takes <dup> (the line without its newline: callers build JSON arrays of
+ * them, made before the lock) into <rg>; returns what is to be freed once
+ * the lock is let go: the line it replaced, or <dup> if not taken.
+ */
+static char *
+ring_push(struct ring *rg, const struct audit_event *ev, char *dup,
     size_t len)
 {
 	struct rslot	*sl;
+	char		*old;
 
-	if (rg == NULL || rg->rg_cap == 0)
-		return;
+	if (rg == NULL || rg->rg_cap == 0 || dup == NULL)
+		return dup;
 	sl = &rg->rg_slots[rg->rg_head];
-	free(sl->rs_line);
-	/* Kept without the newline: callers build JSON arrays of them. */
-	if ((sl->rs_line = strndup(line, len - 1)) == NULL)
-		return;
+	old = sl->rs_line;
+	sl->rs_line = dup;
 	sl->rs_len = len - 1;
 	snprintf(sl->rs_action, sizeof(sl->rs_action), "%s",
 	    ev->ae_action != NULL ? ev->ae_action : "");
 	rg->rg_head = (rg->rg_head + 1) % rg->rg_cap;
 	if (rg->rg_count < rg->rg_cap)
 		rg->rg_count++;
+	return old;
 }
 
-/* Under as_mtx. */
+/*
+ * Under as_mtx.  <dup>: two copies of the line for the sandbox's ring and
+ * the ring of all; they come back in <dup> as what to free after the lock.
+ */
 static void
 remember_event(struct audit_sink *as, const struct audit_event *ev,
-    const char *line, size_t len)
+    char *dup[2], size_t len)
 {
 	uint64_t	 h = str_hash(ev->ae_sandbox, STRHASH_INIT);
 	struct ring	*rg;
@@ -397,8 +406,8 @@ remember_event(struct audit_sink *as, const struct audit_event *ev,
 		rg->rg_next = as->as_rings[h % RING_BUCKETS];
 		as->as_rings[h % RING_BUCKETS] = rg;
 	}
-	ring_push(rg, ev, line, len);
-	ring_push(as->as_all, ev, line, len);
+	dup[0] = ring_push(rg, ev, dup[0], len);
+	dup[1] = ring_push(as->as_all, ev, dup[1], len);
 }
 
 static void
@@ -493,34 +502,49 @@ audit_learned(struct audit_sink *as, const char *sandbox,
 void
 audit_emit(struct audit_sink *as, const struct audit_event *ev)
 {
-	char	line[AUDIT_LINE_MAX];
-	size_t	n;
-	bool	quiet;
+	char	 line[AUDIT_LINE_MAX];
+	char	*dup[2] = { NULL, NULL };
+	size_t	 n;
+	bool	 dropped = false;
 
+	if (!as->as_log_allowed && ev->ae_action != NULL &&
+	    (strcmp(ev->ae_action, "allow") == 0 ||
+	    strcmp(ev->ae_action, "end") == 0)) {
+		/* Counted, never formatted. */
+		pthread_mutex_lock(&as->as_mtx);
+		count_event(as, ev);
+		learn_event(as, ev);
+		pthread_mutex_unlock(&as->as_mtx);
+		return;
+	}
+	/*
+	 * Formatting and the rings' copies are made before the lock, which
+	 * the workers (and the DNS filter's) share: one short hold per
+	 * event, no allocation under it.
+	 */
+	n = audit_json(ev, line, sizeof(line));
+	if (as->as_memory != 0) {
+		dup[0] = strndup(line, n - 1);
+		dup[1] = strndup(line, n - 1);
+	}
 	pthread_mutex_lock(&as->as_mtx);
 	count_event(as, ev);
 	learn_event(as, ev);
-	quiet = !as->as_log_allowed && ev->ae_action != NULL &&
-	    (strcmp(ev->ae_action, "allow") == 0 ||
-	    strcmp(ev->ae_action, "end") == 0);
-	pthread_mutex_unlock(&as->as_mtx);
-	if (quiet)
-		return;		/* counted, never formatted */
-	/* Format outside the lock: the mutex only guards a memcpy. */
-	n = audit_json(ev, line, sizeof(line));
-	pthread_mutex_lock(&as->as_mtx);
-	remember_event(as, ev, line, n);
+	remember_event(as, ev, dup, n);
 	if (as->as_len + n > as->as_max) {
-		pthread_mutex_unlock(&as->as_mtx);
-		atomic_fetch_add(&as->as_dropped, 1);
-		return;
+		dropped = true;
+	} else {
+		memcpy(as->as_buf + as->as_len, line, n);
+		as->as_len += n;
+		/* Wake the writer early only when the buffer fills up. */
+		if (as->as_len > as->as_max / 2)
+			pthread_cond_signal(&as->as_cond);
 	}
-	memcpy(as->as_buf + as->as_len, line, n);
-	as->as_len += n;
-	/* Wake the writer early only when the buffer fills up. */
-	if (as->as_len > as->as_max / 2)
-		pthread_cond_signal(&as->as_cond);
 	pthread_mutex_unlock(&as->as_mtx);
+	free(dup[0]);
+	free(dup[1]);
+	if (dropped)
+		atomic_fetch_add(&as->as_dropped, 1);
 }
 
 void
