@@ -100,6 +100,7 @@ struct conn {
 	 */
 	bool			 c_tls_watch;
 	bool			 c_tls_hrr;	/* ... and it was one */
+	size_t			 c_hello_len;	/* the ClientHello's records */
 	struct conn_mitm	*c_mitm;	/* owns, once relaying */
 
 	struct http_request	 c_req;		/* the head peeked at accept */
@@ -874,6 +875,7 @@ conn_sniff_tls(struct conn *c, bool final)
 		return conn_sniff_short(c, final, REASON_BAD_TLS);
 	case TLS_OK:
 		c->c_ech = th.ech;
+		c->c_hello_len = th.consumed;
 		if (th.has_sni && conn_set_host(c, th.sni) == -1) {
 			conn_deny(c, REASON_BAD_TLS);
 			return SNIFF_DONE;
@@ -1081,12 +1083,31 @@ conn_relay_start(struct conn *c)
 		    c->c_req_ok);
 		c->c_req_ok = false;
 	} else if (c->c_peek_len > 0) {
+		size_t	len = c->c_peek_len;
+
 		if (c->c_proto == POLICY_PROTO_TLS && c->c_has_host &&
 		    !c->c_host_claimed) {
 			/* The client waits for the server's answer anyway. */
 			c->c_tls_watch = true;
 			c->c_down.h_copy = true;
 			c->c_up.h_hold = true;
+			/*
+			 * Only the ClientHello goes now.  What the client sent
+			 * after it in the same breath (a ChangeCipherSpec and
+			 * a second ClientHello written before the server's
+			 * HelloRetryRequest, say) waits, unjudged, in h_in
+			 * with the rest of the held side: conn_tls_down_filter.
+			 */
+			if (c->c_hello_len > 0 && c->c_hello_len < len) {
+				len = c->c_hello_len;
+				if ((c->c_up.h_in = evbuffer_new()) == NULL ||
+				    evbuffer_add(c->c_up.h_in, c->c_peek + len,
+				    c->c_peek_len - len) == -1) {
+					conn_close(c, CLOSE_ERROR,
+					    REASON_CONNECT_FAILED, true);
+					return;
+				}
+			}
 		}
 		/*
 		 * The peeked bytes (a ClientHello) usually fit the fresh
@@ -1094,7 +1115,7 @@ conn_relay_start(struct conn *c)
 		 * rest goes through h_out.  A failed write ends it as the
 		 * pump's would (conn_relay_step()).
 		 */
-		ssize_t	n = send(c->c_ufd, c->c_peek, c->c_peek_len,
+		ssize_t	n = send(c->c_ufd, c->c_peek, len,
 			    MSG_DONTWAIT | MSG_NOSIGNAL);
 		size_t	off = n > 0 ? (size_t)n : 0;
 
@@ -1104,10 +1125,10 @@ conn_relay_start(struct conn *c)
 			return;
 		}
 		c->c_up.h_bytes += off;
-		if (off < c->c_peek_len &&
+		if (off < len &&
 		    ((c->c_up.h_out = evbuffer_new()) == NULL ||
 		    evbuffer_add(c->c_up.h_out, c->c_peek + off,
-		    c->c_peek_len - off) == -1)) {
+		    len - off) == -1)) {
 			conn_close(c, CLOSE_ERROR, REASON_CONNECT_FAILED, true);
 			return;
 		}
@@ -1544,6 +1565,17 @@ conn_tls_down_filter(struct half *h)
 	if (!c->c_tls_hrr)
 		c->c_tls_watch = false;
 	c->c_up.h_hold = false;
+	/* What the client sent after its ClientHello, held since the peek. */
+	if (c->c_up.h_in != NULL && (c->c_up.h_out != NULL ||
+	    (c->c_up.h_out = evbuffer_new()) != NULL)) {
+		if (c->c_tls_hrr && conn_tls_up_filter(&c->c_up) == -1)
+			return -1;
+		if (!c->c_tls_hrr && conn_tls_pass(c, &c->c_up) == -1)
+			return -1;
+	} else if (c->c_up.h_in != NULL) {
+		conn_close(c, CLOSE_ERROR, REASON_LIMIT, true);
+		return -1;
+	}
 	/* The held client side reads again (h_rd may have been taken off:
 	 * half_pump()). */
 	event_active(&c->c_up.h_rd, EV_READ, 0);

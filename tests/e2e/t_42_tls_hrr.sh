@@ -136,3 +136,59 @@ if expect_event "e['action']=='deny' and e.get('reason')=='bad-tls' and e.get('d
   expect_json "$EV" "e.get('host')=='allowed.example.com'" "names the host the connection was allowed for"
 fi
 case_end
+
+# The same switch written in one go, before the server has answered: the
+# bytes after the first ClientHello arrive with it (often in the peek's
+# own read) and must wait for the server's first record like the rest of
+# the client's side, then be judged as the answer to it.
+client_early() {
+  sbx "$E2E_PY" - "$IP_A" "$PORT" "$1" 2>&1 <<'PY'
+import os, socket, sys
+ip, port, sni2 = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+def hello(name):
+    n = name.encode()
+    sn = b"\x00" + len(n).to_bytes(2, "big") + n
+    sn = len(sn).to_bytes(2, "big") + sn
+    ext = b"\x00\x00" + len(sn).to_bytes(2, "big") + sn
+    ext += b"\x00\x2b\x00\x03\x02\x03\x04"
+    ext += b"\x00\x0a\x00\x04\x00\x02\x00\x1d"
+    ext += b"\x00\x0d\x00\x04\x00\x02\x08\x04"
+    ks = b"\x00\x1d\x00\x20" + os.urandom(32)
+    ext += b"\x00\x33" + (len(ks) + 2).to_bytes(2, "big") + len(ks).to_bytes(2, "big") + ks
+    body = (b"\x03\x03" + os.urandom(32) + b"\x20" + os.urandom(32) +
+            b"\x00\x02\x13\x01" + b"\x01\x00" + len(ext).to_bytes(2, "big") + ext)
+    hs = b"\x01" + len(body).to_bytes(3, "big") + body
+    return b"\x16\x03\x01" + len(hs).to_bytes(2, "big") + hs
+s = socket.create_connection((ip, port), timeout=5)
+s.sendall(hello("allowed.example.com") + b"\x14\x03\x03\x00\x01\x01" + hello(sni2))
+s.settimeout(3)
+got = b""
+try:
+    while True:
+        d = s.recv(4096)
+        if not d: break
+        got += d
+    print("end eof", len(got))
+except ConnectionResetError:
+    print("end reset", len(got))
+except OSError as e:
+    print("end", e.__class__.__name__, len(got))
+PY
+}
+
+case_begin tls_hrr_switch_sent_early_refused
+: >"$LOG"
+audit_mark
+out=$(client_early evil.example.com)
+expect_contains "end reset" "$out" "the connection is reset ($out)"
+for _ in $(seq 1 40); do grep -q second "$LOG" && break; sleep 0.1; done
+expect_eq "none" "$(awk '/^second/ {print $3}' "$LOG" | tail -n 1)" "the server never saw the second ClientHello ($(cat "$LOG"))"
+expect_event "e['action']=='deny' and e.get('reason')=='bad-tls' and e.get('dst')=='$IP_A:$PORT'" "deny event" >/dev/null
+case_end
+
+case_begin tls_hrr_same_name_sent_early_passes
+: >"$LOG"
+out=$(client_early allowed.example.com)
+for _ in $(seq 1 40); do grep -q second "$LOG" && break; sleep 0.1; done
+expect_eq "same" "$(awk '/^second/ {print $3}' "$LOG" | tail -n 1)" "the server got the second ClientHello after its answer ($(cat "$LOG"); client: $out)"
+case_end
