@@ -46,61 +46,26 @@ if expect_event "e['action']=='allow' and e.get('path')=='/kfirst'" "allow event
 fi
 case_end
 
-# The client speaks again while egressd is still connecting upstream (its
-# first SYN is dropped, so the connect takes a retransmission): the early
-# bytes wait, unread, without egressd spinning on them, and are judged
-# once the relay starts (proxy/conn.c conn_io_cb).
-case_begin http_client_speaks_while_connecting
-netx iptables -w -I INPUT -p tcp --dport 80 --syn -j DROP
-t0=$(awk '{print $14 + $15}' "/proc/$(egressd_pid)/stat")
-sbx_py "$IP_A" >"$E2E_TMP/early.out" 2>&1 <<PYEOF &
+# early_bytes PROTO PORT HOST P1 P2 WHAT: drops PROTO to PORT in the fake
+# internet for 0.6 s while a client sends GET P1 for HOST and, 0.3 s
+# later, GET P2 on the same connection, before egressd could relay
+# either (WHAT: what it was waiting for).  Both must be answered, P2 judged
+# on its own, and egressd must not spin on the unread bytes meanwhile: a
+# spin would take a core for the second or more the wait lasts.
+early_bytes() {
+  local rule=(INPUT -p "$1" --dport "$2") t0 t1 pypid res
+  [ "$1" = tcp ] && rule+=(--syn)
+  netx iptables -w -I "${rule[@]}" -j DROP
+  t0=$(awk '{print $14 + $15}' "/proc/$(egressd_pid)/stat")
+  sbx_py "$IP_A" "$3" "$4" "$5" >"$E2E_TMP/early.out" 2>&1 <<PYEOF &
 $PY_PRELUDE
 import time
 s = connect(sys.argv[1], 80)
-s.sendall(b"GET /kearly1 HTTP/1.1\r\nHost: allowed.example.com\r\n\r\n")
+head = "GET %s HTTP/1.1\r\nHost: " + sys.argv[2] + "\r\n\r\n"
+s.sendall((head % sys.argv[3]).encode())
 time.sleep(0.3)
-s.sendall(b"GET /kearly2 HTTP/1.1\r\nHost: allowed.example.com\r\n\r\n")
+s.sendall((head % sys.argv[4]).encode())
 # both answers may come in one read: count them in what arrives
-s.settimeout(5)
-got = b""
-try:
-    while got.count(b"hello from allowed.example.com") < 2:
-        d = s.recv(65536)
-        if not d:
-            break
-        got += d
-except OSError as x:
-    print("failed:", repr(x))
-print("answers:", got.count(b"HTTP/1.1 200 OK"), got.count(b"hello from allowed.example.com"))
-PYEOF
-pypid=$!
-sleep 0.6
-netx iptables -w -D INPUT -p tcp --dport 80 --syn -j DROP
-wait "$pypid"
-t1=$(awk '{print $14 + $15}' "/proc/$(egressd_pid)/stat")
-res=$(cat "$E2E_TMP/early.out")
-expect_contains "answers: 2 2" "$res" "both requests answered after the slow connect, the one sent during it too"
-expect_event "e['action']=='allow' and e.get('path')=='/kearly2'" "it was judged: its own allow event" >/dev/null
-# A spin on the unread bytes would take a core for the ~1 s the connect
-# waits; egressd idles instead (clock ticks of CPU, all threads).
-if [ $((t1 - t0)) -gt 50 ]; then
-  ck_fail "egressd used $((t1 - t0)) ticks of CPU while the connect waited"
-fi
-case_end
-
-# The same while egressd is still looking the name up (destination
-# verify, the first answer dropped): nothing reads the early bytes and
-# nothing spins on them until the answer comes.
-case_begin http_client_speaks_while_resolving
-netx iptables -w -I INPUT -p udp --dport 53 -j DROP
-t0=$(awk '{print $14 + $15}' "/proc/$(egressd_pid)/stat")
-sbx_py "$IP_A" >"$E2E_TMP/early.out" 2>&1 <<PYEOF &
-$PY_PRELUDE
-import time
-s = connect(sys.argv[1], 80)
-s.sendall(b"GET /kres1 HTTP/1.1\r\nHost: a.wild.example.org\r\n\r\n")
-time.sleep(0.3)
-s.sendall(b"GET /kres2 HTTP/1.1\r\nHost: a.wild.example.org\r\n\r\n")
 s.settimeout(8)
 got = b""
 try:
@@ -113,15 +78,28 @@ except OSError as x:
     print("failed:", repr(x))
 print("answers:", got.count(b"HTTP/1.1 200 OK"))
 PYEOF
-pypid=$!
-sleep 0.6
-netx iptables -w -D INPUT -p udp --dport 53 -j DROP
-wait "$pypid"
-t1=$(awk '{print $14 + $15}' "/proc/$(egressd_pid)/stat")
-res=$(cat "$E2E_TMP/early.out")
-expect_contains "answers: 2" "$res" "both requests answered once the name resolved"
-expect_event "e['action']=='allow' and e.get('path')=='/kres2'" "the early request was judged: its own allow event" >/dev/null
-if [ $((t1 - t0)) -gt 50 ]; then
-  ck_fail "egressd used $((t1 - t0)) ticks of CPU while the look-up waited"
-fi
+  pypid=$!
+  sleep 0.6
+  netx iptables -w -D "${rule[@]}" -j DROP
+  wait "$pypid"
+  t1=$(awk '{print $14 + $15}' "/proc/$(egressd_pid)/stat")
+  res=$(cat "$E2E_TMP/early.out")
+  expect_contains "answers: 2" "$res" "both requests answered once the $6 was done"
+  expect_event "e['action']=='allow' and e.get('path')=='$5'" "the early request was judged: its own allow event" >/dev/null
+  if [ $((t1 - t0)) -gt 50 ]; then
+    ck_fail "egressd used $((t1 - t0)) ticks of CPU while the $6 waited"
+  fi
+}
+
+# The client speaks again while egressd is still connecting upstream (the
+# first SYN dropped, the connect waits for its retransmission), and while
+# it is still looking the name up (destination verify, the first answer
+# dropped): the early bytes wait, unread, and are judged once the relay
+# starts (proxy/conn.c conn_io_cb).
+case_begin http_client_speaks_while_connecting
+early_bytes tcp 80 allowed.example.com /kearly1 /kearly2 connect
+case_end
+
+case_begin http_client_speaks_while_resolving
+early_bytes udp 53 a.wild.example.org /kres1 /kres2 look-up
 case_end

@@ -69,13 +69,15 @@ PY
 register_pid $!
 for _ in $(seq 1 50); do grep -q ready "$E2E_TMP/hrr-server.out" 2>/dev/null && break; sleep 0.1; done
 
-# client SNI2: first ClientHello for allowed.example.com, the server's
-# answer, then a ChangeCipherSpec and a second ClientHello for SNI2.
-# Prints "answer N" and how the connection ended.
+# client SNI2 [early]: first ClientHello for allowed.example.com, the
+# server's answer, then a ChangeCipherSpec and a second ClientHello for
+# SNI2; prints "answer N" and how the connection ended ("then ...").
+# With "early" all three go in one write before the answer; prints how
+# the connection ended ("end ...").
 client() {
-  sbx "$E2E_PY" - "$IP_A" "$PORT" "$1" 2>&1 <<'PY'
+  sbx "$E2E_PY" - "$IP_A" "$PORT" "$1" "${2:-}" 2>&1 <<'PY'
 import os, socket, sys
-ip, port, sni2 = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+ip, port, sni2, early = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4] == "early"
 def hello(name):
     n = name.encode()
     ext = b""
@@ -92,6 +94,21 @@ def hello(name):
     hs = b"\x01" + len(body).to_bytes(3, "big") + body
     return b"\x16\x03\x01" + len(hs).to_bytes(2, "big") + hs
 s = socket.create_connection((ip, port), timeout=5)
+if early:
+    s.sendall(hello("allowed.example.com") + b"\x14\x03\x03\x00\x01\x01" + hello(sni2))
+    s.settimeout(3)
+    got = b""
+    try:
+        while True:
+            d = s.recv(4096)
+            if not d: break
+            got += d
+        print("end eof", len(got))
+    except ConnectionResetError:
+        print("end reset", len(got))
+    except OSError as e:
+        print("end", e.__class__.__name__, len(got))
+    sys.exit(0)
 s.sendall(hello("allowed.example.com"))
 ans = b""
 try:
@@ -141,45 +158,11 @@ case_end
 # bytes after the first ClientHello arrive with it (often in the peek's
 # own read) and must wait for the server's first record like the rest of
 # the client's side, then be judged as the answer to it.
-client_early() {
-  sbx "$E2E_PY" - "$IP_A" "$PORT" "$1" 2>&1 <<'PY'
-import os, socket, sys
-ip, port, sni2 = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-def hello(name):
-    n = name.encode()
-    sn = b"\x00" + len(n).to_bytes(2, "big") + n
-    sn = len(sn).to_bytes(2, "big") + sn
-    ext = b"\x00\x00" + len(sn).to_bytes(2, "big") + sn
-    ext += b"\x00\x2b\x00\x03\x02\x03\x04"
-    ext += b"\x00\x0a\x00\x04\x00\x02\x00\x1d"
-    ext += b"\x00\x0d\x00\x04\x00\x02\x08\x04"
-    ks = b"\x00\x1d\x00\x20" + os.urandom(32)
-    ext += b"\x00\x33" + (len(ks) + 2).to_bytes(2, "big") + len(ks).to_bytes(2, "big") + ks
-    body = (b"\x03\x03" + os.urandom(32) + b"\x20" + os.urandom(32) +
-            b"\x00\x02\x13\x01" + b"\x01\x00" + len(ext).to_bytes(2, "big") + ext)
-    hs = b"\x01" + len(body).to_bytes(3, "big") + body
-    return b"\x16\x03\x01" + len(hs).to_bytes(2, "big") + hs
-s = socket.create_connection((ip, port), timeout=5)
-s.sendall(hello("allowed.example.com") + b"\x14\x03\x03\x00\x01\x01" + hello(sni2))
-s.settimeout(3)
-got = b""
-try:
-    while True:
-        d = s.recv(4096)
-        if not d: break
-        got += d
-    print("end eof", len(got))
-except ConnectionResetError:
-    print("end reset", len(got))
-except OSError as e:
-    print("end", e.__class__.__name__, len(got))
-PY
-}
 
 case_begin tls_hrr_switch_sent_early_refused
 : >"$LOG"
 audit_mark
-out=$(client_early evil.example.com)
+out=$(client evil.example.com early)
 expect_contains "end reset" "$out" "the connection is reset ($out)"
 for _ in $(seq 1 40); do grep -q second "$LOG" && break; sleep 0.1; done
 expect_eq "none" "$(awk '/^second/ {print $3}' "$LOG" | tail -n 1)" "the server never saw the second ClientHello ($(cat "$LOG"))"
@@ -188,7 +171,7 @@ case_end
 
 case_begin tls_hrr_same_name_sent_early_passes
 : >"$LOG"
-out=$(client_early allowed.example.com)
+out=$(client allowed.example.com early)
 for _ in $(seq 1 40); do grep -q second "$LOG" && break; sleep 0.1; done
 expect_eq "same" "$(awk '/^second/ {print $3}' "$LOG" | tail -n 1)" "the server got the second ClientHello after its answer ($(cat "$LOG"); client: $out)"
 case_end
