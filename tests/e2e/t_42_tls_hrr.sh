@@ -131,13 +131,19 @@ except OSError as e:
 PY
 }
 
+# second_seen WHAT MSG: waits for the stand-in server's note on what
+# followed its HelloRetryRequest; WHAT is same, evil or none.
+second_seen() {
+  for _ in $(seq 1 40); do grep -q second "$LOG" && break; sleep 0.1; done
+  expect_eq "$1" "$(awk '/^second/ {print $3}' "$LOG" | tail -n 1)" "$2 ($(cat "$LOG"))"
+}
+
 case_begin tls_hrr_same_name_passes
 audit_mark
 out=$(client allowed.example.com)
 expect_contains "answer" "$out" "the server's HelloRetryRequest reached the client ($out)"
 expect_contains "hrr" "$out" "it is one"
-for _ in $(seq 1 30); do grep -q second "$LOG" && break; sleep 0.1; done
-expect_eq "same" "$(awk '/^second/ {print $3}' "$LOG" | tail -n 1)" "the server got the second ClientHello, same name ($(cat "$LOG"))"
+second_seen same "the server got the second ClientHello, same name"
 expect_event "e['action']=='allow' and e.get('proto')=='tls' and e.get('dst')=='$IP_A:$PORT'" "allow event" >/dev/null
 case_end
 
@@ -147,8 +153,7 @@ audit_mark
 out=$(client evil.example.com)
 expect_contains "hrr" "$out" "the HelloRetryRequest reached the client ($out)"
 expect_contains "then reset" "$out" "the second ClientHello gets a reset"
-for _ in $(seq 1 40); do grep -q second "$LOG" && break; sleep 0.1; done
-expect_eq "none" "$(awk '/^second/ {print $3}' "$LOG" | tail -n 1)" "the server never saw the second ClientHello ($(cat "$LOG"))"
+second_seen none "the server never saw the second ClientHello"
 if expect_event "e['action']=='deny' and e.get('reason')=='bad-tls' and e.get('dst')=='$IP_A:$PORT'" "deny event"; then
   expect_json "$EV" "e.get('host')=='allowed.example.com'" "names the host the connection was allowed for"
 fi
@@ -164,14 +169,12 @@ case_begin tls_hrr_switch_sent_early_refused
 audit_mark
 out=$(client evil.example.com early)
 expect_contains "end reset" "$out" "the connection is reset ($out)"
-for _ in $(seq 1 40); do grep -q second "$LOG" && break; sleep 0.1; done
-expect_eq "none" "$(awk '/^second/ {print $3}' "$LOG" | tail -n 1)" "the server never saw the second ClientHello ($(cat "$LOG"))"
+second_seen none "the server never saw the second ClientHello"
 expect_event "e['action']=='deny' and e.get('reason')=='bad-tls' and e.get('dst')=='$IP_A:$PORT'" "deny event" >/dev/null
 case_end
 
 case_begin tls_hrr_same_name_sent_early_passes
 : >"$LOG"
 out=$(client allowed.example.com early)
-for _ in $(seq 1 40); do grep -q second "$LOG" && break; sleep 0.1; done
-expect_eq "same" "$(awk '/^second/ {print $3}' "$LOG" | tail -n 1)" "the server got the second ClientHello after its answer ($(cat "$LOG"); client: $out)"
+second_seen same "the server got the second ClientHello after its answer, client: $out"
 case_end
