@@ -17,7 +17,7 @@ PORT=4443
 LOG=$E2E_TMP/hrr-server.log
 : >"$LOG"
 netx "$E2E_PY" - "$PORT" "$LOG" >"$E2E_TMP/hrr-server.out" 2>&1 <<'PY' &
-import socket, sys, threading
+import socket, sys, threading, time
 port, log = int(sys.argv[1]), sys.argv[2]
 HRR_RANDOM = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
 def record(s):
@@ -43,6 +43,9 @@ def serve(c):
         body = (b"\x03\x03" + HRR_RANDOM + b"\x00" + b"\x13\x01" + b"\x00" +
                 b"\x00\x0c" + b"\x00\x2b\x00\x02\x03\x04" + b"\x00\x33\x00\x02\x00\x17")
         hs = b"\x02" + len(body).to_bytes(3, "big") + body
+        # a moment to think: a client that does not wait for the answer
+        # has its next bytes arrive while egressd holds them back
+        time.sleep(0.4)
         c.sendall(b"\x16\x03\x03" + len(hs).to_bytes(2, "big") + hs)
         got = b""
         try:
@@ -72,12 +75,13 @@ for _ in $(seq 1 50); do grep -q ready "$E2E_TMP/hrr-server.out" 2>/dev/null && 
 # client SNI2 [early]: first ClientHello for allowed.example.com, the
 # server's answer, then a ChangeCipherSpec and a second ClientHello for
 # SNI2; prints "answer N" and how the connection ended ("then ...").
-# With "early" all three go in one write before the answer; prints how
-# the connection ended ("end ...").
+# With "early" all three go in one write before the answer, with "split"
+# the second write follows the first 0.1 s later, still before the
+# answer; both print how the connection ended ("end ...").
 client() {
   sbx "$E2E_PY" - "$IP_A" "$PORT" "$1" "${2:-}" 2>&1 <<'PY'
-import os, socket, sys
-ip, port, sni2, early = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4] == "early"
+import os, socket, sys, time
+ip, port, sni2, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 def hello(name):
     n = name.encode()
     ext = b""
@@ -94,8 +98,14 @@ def hello(name):
     hs = b"\x01" + len(body).to_bytes(3, "big") + body
     return b"\x16\x03\x01" + len(hs).to_bytes(2, "big") + hs
 s = socket.create_connection((ip, port), timeout=5)
-if early:
-    s.sendall(hello("allowed.example.com") + b"\x14\x03\x03\x00\x01\x01" + hello(sni2))
+if mode in ("early", "split"):
+    second = b"\x14\x03\x03\x00\x01\x01" + hello(sni2)
+    if mode == "early":
+        s.sendall(hello("allowed.example.com") + second)
+    else:
+        s.sendall(hello("allowed.example.com"))
+        time.sleep(0.1)
+        s.sendall(second)
     s.settimeout(3)
     got = b""
     try:
@@ -176,5 +186,20 @@ case_end
 case_begin tls_hrr_same_name_sent_early_passes
 : >"$LOG"
 out=$(client allowed.example.com early)
+second_seen same "the server got the second ClientHello after its answer, client: $out"
+case_end
+
+case_begin tls_hrr_switch_sent_while_held_refused
+: >"$LOG"
+audit_mark
+out=$(client evil.example.com split)
+expect_contains "end reset" "$out" "the connection is reset ($out)"
+second_seen none "the server never saw the second ClientHello"
+expect_event "e['action']=='deny' and e.get('reason')=='bad-tls' and e.get('dst')=='$IP_A:$PORT'" "deny event" >/dev/null
+case_end
+
+case_begin tls_hrr_same_name_sent_while_held_passes
+: >"$LOG"
+out=$(client allowed.example.com split)
 second_seen same "the server got the second ClientHello after its answer, client: $out"
 case_end
