@@ -169,37 +169,26 @@ if expect_event "e['action']=='deny' and e.get('reason')=='bad-tls' and e.get('d
 fi
 case_end
 
-# The same switch written in one go, before the server has answered: the
-# bytes after the first ClientHello arrive with it (often in the peek's
-# own read) and must wait for the server's first record like the rest of
-# the client's side, then be judged as the answer to it.
+# The same switch written ahead of the server's answer: in one go with
+# the first ClientHello ("early": the bytes often arrive in the peek's own
+# read), or in a write of its own while egressd holds the client back
+# ("split").  They must wait for the server's first record like the rest
+# of the client's side, then be judged as the answer to it.
+hrr_written_ahead() { # MODE
+  case_begin "tls_hrr_switch_${1}_refused"
+  : >"$LOG"
+  audit_mark
+  out=$(client evil.example.com "$1")
+  expect_contains "end reset" "$out" "the connection is reset ($out)"
+  second_seen none "the server never saw the second ClientHello"
+  expect_event "e['action']=='deny' and e.get('reason')=='bad-tls' and e.get('dst')=='$IP_A:$PORT'" "deny event" >/dev/null
+  case_end
 
-case_begin tls_hrr_switch_sent_early_refused
-: >"$LOG"
-audit_mark
-out=$(client evil.example.com early)
-expect_contains "end reset" "$out" "the connection is reset ($out)"
-second_seen none "the server never saw the second ClientHello"
-expect_event "e['action']=='deny' and e.get('reason')=='bad-tls' and e.get('dst')=='$IP_A:$PORT'" "deny event" >/dev/null
-case_end
-
-case_begin tls_hrr_same_name_sent_early_passes
-: >"$LOG"
-out=$(client allowed.example.com early)
-second_seen same "the server got the second ClientHello after its answer, client: $out"
-case_end
-
-case_begin tls_hrr_switch_sent_while_held_refused
-: >"$LOG"
-audit_mark
-out=$(client evil.example.com split)
-expect_contains "end reset" "$out" "the connection is reset ($out)"
-second_seen none "the server never saw the second ClientHello"
-expect_event "e['action']=='deny' and e.get('reason')=='bad-tls' and e.get('dst')=='$IP_A:$PORT'" "deny event" >/dev/null
-case_end
-
-case_begin tls_hrr_same_name_sent_while_held_passes
-: >"$LOG"
-out=$(client allowed.example.com split)
-second_seen same "the server got the second ClientHello after its answer, client: $out"
-case_end
+  case_begin "tls_hrr_same_name_${1}_passes"
+  : >"$LOG"
+  out=$(client allowed.example.com "$1")
+  second_seen same "the server got the second ClientHello after its answer, client: $out"
+  case_end
+}
+hrr_written_ahead early
+hrr_written_ahead split
