@@ -78,6 +78,29 @@ if expect_event "e['action']=='deny' and e.get('dst')=='203.0.113.10:443'" "deny
 fi
 case_end
 
+# A sandbox process that dials egressd's own listener (loopback is not
+# redirected) from its sandbox address: egressd must refuse to dial
+# itself, or one connection would become an endless chain of its own.
+case_begin own_listener_refused_as_loop
+res=$(sbx_py "$SBX_IP" 2>&1 <<PYEOF
+$PY_PRELUDE
+s = socket.socket()
+s.bind((sys.argv[1], 0))
+s.settimeout(5)
+try:
+    s.connect(("127.0.0.1", 15001))
+    s.sendall(b"GET / HTTP/1.1\r\nHost: allowed.example.com\r\n\r\n")
+except ConnectionResetError:
+    print("reset 0")    # refused at accept, before the request went
+    sys.exit(0)
+how, data = outcome(s, timeout=5)
+print(how, len(data))
+PYEOF
+)
+expect_match "^reset 0" "$res" "the connection is reset ($res)"
+expect_event "e['action']=='deny' and e.get('reason')=='loop' and e.get('dst')=='127.0.0.1:15001'" "deny loop" >/dev/null
+case_end
+
 case_begin still_serving_after_bad_input
 out=$(sbx_curl https://allowed.example.com/ 2>&1); rc=$?
 expect_eq 0 "$rc" "curl exit code"
