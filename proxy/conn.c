@@ -1523,7 +1523,8 @@ static const uint8_t tls_hrr_random[32] = {
 static int
 conn_tls_pass(struct conn *c, struct half *h)
 {
-	if (evbuffer_add_buffer(h->h_out, h->h_in) == -1) {
+	if ((h->h_out == NULL && (h->h_out = evbuffer_new()) == NULL) ||
+	    evbuffer_add_buffer(h->h_out, h->h_in) == -1) {
 		conn_close(c, CLOSE_ERROR, REASON_LIMIT, true);
 		return -1;
 	}
@@ -1566,16 +1567,9 @@ conn_tls_down_filter(struct half *h)
 		c->c_tls_watch = false;
 	c->c_up.h_hold = false;
 	/* What the client sent after its ClientHello, held since the peek. */
-	if (c->c_up.h_in != NULL && (c->c_up.h_out != NULL ||
-	    (c->c_up.h_out = evbuffer_new()) != NULL)) {
-		if (c->c_tls_hrr && conn_tls_up_filter(&c->c_up) == -1)
-			return -1;
-		if (!c->c_tls_hrr && conn_tls_pass(c, &c->c_up) == -1)
-			return -1;
-	} else if (c->c_up.h_in != NULL) {
-		conn_close(c, CLOSE_ERROR, REASON_LIMIT, true);
+	if (c->c_up.h_in != NULL && (c->c_tls_hrr ?
+	    conn_tls_up_filter(&c->c_up) : conn_tls_pass(c, &c->c_up)) == -1)
 		return -1;
-	}
 	/* The held client side reads again (h_rd may have been taken off:
 	 * half_pump()). */
 	event_active(&c->c_up.h_rd, EV_READ, 0);
@@ -1735,6 +1729,19 @@ conn_mitm_answer(struct conn *c, int status, enum policy_reason reason)
 	    CLOSE_DENY, reason, false);
 }
 
+/* Arms or disarms a read event whose state <*armed> tracks. */
+static void
+conn_mitm_read(struct event *ev, bool want, bool *armed)
+{
+	if (want == *armed)
+		return;
+	if (want)
+		event_add(ev, NULL);
+	else
+		event_del(ev);
+	*armed = want;
+}
+
 /* Arms what the sessions wait for; reads stop while a side is full. */
 static void
 conn_mitm_arm(struct conn *c)
@@ -1749,20 +1756,8 @@ conn_mitm_arm(struct conn *c)
 	    evbuffer_get_length(c->c_up.h_out) < MITM_HIGH));
 	rs = !m->cm_up.mt_eof && (!m->cm_up.mt_done || (both &&
 	    evbuffer_get_length(c->c_down.h_out) < MITM_HIGH));
-	if (rc != m->cm_rd_client) {
-		if (rc)
-			event_add(&c->c_up.h_rd, NULL);
-		else
-			event_del(&c->c_up.h_rd);
-		m->cm_rd_client = rc;
-	}
-	if (rs != m->cm_rd_server) {
-		if (rs)
-			event_add(&c->c_down.h_rd, NULL);
-		else
-			event_del(&c->c_down.h_rd);
-		m->cm_rd_server = rs;
-	}
+	conn_mitm_read(&c->c_up.h_rd, rc, &m->cm_rd_client);
+	conn_mitm_read(&c->c_down.h_rd, rs, &m->cm_rd_server);
 	/*
 	 * Records OpenSSL already took off a socket wake no poll: come back
 	 * for them at once.
