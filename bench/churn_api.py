@@ -9,41 +9,30 @@ sandbox with its own /32 in 10.200.0.0/16, 2,000 ids over and over, so
 the state keeps 2,000 sandboxes while every change replaces one) until
 SIGTERM, then writes "CHANGES SECONDS" to OUT.
 """
-import http.client
+import os
 import signal
-import socket
 import sys
 import time
 
-
-class UnixHTTP(http.client.HTTPConnection):
-    def __init__(self, path):
-        super().__init__("localhost", timeout=30)
-        self.path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(self.path)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "clients", "python"))
+from egressd import Egressd, EgressdError  # noqa: E402
 
 
 def main():
     sock, rate, out = sys.argv[1], float(sys.argv[2]), sys.argv[3]
     stop = []
     signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
+    api = Egressd(socket=sock, timeout=30)
     n, t0 = 0, time.monotonic()
     while not stop:
         i = n % 2000
-        body = ('{"sources": ["10.200.%d.%d/32"], "egress": '
-                '{"allowed_domains": ["c%d.example.com"]}}'
-                % (i >> 8, i & 255, n))
         try:
-            c = UnixHTTP(sock)
-            c.request("PUT", "/api/v1/sandboxes/churn-%d/network" % i, body,
-                      {"Content-Type": "application/json"})
-            c.getresponse().read()
-            c.close()
+            api.sandbox("churn-%d" % i).set_network(
+                sources=["10.200.%d.%d/32" % (i >> 8, i & 255)],
+                allowed_domains=["c%d.example.com" % n])
             n += 1
-        except OSError:
+        except (OSError, EgressdError):
             time.sleep(0.1)
         # Paced: the client's own CPU must not be what slows the others.
         delay = t0 + n / rate - time.monotonic()
